@@ -1,0 +1,17 @@
+import os
+
+from celery import Celery
+from celery.signals import task_prerun
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agencyhub.settings")
+
+app = Celery("agencyhub")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def _bind_task_log_context(task_id=None, task=None, **_):
+    from agencyhub.observability import log_context
+
+    log_context.bind(request_id=f"task:{task_id}", agency="-", call_id="-")

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class GhlConfig(AppConfig):
+    name = "integrations.ghl"
+    label = "ghl"
+    verbose_name = "GoHighLevel"

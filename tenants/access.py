@@ -1,0 +1,50 @@
+"""Access rules for portal views: who may see an agency's or a client's pages.
+
+Outsiders get 404 (they learn nothing); members lacking the right role get 403.
+"""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+
+from agencyhub.observability import log_context
+
+from .selectors import client_membership_for_user, membership_for_user
+
+LAST_AGENCY_SESSION_KEY = "agency_slug"
+
+
+def agency_view(*, manage: bool = False):
+    """Resolves `agency_slug` to request.agency / request.membership; `manage` needs owner or admin."""
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request, agency_slug, *args, **kwargs):
+            membership = membership_for_user(user=request.user, agency_slug=agency_slug)
+            if manage and not membership.can_manage_team:
+                raise PermissionDenied("Only owners and admins can do this.")
+            request.agency, request.membership = membership.agency, membership
+            log_context.bind(agency=agency_slug)
+            if request.session.get(LAST_AGENCY_SESSION_KEY) != agency_slug:
+                request.session[LAST_AGENCY_SESSION_KEY] = agency_slug
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def client_portal_view(view):
+    """Resolves `client_id` to request.client for a member of that client (client admin or viewer)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, client_id, *args, **kwargs):
+        membership = client_membership_for_user(user=request.user, client_public_id=client_id)
+        request.client, request.client_membership = membership.client, membership
+        log_context.bind(agency=membership.client.agency.slug)
+        return view(request, *args, **kwargs)
+
+    return wrapper

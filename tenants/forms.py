@@ -1,0 +1,51 @@
+import zoneinfo
+
+from django import forms
+
+from .models import Agency, AgencyRole, ClientAccount, ClientRole
+
+
+TIME_ZONE_CHOICES = [(tz, tz.replace("_", " ")) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz]
+
+
+class AgencyCreateForm(forms.ModelForm):
+    class Meta:
+        model = Agency
+        fields = ["name"]
+        labels = {"name": "Agency name"}
+
+
+class AgencySettingsForm(forms.ModelForm):
+    class Meta:
+        model = Agency
+        fields = ["name"]
+        labels = {"name": "Agency name"}
+
+
+class ClientForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="America/New_York")
+
+    class Meta:
+        model = ClientAccount
+        fields = ["name", "time_zone", "contact_email"]
+        labels = {"name": "Business name", "contact_email": "Contact email"}
+        help_texts = {"time_zone": "Calls, bookings and business hours are shown in this time zone."}
+
+
+class TeamInviteForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=AgencyRole.choices, initial=AgencyRole.STAFF)
+
+    def __init__(self, *args, inviter_role: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        if inviter_role != AgencyRole.OWNER:
+            self.fields["role"].choices = [c for c in AgencyRole.choices if c[0] != AgencyRole.OWNER]
+
+
+class ClientInviteForm(forms.Form):
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"placeholder": "name@client.com"}))
+    role = forms.ChoiceField(choices=ClientRole.choices, initial=ClientRole.CLIENT_ADMIN)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=AgencyRole.choices)

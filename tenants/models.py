@@ -1,0 +1,194 @@
+import uuid
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a known time zone, e.g. America/New_York.")
+
+
+class EmailUserManager(UserManager):
+    def _create_user(self, username, email, password, **extra_fields):
+        email = self.normalize_email(email)
+        user = self.model(email=email, **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(None, email, password, **extra_fields)
+
+    def create_superuser(self, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(None, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A person who signs in with an email address; there are no usernames."""
+
+    username = None
+    email = models.EmailField("email address", unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = EmailUserManager()
+
+    def __str__(self):
+        return self.get_full_name() or self.email
+
+
+class Agency(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "agencies"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class AgencyRole(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    STAFF = "staff", "Staff"
+
+
+class AgencyMembership(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="agency_memberships")
+    role = models.CharField(max_length=10, choices=AgencyRole.choices, default=AgencyRole.STAFF)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["agency", "user"], name="unique_agency_member")]
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"{self.user} · {self.agency} ({self.role})"
+
+    @property
+    def can_manage_team(self) -> bool:
+        return self.role in (AgencyRole.OWNER, AgencyRole.ADMIN)
+
+    @property
+    def can_manage_settings(self) -> bool:
+        return self.role in (AgencyRole.OWNER, AgencyRole.ADMIN)
+
+
+class ClientAccount(models.Model):
+    """One of the agency's clients: a business with one GHL sub-account (location)."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="clients")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=120)
+    time_zone = models.CharField(max_length=64, default="America/New_York", validators=[validate_time_zone])
+    contact_email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["agency", "name"])]
+
+    def __str__(self):
+        return self.name
+
+
+class ClientRole(models.TextChoices):
+    CLIENT_ADMIN = "client_admin", "Client admin"
+    VIEWER = "viewer", "Viewer"
+
+
+class ClientMembership(models.Model):
+    client = models.ForeignKey(ClientAccount, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="client_memberships")
+    role = models.CharField(max_length=20, choices=ClientRole.choices, default=ClientRole.VIEWER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "user"], name="unique_client_member")]
+
+    def __str__(self):
+        return f"{self.user} · {self.client} ({self.role})"
+
+
+class Invitation(models.Model):
+    """An emailed, expiring, single-use invitation to an agency or to one of its clients.
+
+    The link carries the invitation's id signed with SECRET_KEY, so nothing secret is stored
+    and the link can be sent again; single use and expiry are enforced on this row.
+    """
+
+    TOKEN_SALT = "tenants.invitation"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="invitations")
+    client = models.ForeignKey(
+        ClientAccount, on_delete=models.CASCADE, null=True, blank=True, related_name="invitations"
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=AgencyRole.choices + ClientRole.choices)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="invitation_role_matches_level",
+                condition=(Q(client__isnull=True) & Q(role__in=AgencyRole.values))
+                | (Q(client__isnull=False) & Q(role__in=ClientRole.values)),
+            )
+        ]
+
+    def __str__(self):
+        return f"Invitation for {self.email} to {self.client or self.agency}"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+    @property
+    def token(self) -> str:
+        return signing.Signer(salt=self.TOKEN_SALT).sign(self.public_id.hex)
+
+    @classmethod
+    def public_id_from_token(cls, token: str) -> str | None:
+        try:
+            return signing.Signer(salt=cls.TOKEN_SALT).unsign(token)
+        except signing.BadSignature:
+            return None
+
+    @property
+    def is_agency_level(self) -> bool:
+        return self.client_id is None
+
+    @property
+    def target_name(self) -> str:
+        return self.client.name if self.client_id else self.agency.name

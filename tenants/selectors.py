@@ -1,0 +1,84 @@
+"""Reads, always scoped to the person asking: anything outside their tenant is a 404."""
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from .models import Agency, AgencyMembership, ClientAccount, ClientMembership, Invitation, User
+
+
+def agency_memberships_for_user(*, user: User) -> QuerySet[AgencyMembership]:
+    return AgencyMembership.objects.filter(user=user).select_related("agency").order_by("agency__name")
+
+
+def client_memberships_for_user(*, user: User) -> QuerySet[ClientMembership]:
+    return ClientMembership.objects.filter(user=user).select_related("client", "client__agency")
+
+
+def membership_for_user(*, user: User, agency_slug: str) -> AgencyMembership:
+    if not user.is_authenticated:
+        raise Http404
+    membership = AgencyMembership.objects.select_related("agency").filter(user=user, agency__slug=agency_slug).first()
+    if membership is None:
+        raise Http404("No such agency.")
+    return membership
+
+
+def client_membership_for_user(*, user: User, client_public_id) -> ClientMembership:
+    if not user.is_authenticated:
+        raise Http404
+    membership = (
+        ClientMembership.objects.select_related("client", "client__agency")
+        .filter(user=user, client__public_id=client_public_id)
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such client.")
+    return membership
+
+
+def client_for_agency(*, agency: Agency, public_id) -> ClientAccount:
+    client = ClientAccount.objects.filter(agency=agency, public_id=public_id).first()
+    if client is None:
+        raise Http404("No such client.")
+    return client
+
+
+def client_list(*, agency: Agency, search: str = "") -> QuerySet[ClientAccount]:
+    clients = ClientAccount.objects.filter(agency=agency)
+    if search:
+        clients = clients.filter(Q(name__icontains=search) | Q(contact_email__icontains=search))
+    return clients.annotate(member_count=Count("memberships")).order_by("name", "pk")
+
+
+def team_members(*, agency: Agency) -> QuerySet[AgencyMembership]:
+    return agency.memberships.select_related("user").order_by("created_at")
+
+
+def team_membership(*, agency: Agency, public_id) -> AgencyMembership:
+    membership = agency.memberships.select_related("user").filter(public_id=public_id).first()
+    if membership is None:
+        raise Http404("No such member.")
+    return membership
+
+
+def client_members(*, client: ClientAccount) -> QuerySet[ClientMembership]:
+    return client.memberships.select_related("user").order_by("created_at")
+
+
+def invitations_for_agency(*, agency: Agency) -> QuerySet[Invitation]:
+    return agency.invitations.select_related("client", "invited_by").filter(accepted_at__isnull=True)
+
+
+def invitation_for_agency(*, agency: Agency, public_id) -> Invitation:
+    invitation = agency.invitations.filter(public_id=public_id).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    return invitation
+
+
+def invitation_for_token(*, token: str) -> Invitation | None:
+    """The invitation a link's signed token names, or None for a forged or mangled one."""
+    public_id = Invitation.public_id_from_token(token)
+    if public_id is None:
+        return None
+    return Invitation.objects.select_related("agency", "client").filter(public_id=public_id).first()
