@@ -4,7 +4,6 @@ from django import forms
 
 from .models import Agency, AgencyRole, ClientAccount, ClientRole
 
-
 TIME_ZONE_CHOICES = [(tz, tz.replace("_", " ")) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz]
 
 

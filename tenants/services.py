@@ -119,7 +119,9 @@ def _user_owns_email(user: User, email: str) -> bool:
 def invitation_accept(*, invitation_id: int, user: User) -> Invitation:
     """Turns an invitation into a membership, once; raises InvitationError with the reason otherwise."""
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update().select_related("agency", "client").get(pk=invitation_id)
+        invitation = (
+            Invitation.objects.select_for_update(of=("self",)).select_related("agency", "client").get(pk=invitation_id)
+        )
         status = invitation.status
         if status == "accepted":
             raise InvitationError("This invitation has already been used.")

@@ -30,7 +30,9 @@ class Cast:
         self.client_account = client_create(agency=self.agency, name="A Dental", time_zone="America/Chicago")
         self.other_client = client_create(agency=self.agency, name="A Physio", time_zone="Europe/London")
         self.client_admin = make_user("admin@client-a.test")
-        ClientMembership.objects.create(client=self.client_account, user=self.client_admin, role=ClientRole.CLIENT_ADMIN)
+        ClientMembership.objects.create(
+            client=self.client_account, user=self.client_admin, role=ClientRole.CLIENT_ADMIN
+        )
         self.outsider = make_user("outsider@b.test")
         self.agency_b = agency_create(name="Agency B", owner=self.outsider)
         self.client_b = client_create(agency=self.agency_b, name="B Plumbing", time_zone="America/Denver")

@@ -1,0 +1,69 @@
+"""A request enqueues a task; a real Celery worker process (Redis broker) runs it against the same
+PostgreSQL database, and the effect shows up there. Run by .ci/run with CELERY_BROKER_URL=redis://..."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tenants.models import Invitation
+
+pytestmark = [
+    pytest.mark.celery_worker,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not settings.CELERY_BROKER_URL.startswith("redis://"), reason="needs CELERY_BROKER_URL=redis://..."
+    ),
+]
+
+
+@pytest.fixture
+def worker():
+    if connection.vendor != "postgresql":
+        pytest.skip("the worker must share the test database: PostgreSQL only")
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+    }
+    from agencyhub.celery import app
+
+    app.control.purge()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "agencyhub", "worker", "--pool=solo", "--loglevel=INFO"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield process
+    process.send_signal(signal.SIGTERM)
+    try:
+        output, _ = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    print(output)
+
+
+def test_invitation_email_is_sent_by_the_worker(cast, as_user, worker):
+    response = as_user(cast.owner).post(
+        f"/a/{cast.agency.slug}/team/invite/", {"email": "queued@a.test", "role": "staff"}
+    )
+    assert response.status_code == 302
+    invitation = Invitation.objects.get(email="queued@a.test")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and worker.poll() is None:
+        invitation.refresh_from_db()
+        if invitation.sent_at:
+            break
+        time.sleep(0.5)
+    assert worker.poll() is None, "the worker exited early"
+    assert invitation.sent_at is not None, "the worker did not send the invitation within 60 s"

@@ -1,0 +1,109 @@
+"""Walks every named URL of the project. Tenant pages (under /a/<agency>/ and /c/<client>/) are tried
+with agency A's real ids by A's owner (200), and by agency B's owner and A's client admin (404/403).
+Any other named URL must be declared public below, so a new page is never left out of the crawl."""
+
+import pytest
+from django.urls import get_resolver
+
+from tenants.models import AgencyRole
+from tenants.services import invitation_create
+
+# Routes anyone may reach, each guarded by its own token, signature or sign-in.
+PUBLIC_PREFIXES = (
+    "",  # home: redirects to the signed-in person's own place
+    "healthz",
+    "accounts/",
+    "agencies/new/",
+    "invitations/",
+    "api/",
+    "integrations/ghl/callback/",
+    "connect/",
+    "sandbox/",
+)
+
+
+def _named_routes():
+    resolver = get_resolver()
+    for name, entries in resolver.reverse_dict.lists():
+        if not isinstance(name, str):
+            continue
+        for possibilities, _pattern, _defaults, _converters in entries:
+            for route, params in possibilities:
+                yield name, route, params
+
+
+def _tenant_routes(prefix):
+    return sorted({(n, r, tuple(p)) for n, r, p in _named_routes() if r.startswith(prefix)})
+
+
+class Ids:
+    """Real objects of agency A for every URL parameter a tenant page takes."""
+
+    def __init__(self, cast):
+        self.cast = cast
+        self.invitation = invitation_create(
+            agency=cast.agency, email="new@a.test", role=AgencyRole.STAFF, invited_by=cast.owner
+        )
+
+    def value(self, param):
+        cast = self.cast
+        values = {
+            "agency_slug": cast.agency.slug,
+            "client_id": cast.client_account.public_id,
+            "membership_id": cast.agency.memberships.get(user=cast.staff).public_id,
+            "invitation_id": self.invitation.public_id,
+        }
+        if param not in values:
+            pytest.fail(f"The crawl has no object of agency A for URL parameter '{param}': add one to Ids.value().")
+        return values[param]
+
+    def url(self, route, params):
+        return "/" + route % {p: self.value(p) for p in params}
+
+
+def test_every_named_url_is_crawled_or_declared_public():
+    unclassified = [
+        (name, route)
+        for name, route, _ in _named_routes()
+        if not route.startswith(("a/", "c/"))
+        and not any(route == p or (p and route.startswith(p)) for p in PUBLIC_PREFIXES)
+    ]
+    assert not unclassified, f"Tenant-scope these URLs or declare them public: {unclassified}"
+
+
+@pytest.mark.django_db
+def test_agency_pages_answer_the_owner_and_hide_from_outsiders(cast, client):
+    ids = Ids(cast)
+    routes = _tenant_routes("a/")
+    assert len(routes) >= 10
+    for name, route, params in routes:
+        url = ids.url(route, params)
+        for stranger in (cast.outsider, cast.client_admin):
+            client.force_login(stranger)
+            for method in (client.get, client.post):
+                status = method(url).status_code
+                assert status in (403, 404), f"{name} {url} answered {status} to {stranger.email}"
+        client.force_login(cast.owner)
+        response = client.get(url)
+        allowed_get = response.status_code == 405 and "GET" not in response.get("Allow", "")
+        assert response.status_code == 200 or allowed_get, f"{name} {url} answered {response.status_code} to the owner"
+
+
+@pytest.mark.django_db
+def test_client_pages_answer_their_members_only(cast, client):
+    from tenants.models import ClientMembership, ClientRole
+
+    ids = Ids(cast)
+    neighbour = cast.other_client
+    neighbour_admin = type(cast.client_admin).objects.create_user(email="admin@neighbour.test", password="x")
+    ClientMembership.objects.create(client=neighbour, user=neighbour_admin, role=ClientRole.CLIENT_ADMIN)
+    routes = _tenant_routes("c/")
+    assert routes
+    for name, route, params in routes:
+        url = ids.url(route, params)
+        for stranger in (cast.outsider, neighbour_admin, cast.staff):
+            client.force_login(stranger)
+            status = client.get(url).status_code
+            assert status in (403, 404), f"{name} {url} answered {status} to {stranger.email}"
+        client.force_login(cast.client_admin)
+        assert client.get(url).status_code == 200, f"{name} {url} should answer the client's admin"
