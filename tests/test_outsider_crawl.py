@@ -85,8 +85,10 @@ def test_agency_pages_answer_the_owner_and_hide_from_outsiders(cast, client):
                 assert status in (403, 404), f"{name} {url} answered {status} to {stranger.email}"
         client.force_login(cast.owner)
         response = client.get(url)
-        allowed_get = response.status_code == 405 and "GET" not in response.get("Allow", "")
-        assert response.status_code == 200 or allowed_get, f"{name} {url} answered {response.status_code} to the owner"
+        post_only = response.status_code == 405 and "GET" not in response.get("Allow", "")
+        # A page waiting on setup may send the owner elsewhere inside the same agency.
+        inside = response.status_code == 302 and response.url.startswith(f"/a/{cast.agency.slug}/")
+        assert response.status_code == 200 or post_only or inside, f"{name} {url}: {response.status_code} to the owner"
 
 
 @pytest.mark.django_db
