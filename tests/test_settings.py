@@ -49,3 +49,9 @@ def test_missing_encryption_keys_stop_start_up_with_one_line():
     assert result.returncode != 0
     assert "FIELD_ENCRYPTION_KEYS is required" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_sandbox_in_production_is_reported_by_the_deploy_check():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION, "SANDBOX": "True"})
+    assert result.returncode != 0
+    assert "agencyhub.W001" in result.stdout + result.stderr
