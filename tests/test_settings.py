@@ -55,3 +55,10 @@ def test_sandbox_in_production_is_reported_by_the_deploy_check():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION, "SANDBOX": "True"})
     assert result.returncode != 0
     assert "agencyhub.W001" in result.stdout + result.stderr
+
+
+def test_static_files_collect_for_production(tmp_path):
+    """Every vendored asset resolves under the manifest storage (no dangling source-map references)."""
+    result = _manage("collectstatic", "--noinput", "-v0", env={**PRODUCTION, "STATIC_ROOT": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "staticfiles.json").exists()
