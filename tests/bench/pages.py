@@ -93,7 +93,8 @@ def main():
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     old_name = connection.creation.create_test_db(verbosity=0)
     try:
-        print(f"database: {connection.vendor}; DEBUG={settings.DEBUG}; {CLIENTS} clients, {MEMBERS} team members; {ROUNDS} rounds a page")
+        print(f"database: {connection.vendor}; DEBUG={settings.DEBUG}; {CLIENTS} clients, {MEMBERS} members")
+        print(f"{ROUNDS} rounds a page")
         owner, agency = seed()
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(owner)
