@@ -33,6 +33,13 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL
 # The provider stand-ins: on by default in development, never silently in production.
 SANDBOX = env.bool("SANDBOX", default=DEBUG)
 
+# Platform default GHL Marketplace app, used by agencies that have not entered their own.
+GHL_CLIENT_ID = env.str("GHL_CLIENT_ID", default="")
+GHL_CLIENT_SECRET = env.str("GHL_CLIENT_SECRET", default="")
+# GHL webhook public keys (PEM text); empty means the keys GHL publishes, shipped in integrations/ghl/keys/.
+GHL_WEBHOOK_ED25519_PUBLIC_KEY = env.str("GHL_WEBHOOK_ED25519_PUBLIC_KEY", default="")
+GHL_WEBHOOK_RSA_PUBLIC_KEY = env.str("GHL_WEBHOOK_RSA_PUBLIC_KEY", default="")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -50,6 +57,7 @@ INSTALLED_APPS = [
     "tenants",
     "integrations",
     "integrations.ghl",
+    "integrations.sandbox",
     "voice",
 ]
 
@@ -182,6 +190,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_BEAT_SCHEDULE: dict = {}
+# GHL access tokens live a day; refreshing hours ahead means a live call never waits on a refresh.
+CELERY_BEAT_SCHEDULE["ghl-tokens-refresh-due"] = {
+    "task": "integrations.ghl.tasks.tokens_refresh_due",
+    "schedule": 900.0,
+}
+CELERY_BEAT_SCHEDULE["ghl-states-purge"] = {"task": "integrations.ghl.tasks.oauth_states_purge", "schedule": 3600.0}
+# Webhook inbox: re-enqueue events whose enqueue was lost, retries that are due, dead workers' claims.
+CELERY_BEAT_SCHEDULE["webhook-inbox-sweep"] = {"task": "integrations.tasks.webhook_sweep_task", "schedule": 60.0}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -197,6 +213,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }
+
+# GoHighLevel API v2; in SANDBOX mode requests never leave the process.
+GHL_API_BASE_URL = env.str("GHL_API_BASE_URL", default="https://services.leadconnectorhq.com")
+GHL_MARKETPLACE_URL = env.str("GHL_MARKETPLACE_URL", default="https://marketplace.gohighlevel.com")
+GHL_SPECS_DIR = env.str("GHL_SPECS_DIR", default=str(BASE_DIR.parent / "shared" / "specs" / "ghl"))
+
+# Vapi REST API; in SANDBOX mode requests never leave the process.
+VAPI_API_BASE_URL = env.str("VAPI_API_BASE_URL", default="https://api.vapi.ai")
 
 # Logging: one line per event carrying request id, agency and call id; JSON in production.
 LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")

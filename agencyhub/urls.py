@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -9,6 +10,12 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("api/webhooks/ghl/", include("integrations.ghl.webhook_urls")),
     path("", include("tenants.urls")),
+    path("", include("integrations.ghl.urls")),
+    path("", include("integrations.urls")),
     path("", include("voice.urls")),
 ]
+
+if settings.SANDBOX:
+    urlpatterns.append(path("sandbox/ghl/", include("integrations.ghl.sandbox_urls")))

@@ -39,9 +39,7 @@ def seed():
     owner = User.objects.create_user(email="owner@bench.test", password="bench")
     agency = agency_create(name="Bench Agency", owner=owner)
     users = User.objects.bulk_create(User(email=f"staff{i}@bench.test") for i in range(MEMBERS))
-    AgencyMembership.objects.bulk_create(
-        AgencyMembership(agency=agency, user=u, role=AgencyRole.STAFF) for u in users
-    )
+    AgencyMembership.objects.bulk_create(AgencyMembership(agency=agency, user=u, role=AgencyRole.STAFF) for u in users)
     ClientAccount.objects.bulk_create(
         (ClientAccount(agency=agency, name=f"Client {i:05}", time_zone="America/New_York") for i in range(CLIENTS)),
         batch_size=1000,

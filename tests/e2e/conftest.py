@@ -1,7 +1,6 @@
 """End-to-end tests: Debian's Chromium (never a downloaded browser) driven by Playwright against
 pytest-django's live server. Screenshots of the main pages land in artifacts/screenshots/."""
 
-import os
 from pathlib import Path
 
 import pytest
@@ -9,17 +8,18 @@ from django.conf import settings
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
-# Playwright's sync API runs an event loop in this thread; the ORM calls of the test itself are still sync.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium); .ci/run installs it")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    # Playwright's sync API keeps an event loop running in this thread while the browser lives; the
+    # tests' own ORM calls are still synchronous. Only for this module, so other tests keep the guard.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=[

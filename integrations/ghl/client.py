@@ -1,0 +1,281 @@
+"""GoHighLevel API v2 client: OAuth token calls and the location endpoints AgencyHub uses.
+
+Answers are the plain dicts GHL returns (v2 spec shapes). With settings.SANDBOX on, requests go to the
+in-process sandbox transport instead of the network.
+"""
+
+import logging
+from datetime import datetime
+from time import monotonic
+from urllib.parse import quote, urlencode
+
+import httpx
+from django.conf import settings
+from django.urls import reverse
+
+from integrations.ghl.sandbox import GhlSandboxTransport
+from integrations.http import (
+    ProviderAuthError,
+    ProviderError,
+    ProviderHttp,
+    ProviderValidationError,
+    error_class_for_status,
+)
+
+logger = logging.getLogger(__name__)
+
+CALENDARS_VERSION = "2021-04-15"
+API_VERSION = "2021-07-28"
+
+
+class GhlTokenExpired(ProviderAuthError):
+    """The access token is invalid or expired: refresh and try again."""
+
+
+class GhlAuthError(ProviderAuthError):
+    """A 401 a refresh cannot fix: missing Version header, or a scope the token was not granted."""
+
+
+class GhlInvalidGrant(ProviderAuthError):
+    """The refresh token was used already or revoked: the client must reconnect."""
+
+
+class GhlLocationInactive(ProviderError):
+    """The location's SaaS billing is paused: the same refresh token works again once it is active."""
+
+
+class GhlSlotUnavailable(ProviderValidationError):
+    """GHL refused the booking because the slot is taken or outside the calendar's hours."""
+
+
+def _ghl_error(response: httpx.Response) -> ProviderError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"message": response.text}
+    if not isinstance(body, dict):
+        body = {"message": str(body)}
+    message = body.get("message") or body.get("error_description") or body.get("error") or response.reason_phrase
+    if isinstance(message, list):
+        message = "; ".join(str(part) for part in message)
+    lowered = message.lower()
+    if body.get("error") == "invalid_grant" or "invalid grant" in lowered:
+        error_class = GhlInvalidGrant
+    elif "location is not active" in lowered:
+        error_class = GhlLocationInactive
+    elif response.status_code == 401:
+        # These 401s are bugs or missing consent; refreshing the token would not fix them.
+        is_not_token = "version header" in lowered or "not authorized for this scope" in lowered
+        error_class = GhlAuthError if is_not_token or "access to this location" in lowered else GhlTokenExpired
+    elif response.status_code == 400 and "slot" in lowered and "available" in lowered:
+        error_class = GhlSlotUnavailable
+    else:
+        error_class = error_class_for_status(response.status_code)
+    trace_id = body.get("traceId", "")
+    logger.warning(
+        "GHL %s %s answered %s: %s (traceId=%s)",
+        response.request.method,
+        response.request.url.path,
+        response.status_code,
+        message,
+        trace_id,
+    )
+    return error_class(message, status_code=response.status_code, trace_id=trace_id, body=body)
+
+
+class GhlHttp(ProviderHttp):
+    def error_for(self, response: httpx.Response) -> ProviderError:
+        return _ghl_error(response)
+
+
+def _transport() -> httpx.BaseTransport | None:
+    return GhlSandboxTransport() if settings.SANDBOX else None
+
+
+def _http(*, access_token: str = "", deadline_seconds: float | None = None) -> GhlHttp:
+    headers = {"Accept": "application/json"}
+    if access_token:
+        headers["Authorization"] = f"Bearer {access_token}"
+    return GhlHttp(
+        base_url=settings.GHL_API_BASE_URL,
+        headers=headers,
+        deadline=None if deadline_seconds is None else monotonic() + deadline_seconds,
+        transport=_transport(),
+    )
+
+
+def oauth_authorize_url(*, client_id: str, redirect_uri: str, scopes: list[str], state: str) -> str:
+    """GHL's location chooser, or the sandbox's copy of it when the sandbox is on."""
+    query = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "scope": " ".join(scopes),
+        "state": state,
+    }
+    if settings.SANDBOX:
+        base = settings.PUBLIC_BASE_URL + reverse("ghl_sandbox:chooselocation")
+    else:
+        base = f"{settings.GHL_MARKETPLACE_URL}/v2/oauth/chooselocation"
+    return f"{base}?{urlencode(query, quote_via=quote)}"
+
+
+def _oauth_token(form: dict[str, str]) -> dict:
+    http = _http()
+    try:
+        # The token endpoint is form-encoded and takes no Version header.
+        return http.request("POST", "/oauth/token", data=form).json()
+    finally:
+        http.close()
+
+
+def oauth_exchange_code(
+    *, client_id: str, client_secret: str, code: str, redirect_uri: str, user_type: str = "Location"
+) -> dict:
+    return _oauth_token(
+        {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "grant_type": "authorization_code",
+            "code": code,
+            "user_type": user_type,
+            "redirect_uri": redirect_uri,
+        }
+    )
+
+
+def oauth_refresh(*, client_id: str, client_secret: str, refresh_token: str, user_type: str) -> dict:
+    return _oauth_token(
+        {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "user_type": user_type,
+        }
+    )
+
+
+def oauth_location_token(*, company_access_token: str, company_id: str, location_id: str) -> dict:
+    http = _http(access_token=company_access_token)
+    try:
+        form = {"companyId": company_id, "locationId": location_id}
+        return http.request("POST", "/oauth/locationToken", data=form, headers={"Version": API_VERSION}).json()
+    finally:
+        http.close()
+
+
+def oauth_installed_locations(*, company_access_token: str, company_id: str, app_id: str) -> dict:
+    http = _http(access_token=company_access_token)
+    try:
+        params = {"companyId": company_id, "appId": app_id, "isInstalled": "true"}
+        return http.request("GET", "/oauth/installedLocations", params=params, headers={"Version": API_VERSION}).json()
+    finally:
+        http.close()
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+class GhlClient:
+    """Calls on behalf of one location token. deadline_seconds bounds everything this client does, retries included."""
+
+    def __init__(self, *, access_token: str, deadline_seconds: float | None = None):
+        self.http = _http(access_token=access_token, deadline_seconds=deadline_seconds)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.http.close()
+
+    def _call(self, method: str, path: str, *, version: str, **kwargs) -> dict:
+        response = self.http.request(method, path, headers={"Version": version}, **kwargs)
+        return response.json() if response.content else {}
+
+    def get_location(self, *, location_id: str) -> dict:
+        return self._call("GET", f"/locations/{location_id}", version=API_VERSION)
+
+    def list_calendars(self, *, location_id: str) -> dict:
+        return self._call("GET", "/calendars/", version=CALENDARS_VERSION, params={"locationId": location_id})
+
+    def free_slots(self, *, calendar_id: str, start: datetime, end: datetime, timezone: str) -> dict:
+        """{"YYYY-MM-DD": {"slots": [iso start, ...]}, "traceId": ...}; skip keys that are not dates."""
+        params = {"startDate": _epoch_ms(start), "endDate": _epoch_ms(end), "timezone": timezone}
+        return self._call("GET", f"/calendars/{calendar_id}/free-slots", version=CALENDARS_VERSION, params=params)
+
+    def upsert_contact(
+        self,
+        *,
+        location_id: str,
+        phone: str | None = None,
+        email: str | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        name: str | None = None,
+        timezone: str | None = None,
+        source: str | None = None,
+    ) -> dict:
+        fields = {
+            "locationId": location_id,
+            "phone": phone,
+            "email": email,
+            "firstName": first_name,
+            "lastName": last_name,
+            "name": name,
+            "timezone": timezone,
+            "source": source,
+        }
+        body = {key: value for key, value in fields.items() if value is not None}
+        return self._call("POST", "/contacts/upsert", version=API_VERSION, json=body)
+
+    def find_contact_by_phone(self, *, location_id: str, phone: str) -> dict:
+        params = {"locationId": location_id, "number": phone}
+        return self._call("GET", "/contacts/search/duplicate", version=API_VERSION, params=params)
+
+    def create_appointment(
+        self,
+        *,
+        calendar_id: str,
+        location_id: str,
+        contact_id: str,
+        start_time: str,
+        end_time: str | None = None,
+        title: str | None = None,
+        appointment_status: str = "confirmed",
+    ) -> dict:
+        body = {
+            "calendarId": calendar_id,
+            "locationId": location_id,
+            "contactId": contact_id,
+            "startTime": start_time,
+            "appointmentStatus": appointment_status,
+            # GHL's own slot validation is what refuses a double booking.
+            "ignoreFreeSlotValidation": False,
+        }
+        if end_time:
+            body["endTime"] = end_time
+        if title:
+            body["title"] = title
+        return self._call("POST", "/calendars/events/appointments", version=CALENDARS_VERSION, json=body)
+
+    def update_appointment(
+        self,
+        *,
+        event_id: str,
+        start_time: str | None = None,
+        end_time: str | None = None,
+        appointment_status: str | None = None,
+        title: str | None = None,
+    ) -> dict:
+        """Reschedule with a new start_time; cancel with appointment_status="cancelled"."""
+        fields = {"startTime": start_time, "endTime": end_time, "appointmentStatus": appointment_status, "title": title}
+        body = {key: value for key, value in fields.items() if value is not None}
+        return self._call("PUT", f"/calendars/events/appointments/{event_id}", version=CALENDARS_VERSION, json=body)
+
+    def contact_appointments(self, *, contact_id: str) -> dict:
+        return self._call("GET", f"/contacts/{contact_id}/appointments", version=API_VERSION)
+
+    def add_contact_note(self, *, contact_id: str, body: str) -> dict:
+        return self._call("POST", f"/contacts/{contact_id}/notes", version=API_VERSION, json={"body": body})

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from integrations.ghl import sandbox_views
+
+app_name = "ghl_sandbox"
+
+urlpatterns = [
+    path("oauth/chooselocation", sandbox_views.chooselocation, name="chooselocation"),
+]

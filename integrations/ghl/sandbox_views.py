@@ -1,0 +1,47 @@
+"""The sandbox's copy of GHL's location chooser: pick a sub-account or deny, then back to redirect_uri."""
+
+from urllib.parse import urlencode, urlsplit
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from integrations.ghl.sandbox import sandbox_authorization_code_create, sandbox_locations, sandbox_seed
+
+
+def _redirect(redirect_uri: str, params: dict[str, str]) -> HttpResponseRedirect:
+    separator = "&" if urlsplit(redirect_uri).query else "?"
+    return HttpResponseRedirect(f"{redirect_uri}{separator}{urlencode(params)}")
+
+
+@require_http_methods(["GET", "POST"])
+def chooselocation(request: HttpRequest) -> HttpResponse:
+    source = request.POST if request.method == "POST" else request.GET
+    client_id, redirect_uri = source.get("client_id", ""), source.get("redirect_uri", "")
+    scopes, state = source.get("scope", "").split(), source.get("state", "")
+    if source.get("response_type", "code") != "code" or not client_id:
+        return HttpResponseBadRequest("response_type=code and client_id are required.")
+    # GHL only redirects to a registered web URL; the sandbox at least refuses anything but http(s).
+    if urlsplit(redirect_uri).scheme not in ("http", "https"):
+        return HttpResponseBadRequest("redirect_uri must be an http(s) URL.")
+    sandbox_seed()
+    locations = sandbox_locations()
+    state_param = {"state": state} if state else {}
+    if request.method == "POST":
+        if "deny" in request.POST:
+            return _redirect(redirect_uri, {"error": "access_denied", **state_param})
+        location_id = request.POST.get("location_id", "")
+        if location_id in {location["id"] for location in locations}:
+            code = sandbox_authorization_code_create(
+                client_id=client_id, redirect_uri=redirect_uri, scopes=scopes, location_id=location_id
+            )
+            return _redirect(redirect_uri, {"code": code, **state_param})
+    context = {
+        "locations": locations,
+        "scopes": scopes,
+        "fields": {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri},
+        "scope": " ".join(scopes),
+        "state": state,
+        "error": "Choose a sub-account to continue." if request.method == "POST" else "",
+    }
+    return render(request, "sandbox/ghl/chooselocation.html", context)

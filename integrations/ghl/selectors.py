@@ -1,0 +1,122 @@
+"""Reads of GHL connections, scoped to an agency or a client (or, for webhooks, to a verified location id)."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from tenants.models import Agency, ClientAccount
+
+from .models import (
+    AGENCY_INSTALL_SCOPES,
+    DEFAULT_SCOPES,
+    ConnectionKind,
+    ConnectionStatus,
+    ConsentLink,
+    GhlAppCredentials,
+    GhlCompanyInstall,
+    GhlConnection,
+    InstallModel,
+    secret_hash,
+)
+
+
+@dataclass(frozen=True)
+class AppCredentials:
+    """The Marketplace app an agency's consents are asked with: its own, else the platform default."""
+
+    client_id: str
+    client_secret: str
+    install_model: str
+    scopes: str
+    is_platform_default: bool = False
+
+    @property
+    def app_id(self) -> str:
+        # GHL client ids are "<appId>-<suffix>"; webhooks and installedLocations use the appId.
+        return self.client_id.split("-")[0]
+
+    def scopes_for(self, *, install_model: str) -> list[str]:
+        scopes = self.scopes.split()
+        if install_model == InstallModel.AGENCY:
+            scopes += [s for s in AGENCY_INSTALL_SCOPES.split() if s not in scopes]
+        return scopes
+
+
+def app_credentials_for_agency(*, agency: Agency) -> AppCredentials | None:
+    app = GhlAppCredentials.objects.filter(agency=agency).first()
+    if app is not None and app.client_id and app.client_secret:
+        return AppCredentials(
+            client_id=app.client_id,
+            client_secret=app.client_secret,
+            install_model=app.install_model,
+            scopes=app.scopes or DEFAULT_SCOPES,
+        )
+    if settings.GHL_CLIENT_ID and settings.GHL_CLIENT_SECRET:
+        return AppCredentials(
+            client_id=settings.GHL_CLIENT_ID,
+            client_secret=settings.GHL_CLIENT_SECRET,
+            install_model=InstallModel.LOCATION,
+            scopes=DEFAULT_SCOPES,
+            is_platform_default=True,
+        )
+    return None
+
+
+def app_settings_for_agency(*, agency: Agency) -> GhlAppCredentials | None:
+    return GhlAppCredentials.objects.filter(agency=agency).first()
+
+
+def connection_for_location(location_id: str) -> GhlConnection | None:
+    """The live connection of a GHL location id taken from a verified webhook; None when not connected."""
+    return (
+        GhlConnection.objects.select_related("client", "client__agency")
+        .filter(location_id=location_id)
+        .exclude(status=ConnectionStatus.DISCONNECTED)
+        .first()
+    )
+
+
+def connection_for_client(*, client: ClientAccount) -> GhlConnection | None:
+    return GhlConnection.objects.filter(client=client).first()
+
+
+def connections_for_agency(*, agency: Agency) -> QuerySet[GhlConnection]:
+    return GhlConnection.objects.filter(client__agency=agency).select_related("client").order_by("client__name")
+
+
+def clients_with_connections(*, agency: Agency) -> QuerySet[ClientAccount]:
+    """Every client of the agency with its connection (if any) preloaded, for the connections page."""
+    return ClientAccount.objects.filter(agency=agency).select_related("ghl_connection").order_by("name", "pk")
+
+
+def connections_needing_attention(*, agency: Agency) -> QuerySet[GhlConnection]:
+    return GhlConnection.objects.filter(client__agency=agency, status=ConnectionStatus.NEEDS_RECONNECT).select_related(
+        "client"
+    )
+
+
+def connections_due_for_refresh(*, within: timedelta) -> QuerySet[GhlConnection]:
+    return GhlConnection.objects.filter(
+        status=ConnectionStatus.CONNECTED,
+        expires_at__lte=timezone.now() + within,
+    ).exclude(kind=ConnectionKind.PRIVATE_TOKEN)
+
+
+def company_installs_due_for_refresh(*, within: timedelta) -> QuerySet[GhlCompanyInstall]:
+    return GhlCompanyInstall.objects.exclude(refresh_token="").filter(expires_at__lte=timezone.now() + within)
+
+
+def company_install_for_agency(*, agency: Agency) -> GhlCompanyInstall | None:
+    return GhlCompanyInstall.objects.filter(agency=agency).first()
+
+
+def consent_link_for_token(*, token: str) -> ConsentLink:
+    """The link a raw token names, whatever its state; 404 for a token that never existed."""
+    link = ConsentLink.objects.select_related("client", "client__agency").filter(token_hash=secret_hash(token)).first()
+    if link is None:
+        raise Http404("No such link.")
+    return link

@@ -1,0 +1,153 @@
+"""The HTTP base every provider client shares: timeouts, retries within a deadline, typed errors."""
+
+import logging
+import random
+from email.utils import parsedate_to_datetime
+from time import monotonic, sleep
+
+import httpx
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class ProviderError(Exception):
+    def __init__(self, message: str, *, status_code: int | None = None, trace_id: str = "", body=None):
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.trace_id = trace_id
+        self.body = body
+
+    def __str__(self):
+        trace = f" (trace {self.trace_id})" if self.trace_id else ""
+        return f"{self.status_code or 'no response'}: {self.message}{trace}"
+
+
+class ProviderTimeout(ProviderError):
+    pass
+
+
+class ProviderRateLimited(ProviderError):
+    pass
+
+
+class ProviderServerError(ProviderError):
+    pass
+
+
+class ProviderAuthError(ProviderError):
+    pass
+
+
+class ProviderNotFound(ProviderError):
+    pass
+
+
+class ProviderValidationError(ProviderError):
+    pass
+
+
+def error_class_for_status(status_code: int) -> type[ProviderError]:
+    if status_code == 429:
+        return ProviderRateLimited
+    if status_code >= 500:
+        return ProviderServerError
+    if status_code in (401, 403):
+        return ProviderAuthError
+    if status_code == 404:
+        return ProviderNotFound
+    return ProviderValidationError
+
+
+def retry_delay_from_headers(response: httpx.Response) -> float | None:
+    """What the provider asked us to wait: Retry-After (seconds or a date), else its rate-limit window."""
+    retry_after = response.headers.get("Retry-After")
+    if retry_after:
+        if retry_after.strip().isdigit():
+            return float(retry_after)
+        try:
+            return max(0.0, (parsedate_to_datetime(retry_after) - timezone.now()).total_seconds())
+        except (TypeError, ValueError):
+            return None
+    interval_ms = response.headers.get("X-RateLimit-Interval-Milliseconds")
+    if response.headers.get("X-RateLimit-Remaining") == "0" and interval_ms and interval_ms.isdigit():
+        return int(interval_ms) / 1000
+    return None
+
+
+class ProviderHttp:
+    """One provider's HTTP session. `deadline` is a monotonic() instant no call may run past."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10.0,
+        max_attempts: int = 4,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+        deadline: float | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.deadline = deadline
+        self.http = httpx.Client(base_url=base_url, headers=headers or {}, transport=transport)
+
+    def error_for(self, response: httpx.Response) -> ProviderError:
+        """Providers override this to read their own error bodies."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text
+        message = body.get("message", "") if isinstance(body, dict) else body
+        return error_class_for_status(response.status_code)(
+            str(message) or response.reason_phrase, status_code=response.status_code, body=body
+        )
+
+    def request(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """Sends with retries on 429/5xx/connect errors; raises a ProviderError subclass on failure."""
+        attempt = 0
+        while True:
+            attempt += 1
+            timeout = self.timeout
+            if self.deadline is not None:
+                timeout = min(timeout, self.deadline - monotonic())
+                if timeout <= 0:
+                    raise ProviderTimeout(f"{method} {path}: no time left before the deadline")
+            response = None
+            try:
+                response = self.http.request(method, path, timeout=timeout, **kwargs)
+            # A connect failure sent nothing, so even a POST is safe to send again.
+            except httpx.ConnectTimeout:
+                error = ProviderTimeout(f"{method} {path}: no connection within {timeout:.1f}s")
+            except httpx.ConnectError as exc:
+                error = ProviderServerError(f"{method} {path}: cannot connect ({exc})")
+            # A read timeout may have booked already: never send it twice.
+            except httpx.TimeoutException as exc:
+                raise ProviderTimeout(f"{method} {path}: no answer within {timeout:.1f}s") from exc
+            else:
+                if response.is_success:
+                    return response
+                error = self.error_for(response)
+                if response.status_code not in RETRYABLE_STATUSES:
+                    raise error
+            asked = retry_delay_from_headers(response) if response is not None else None
+            delay = asked if asked is not None else self.backoff(attempt=attempt)
+            if attempt >= self.max_attempts or (self.deadline is not None and monotonic() + delay >= self.deadline):
+                raise error
+            logger.warning("%s %s failed (%s); retry %d in %.2fs", method, path, error, attempt, delay)
+            sleep(delay)
+
+    def backoff(self, *, attempt: int) -> float:
+        # Full jitter: concurrent callers spread out instead of retrying in lockstep.
+        return random.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))  # noqa: S311
+
+    def close(self):
+        self.http.close()

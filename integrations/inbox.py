@@ -1,0 +1,195 @@
+"""The webhook inbox: verify -> store -> answer -> process (DESIGN.md "Webhook inbox").
+
+Endpoints call `webhook_store` once a request is verified; a Celery task then calls
+`webhook_process`, which runs the handlers that higher apps registered in their
+`AppConfig.ready()` through `register_handler`.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnavailable
+
+from agencyhub.observability import log_context
+from tenants.models import Agency, ClientAccount
+
+from .models import WebhookEvent, WebhookStatus
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[WebhookEvent], None]
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_CAP = timedelta(hours=1)
+# A worker killed mid-handler leaves its claim behind; twice the task time limit means it is surely dead.
+STALE_CLAIM_AFTER = timedelta(minutes=10)
+# Fresh rows are enqueued on commit; the sweeper only picks up those whose enqueue was lost.
+RECEIVED_GRACE = timedelta(minutes=2)
+SWEEP_BATCH = 500
+# Dropped even if a caller passes them: an auth secret must never be stored with the event.
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-vapi-secret"})
+
+# Payload keys whose values are shown masked: Vapi echoes the assistant's server headers (our secret).
+_SECRET_KEY_PARTS = ("secret", "token", "password", "authorization", "apikey", "api_key", "credential")
+
+_handlers: dict[tuple[str, str], list[Handler]] = defaultdict(list)
+
+
+def register_handler(provider: str, event_type: str, handler: Handler) -> None:
+    """Subscribes `handler(event)` to one provider's event type; handlers must be idempotent."""
+    handlers = _handlers[(provider, event_type)]
+    if handler not in handlers:
+        handlers.append(handler)
+
+
+def webhook_store(
+    *,
+    provider: str,
+    event_type: str,
+    unique_key: str,
+    body: dict,
+    headers: dict,
+    agency: Agency | None = None,
+    client: ClientAccount | None = None,
+) -> tuple[WebhookEvent, bool]:
+    """Stores a verified event once; a repeat delivery returns the stored row and does nothing else."""
+    if client is not None and agency is None:
+        agency = client.agency
+    kept_headers = {name.lower(): value for name, value in headers.items() if name.lower() not in _SECRET_HEADERS}
+    event, created = WebhookEvent.objects.get_or_create(
+        provider=provider,
+        unique_key=unique_key,
+        defaults={
+            "event_type": event_type,
+            "body": body,
+            "headers": kept_headers,
+            "agency": agency,
+            "client": client,
+        },
+    )
+    if created:
+        transaction.on_commit(lambda: _enqueue(event_id=event.pk))
+    else:
+        logger.info("Duplicate %s webhook %s ignored (event %s)", provider, unique_key, event.pk)
+    return event, created
+
+
+def _enqueue(*, event_id: int) -> None:
+    from .tasks import webhook_process_task
+
+    try:
+        webhook_process_task.delay(event_id)
+    except BrokerUnavailable:
+        # The event is stored; the sweeper enqueues it once the broker is back.
+        logger.warning("Broker unavailable: webhook event %s left for the sweeper", event_id, exc_info=True)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(BACKOFF_BASE * 2 ** (attempts - 1), BACKOFF_CAP)
+
+
+def webhook_process(*, event_id: int) -> WebhookEvent | None:
+    """Claims the event with a conditional UPDATE (so only one worker runs it) and runs its handlers.
+
+    Returns the event as it stands afterwards (None if it no longer exists). An event another worker
+    holds, or one already finished or not yet due, is left untouched.
+    """
+    now = timezone.now()
+    claimable = (
+        Q(status=WebhookStatus.RECEIVED)
+        | Q(status=WebhookStatus.FAILED, next_attempt_at__lte=now)
+        | Q(status=WebhookStatus.PROCESSING, claimed_at__lt=now - STALE_CLAIM_AFTER)
+    )
+    claimed = WebhookEvent.objects.filter(claimable, pk=event_id).update(
+        status=WebhookStatus.PROCESSING, attempts=F("attempts") + 1, claimed_at=now, next_attempt_at=None
+    )
+    event = WebhookEvent.objects.select_related("agency", "client").filter(pk=event_id).first()
+    if not claimed or event is None:
+        return event
+    if event.agency is not None:
+        log_context.bind(agency=event.agency.slug)
+
+    handlers = list(_handlers.get((event.provider, event.event_type), ()))
+    if not handlers:
+        outcome = {"status": WebhookStatus.IGNORED, "processed_at": timezone.now(), "last_error": ""}
+    else:
+        try:
+            # A failing handler leaves no half-written rows behind; the retry starts clean.
+            with transaction.atomic():
+                for handler in handlers:
+                    handler(event)
+        except Exception as exc:  # any handler failure is recorded on the row, logged and retried: the inbox's job
+            logger.exception(
+                "Webhook event %s (%s %s, attempt %s) failed",
+                event.pk,
+                event.provider,
+                event.event_type,
+                event.attempts,
+            )
+            retry = event.attempts < MAX_ATTEMPTS
+            outcome = {
+                "status": WebhookStatus.FAILED,
+                "last_error": f"{type(exc).__name__}: {exc}"[:2000],
+                "next_attempt_at": timezone.now() + _backoff(event.attempts) if retry else None,
+            }
+        else:
+            outcome = {"status": WebhookStatus.PROCESSED, "processed_at": timezone.now(), "last_error": ""}
+
+    # Only the holder of this claim records the outcome; a worker that re-claimed a stale row owns it now.
+    WebhookEvent.objects.filter(pk=event.pk, claimed_at=now).update(**outcome)
+    event.refresh_from_db()
+    return event
+
+
+def webhook_replay(*, event: WebhookEvent) -> WebhookEvent | None:
+    """Puts an event back in the queue and processes it now, whatever its past outcome.
+
+    Returns None when another worker is processing it right now.
+    """
+    reset = (
+        WebhookEvent.objects.filter(pk=event.pk)
+        .exclude(status=WebhookStatus.PROCESSING, claimed_at__gte=timezone.now() - STALE_CLAIM_AFTER)
+        .update(status=WebhookStatus.RECEIVED, next_attempt_at=None, processed_at=None)
+    )
+    if not reset:
+        return None
+    return webhook_process(event_id=event.pk)
+
+
+def webhook_events_due(*, limit: int = SWEEP_BATCH) -> list[int]:
+    """Ids of events the sweeper must enqueue: never enqueued, due for a retry, or claimed by a dead worker."""
+    now = timezone.now()
+    due = (
+        Q(status=WebhookStatus.RECEIVED, received_at__lt=now - RECEIVED_GRACE)
+        | Q(status=WebhookStatus.FAILED, next_attempt_at__lte=now)
+        | Q(status=WebhookStatus.PROCESSING, claimed_at__lt=now - STALE_CLAIM_AFTER)
+    )
+    return list(WebhookEvent.objects.filter(due).order_by("received_at").values_list("pk", flat=True)[:limit])
+
+
+def webhook_events_for_agency(*, agency: Agency, status: str = "") -> QuerySet[WebhookEvent]:
+    """The agency's events, newest first; `status` narrows to one status when it is a known one."""
+    events = WebhookEvent.objects.filter(agency=agency).select_related("client")
+    if status in WebhookStatus.values:
+        events = events.filter(status=status)
+    return events.order_by("-received_at", "-pk")
+
+
+def webhook_body_redacted(*, body):
+    """The event body for display, with every value under a secret-looking key masked."""
+    if isinstance(body, dict):
+        return {
+            key: "••••••"
+            if any(part in str(key).lower() for part in _SECRET_KEY_PARTS)
+            else webhook_body_redacted(body=value)
+            for key, value in body.items()
+        }
+    if isinstance(body, list):
+        return [webhook_body_redacted(body=item) for item in body]
+    return body

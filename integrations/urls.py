@@ -1,0 +1,7 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("a/<slug:agency_slug>/events/", views.webhook_event_list, name="webhook_event_list"),
+]

@@ -1,0 +1,300 @@
+"""The GHL client over real HTTP (mocked with respx): headers, retries within a deadline, typed errors."""
+
+import logging
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+import respx
+
+from integrations.ghl import client as ghl
+from integrations.ghl import specs
+from integrations.http import ProviderRateLimited, ProviderServerError, ProviderTimeout, ProviderValidationError
+
+BASE = "https://ghl.test"
+TOKEN = "at-secret-token-value"
+
+
+class FakeClock:
+    """monotonic() and sleep() in one: sleeping moves the clock, so deadlines are testable without waiting."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def real_http(settings):
+    settings.SANDBOX = False
+    settings.GHL_API_BASE_URL = BASE
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr("integrations.http.monotonic", fake.monotonic)
+    monkeypatch.setattr("integrations.http.sleep", fake.sleep)
+    monkeypatch.setattr("integrations.ghl.client.monotonic", fake.monotonic)
+    return fake
+
+
+@pytest.fixture
+def ghl_api():
+    with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        yield router
+
+
+START = datetime(2030, 3, 4, 14, tzinfo=UTC)
+CALLS = [
+    ("get_location", {"location_id": "loc1"}, "GET", "/locations/loc1", "2021-07-28"),
+    ("list_calendars", {"location_id": "loc1"}, "GET", "/calendars/", "2021-04-15"),
+    (
+        "free_slots",
+        {"calendar_id": "cal1", "start": START, "end": START, "timezone": "America/Chicago"},
+        "GET",
+        "/calendars/cal1/free-slots",
+        "2021-04-15",
+    ),
+    ("upsert_contact", {"location_id": "loc1", "phone": "+13125550100"}, "POST", "/contacts/upsert", "2021-07-28"),
+    (
+        "find_contact_by_phone",
+        {"location_id": "loc1", "phone": "+13125550100"},
+        "GET",
+        "/contacts/search/duplicate",
+        "2021-07-28",
+    ),
+    (
+        "create_appointment",
+        {"calendar_id": "cal1", "location_id": "loc1", "contact_id": "c1", "start_time": "2030-03-04T09:00:00-06:00"},
+        "POST",
+        "/calendars/events/appointments",
+        "2021-04-15",
+    ),
+    (
+        "update_appointment",
+        {"event_id": "ev1", "appointment_status": "cancelled"},
+        "PUT",
+        "/calendars/events/appointments/ev1",
+        "2021-04-15",
+    ),
+    ("contact_appointments", {"contact_id": "c1"}, "GET", "/contacts/c1/appointments", "2021-07-28"),
+    ("add_contact_note", {"contact_id": "c1", "body": "Booked by phone"}, "POST", "/contacts/c1/notes", "2021-07-28"),
+]
+
+
+@pytest.mark.parametrize(("operation", "kwargs", "method", "path", "version"), CALLS, ids=[c[0] for c in CALLS])
+def test_each_call_sends_its_endpoints_version_and_fits_the_spec(ghl_api, operation, kwargs, method, path, version):
+    route = ghl_api.route(method=method, path=path).respond(200, json={"ok": True})
+
+    answer = getattr(ghl.GhlClient(access_token=TOKEN), operation)(**kwargs)
+
+    request = route.calls.last.request
+    assert answer == {"ok": True}
+    assert request.headers["Version"] == version
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert specs.request_errors(request) == []
+
+
+def test_free_slots_asks_in_epoch_milliseconds_and_the_callers_time_zone(ghl_api):
+    route = ghl_api.get("/calendars/cal1/free-slots").respond(200, json={})
+
+    ghl.GhlClient(access_token=TOKEN).free_slots(
+        calendar_id="cal1", start=START, end=datetime(2030, 3, 5, 14, tzinfo=UTC), timezone="America/Chicago"
+    )
+
+    params = route.calls.last.request.url.params
+    assert params["startDate"] == "1898863200000"
+    assert params["endDate"] == "1898949600000"
+    assert params["timezone"] == "America/Chicago"
+
+
+def test_token_calls_are_form_encoded_without_a_version_header(ghl_api):
+    route = ghl_api.post("/oauth/token").respond(200, json={"access_token": "new", "userId": "u1"})
+
+    tokens = ghl.oauth_refresh(client_id="cid", client_secret="secret", refresh_token="rt-1", user_type="Location")
+
+    request = route.calls.last.request
+    assert tokens["access_token"] == "new"
+    assert "Version" not in request.headers
+    assert parse_qs(request.content.decode())["grant_type"] == ["refresh_token"]
+    assert specs.request_errors(request) == []
+
+
+def test_location_token_and_installed_locations_use_the_company_token(ghl_api):
+    minted = ghl_api.post("/oauth/locationToken").respond(200, json={"access_token": "loc-at", "userId": "u1"})
+    listed = ghl_api.get("/oauth/installedLocations").respond(200, json={"locations": [], "count": 0})
+
+    ghl.oauth_location_token(company_access_token="company-at", company_id="co1", location_id="loc1")
+    ghl.oauth_installed_locations(company_access_token="company-at", company_id="co1", app_id="app1")
+
+    for route in (minted, listed):
+        assert route.calls.last.request.headers["Authorization"] == "Bearer company-at"
+        assert specs.request_errors(route.calls.last.request) == []
+
+
+def test_authorize_url_points_at_ghls_location_chooser_with_space_separated_scopes():
+    url = ghl.oauth_authorize_url(
+        client_id="cid", redirect_uri="https://app.test/cb", scopes=["calendars.readonly", "contacts.write"], state="s1"
+    )
+
+    parts = urlsplit(url)
+    assert (
+        f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://marketplace.gohighlevel.com/v2/oauth/chooselocation"
+    )
+    assert "scope=calendars.readonly%20contacts.write" in parts.query
+    assert parse_qs(parts.query)["state"] == ["s1"]
+
+
+def test_a_429_is_retried_and_the_call_succeeds(ghl_api, clock):
+    ghl_api.get("/locations/loc1").mock(
+        side_effect=[httpx.Response(429, json={"message": "Too many requests"}), httpx.Response(200, json={"a": 1})]
+    )
+
+    assert ghl.GhlClient(access_token=TOKEN).get_location(location_id="loc1") == {"a": 1}
+    assert len(clock.sleeps) == 1
+
+
+def test_retry_after_is_waited_exactly(ghl_api, clock):
+    ghl_api.get("/locations/loc1").mock(
+        side_effect=[httpx.Response(429, headers={"Retry-After": "3"}), httpx.Response(200, json={})]
+    )
+
+    ghl.GhlClient(access_token=TOKEN).get_location(location_id="loc1")
+
+    assert clock.sleeps == [3.0]
+
+
+def test_an_exhausted_rate_limit_window_is_waited_out(ghl_api, clock):
+    exhausted = {"X-RateLimit-Remaining": "0", "X-RateLimit-Interval-Milliseconds": "10000"}
+    ghl_api.get("/locations/loc1").mock(
+        side_effect=[httpx.Response(429, headers=exhausted), httpx.Response(200, json={})]
+    )
+
+    ghl.GhlClient(access_token=TOKEN).get_location(location_id="loc1")
+
+    assert clock.sleeps == [10.0]
+
+
+def test_server_errors_are_retried_until_the_deadline_then_raised(ghl_api, clock):
+    route = ghl_api.get("/locations/loc1").respond(503, json={"message": "Service Unavailable", "traceId": "t-503"})
+    started = clock.now
+
+    with pytest.raises(ProviderServerError) as caught:
+        ghl.GhlClient(access_token=TOKEN, deadline_seconds=1.5).get_location(location_id="loc1")
+
+    assert caught.value.status_code == 503
+    assert caught.value.trace_id == "t-503"
+    assert route.call_count >= 2
+    assert clock.now - started < 1.5
+
+
+def test_a_retry_after_beyond_the_deadline_fails_at_once(ghl_api, clock):
+    ghl_api.get("/locations/loc1").respond(429, headers={"Retry-After": "30"})
+
+    with pytest.raises(ProviderRateLimited):
+        ghl.GhlClient(access_token=TOKEN, deadline_seconds=5).get_location(location_id="loc1")
+
+    assert clock.sleeps == []
+
+
+def test_a_refused_connection_is_retried_even_for_a_booking(ghl_api, clock):
+    ghl_api.post("/calendars/events/appointments").mock(
+        side_effect=[httpx.ConnectError("refused"), httpx.Response(200, json={"id": "ev1"})]
+    )
+
+    booked = ghl.GhlClient(access_token=TOKEN).create_appointment(
+        calendar_id="cal1", location_id="loc1", contact_id="c1", start_time="2030-03-04T09:00:00-06:00"
+    )
+
+    assert booked == {"id": "ev1"}
+
+
+def test_a_booking_that_times_out_waiting_for_an_answer_is_not_sent_twice(ghl_api, clock):
+    route = ghl_api.post("/calendars/events/appointments").mock(side_effect=httpx.ReadTimeout("slow"))
+
+    with pytest.raises(ProviderTimeout):
+        ghl.GhlClient(access_token=TOKEN).create_appointment(
+            calendar_id="cal1", location_id="loc1", contact_id="c1", start_time="2030-03-04T09:00:00-06:00"
+        )
+
+    assert route.call_count == 1
+
+
+def test_a_validation_error_is_not_retried(ghl_api, clock):
+    route = ghl_api.post("/contacts/upsert").respond(
+        422, json={"statusCode": 422, "message": ["phone must be a string", "x"], "error": "Unprocessable Entity"}
+    )
+
+    with pytest.raises(ProviderValidationError) as caught:
+        ghl.GhlClient(access_token=TOKEN).upsert_contact(location_id="loc1", phone="+1")
+
+    assert route.call_count == 1
+    assert caught.value.message == "phone must be a string; x"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (401, {"statusCode": 401, "message": "Invalid JWT", "error": "Unauthorized"}, ghl.GhlTokenExpired),
+        (401, {"statusCode": 401, "message": "Invalid token: access token is invalid"}, ghl.GhlTokenExpired),
+        (401, {"statusCode": 401, "message": "version header was not found"}, ghl.GhlAuthError),
+        (401, {"statusCode": 401, "message": "The token is not authorized for this scope."}, ghl.GhlAuthError),
+        (
+            400,
+            {"statusCode": 400, "message": "The slot you have selected is no longer available."},
+            ghl.GhlSlotUnavailable,
+        ),
+    ],
+)
+def test_provider_answers_become_typed_errors(ghl_api, status, body, expected):
+    ghl_api.get("/calendars/").respond(status, json=body)
+
+    with pytest.raises(expected):
+        ghl.GhlClient(access_token=TOKEN).list_calendars(location_id="loc1")
+
+
+def test_only_an_invalid_token_asks_for_a_refresh(ghl_api):
+    ghl_api.get("/calendars/").respond(401, json={"message": "version header was not found"})
+
+    with pytest.raises(ghl.GhlAuthError) as caught:
+        ghl.GhlClient(access_token=TOKEN).list_calendars(location_id="loc1")
+
+    assert not isinstance(caught.value, ghl.GhlTokenExpired)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (400, {"statusCode": 400, "message": "Invalid grant: refresh token is invalid"}, ghl.GhlInvalidGrant),
+        (401, {"error": "invalid_grant", "error_description": "This refresh token is invalid"}, ghl.GhlInvalidGrant),
+        (400, {"statusCode": 400, "message": "Location is not active"}, ghl.GhlLocationInactive),
+    ],
+)
+def test_refresh_failures_say_whether_to_reconnect(ghl_api, status, body, expected):
+    ghl_api.post("/oauth/token").respond(status, json=body)
+
+    with pytest.raises(expected):
+        ghl.oauth_refresh(client_id="cid", client_secret="secret", refresh_token="rt-1", user_type="Location")
+
+
+def test_errors_carry_and_log_the_trace_id_but_never_the_token(ghl_api, caplog):
+    ghl_api.get("/locations/loc1").respond(
+        404, json={"statusCode": 404, "message": "Location not found", "traceId": "trace-abc"}
+    )
+    caplog.set_level(logging.DEBUG)
+
+    with pytest.raises(ghl.ProviderError) as caught:
+        ghl.GhlClient(access_token=TOKEN).get_location(location_id="loc1")
+
+    assert caught.value.trace_id == "trace-abc"
+    assert "trace-abc" in caplog.text
+    assert TOKEN not in caplog.text
+    assert TOKEN not in str(caught.value)
