@@ -8,9 +8,10 @@ from .models import Agency, AgencyMembership, AgencyRole, ClientAccount, User
 DEMO_SLUG = "demo"
 OWNER_EMAIL = "owner@demo.test"
 STAFF_EMAIL = "staff@demo.test"
+# Named like two of the GHL sandbox's locations, so the demo can connect them (integrations/ghl/demo.py).
 DEMO_CLIENTS = [
-    ("Bright Smile Dental", "America/New_York", "frontdesk@brightsmile.test"),
-    ("Harbour Physio", "Europe/London", "hello@harbourphysio.test"),
+    ("Lakeside Dental", "America/Chicago", "frontdesk@lakeside-dental.test"),
+    ("Thames Physio", "Europe/London", "hello@thames-physio.test"),
 ]
 
 

@@ -7,6 +7,8 @@ from django.urls import get_resolver
 
 from tenants.models import AgencyRole
 from tenants.services import invitation_create
+from tests.voice.test_assistants import make_assistant
+from voice.models import PhoneNumber
 
 # Routes anyone may reach, each guarded by its own token, signature or sign-in.
 PUBLIC_PREFIXES = (
@@ -44,6 +46,8 @@ class Ids:
         self.invitation = invitation_create(
             agency=cast.agency, email="new@a.test", role=AgencyRole.STAFF, invited_by=cast.owner
         )
+        self.assistant = make_assistant(cast.client_account)
+        self.phone_number = PhoneNumber.objects.create(agency=cast.agency, vapi_id="pn-crawl", number="+13125550199")
 
     def value(self, param):
         cast = self.cast
@@ -52,6 +56,9 @@ class Ids:
             "client_id": cast.client_account.public_id,
             "membership_id": cast.agency.memberships.get(user=cast.staff).public_id,
             "invitation_id": self.invitation.public_id,
+            "assistant_id": self.assistant.public_id,
+            "revision_id": self.assistant.revisions.first().public_id,
+            "phone_number_id": self.phone_number.public_id,
         }
         if param not in values:
             pytest.fail(f"The crawl has no object of agency A for URL parameter '{param}': add one to Ids.value().")

@@ -2,9 +2,27 @@ from django.urls import path
 
 from . import views
 
+A = "a/<slug:agency_slug>/"
+ASSISTANT = A + "assistants/<uuid:assistant_id>/"
+
 urlpatterns = [
-    path("a/<slug:agency_slug>/", views.dashboard, name="dashboard"),
-    path("a/<slug:agency_slug>/assistants/", views.assistant_list, name="assistant_list"),
-    path("a/<slug:agency_slug>/calls/", views.call_list, name="call_list"),
-    path("a/<slug:agency_slug>/bookings/", views.booking_list, name="booking_list"),
+    path(A, views.dashboard, name="dashboard"),
+    path(A + "assistants/", views.assistant_list, name="assistant_list"),
+    path(A + "assistants/new/<uuid:client_id>/", views.assistant_create, name="assistant_create"),
+    path(ASSISTANT, views.assistant_detail, name="assistant_detail"),
+    path(ASSISTANT + "edit/", views.assistant_update, name="assistant_update"),
+    path(ASSISTANT + "delete/", views.assistant_delete, name="assistant_delete"),
+    path(ASSISTANT + "preview/", views.assistant_prompt_preview, name="assistant_prompt_preview"),
+    path(ASSISTANT + "push/", views.assistant_push, name="assistant_push"),
+    path(
+        ASSISTANT + "revisions/<uuid:revision_id>/restore/",
+        views.assistant_revision_restore,
+        name="assistant_revision_restore",
+    ),
+    path(A + "settings/vapi/", views.vapi_settings, name="vapi_settings"),
+    path(A + "vapi/import/", views.vapi_import, name="vapi_import"),
+    path(A + "phone-numbers/", views.phone_number_list, name="phone_number_list"),
+    path(A + "phone-numbers/<uuid:phone_number_id>/assign/", views.phone_number_assign, name="phone_number_assign"),
+    path(A + "calls/", views.call_list, name="call_list"),
+    path(A + "bookings/", views.booking_list, name="booking_list"),
 ]

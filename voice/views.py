@@ -1,18 +1,21 @@
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from tenants.access import agency_view
-from tenants.selectors import client_list
+from tenants.models import AgencyRole
+from tenants.selectors import client_for_agency, client_list
+
+from . import selectors, services
+from .forms import AssistantForm, AssistantImportForm, PhoneNumberAssignForm, VapiKeyForm
+from .models import WEEKDAYS, LiveTool
 
 
 @agency_view()
 def dashboard(request):
     context = {"client_count": client_list(agency=request.agency).count()}
     return render(request, "voice/dashboard.html", context)
-
-
-@agency_view()
-def assistant_list(request):
-    return render(request, "voice/assistant_list.html")
 
 
 @agency_view()
@@ -23,3 +26,290 @@ def call_list(request):
 @agency_view()
 def booking_list(request):
     return render(request, "voice/booking_list.html")
+
+
+# --- Assistants ----------------------------------------------------------------------------------
+
+DEFAULT_PROMPT = (
+    "You are the friendly receptionist of {client_name}. Today is {today}; times are in {time_zone}.\n"
+    "Opening hours: {business_hours}.\n"
+    "Help callers find a time and book, reschedule or cancel appointments. Keep answers short."
+)
+
+
+def _form_errors_from(exc: ValidationError, form) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)
+
+
+def _calendars_for_form(request, *, client, assistant=None) -> list[dict]:
+    """The client's GHL calendars plus any the assistant already uses, so an outage never drops one."""
+    from integrations.http import ProviderError
+
+    try:
+        calendars = selectors.client_calendars(client=client)
+    except ProviderError as exc:
+        messages.warning(request, f"GoHighLevel calendars could not be loaded: {exc}")
+        calendars = []
+    if assistant is not None:
+        known = {c["id"] for c in calendars}
+        calendars += [
+            {"id": c.calendar_id, "name": c.calendar_name}
+            for c in assistant.calendars.all()
+            if c.calendar_id not in known
+        ]
+    return calendars
+
+
+@agency_view()
+def assistant_list(request):
+    assistants = selectors.assistant_list(agency=request.agency)
+    clients = client_list(agency=request.agency)
+    return render(request, "voice/assistant_list.html", {"assistants": assistants, "clients": clients})
+
+
+@agency_view()
+def assistant_create(request, client_id):
+    client = client_for_agency(agency=request.agency, public_id=client_id)
+    calendars = _calendars_for_form(request, client=client)
+    initial = {
+        "name": f"{client.name} receptionist"[:40],
+        "first_message": f"Thanks for calling {client.name}, how can I help you today?",
+        "system_prompt": DEFAULT_PROMPT,
+        "time_zone": client.time_zone,
+        "live_tools": [LiveTool.CHECK_AVAILABILITY, LiveTool.BOOK_APPOINTMENT, LiveTool.END_CALL],
+        **{f"hours_{day}": ("09:00-17:00" if day not in ("sat", "sun") else "") for day in WEEKDAYS},
+    }
+    form = AssistantForm(request.POST or None, calendars=calendars, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            assistant = services.assistant_create(
+                client=client, author=request.user, calendars=form.calendar_choices(), **form.assistant_fields()
+            )
+        except ValidationError as exc:
+            _form_errors_from(exc, form)
+        else:
+            messages.success(request, f"{assistant.name} was saved and is being pushed to Vapi.")
+            return redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
+    return render(request, "voice/assistant_form.html", {"form": form, "client": client, "assistant": None})
+
+
+@agency_view()
+def assistant_update(request, assistant_id):
+    assistant = selectors.assistant_for_agency(agency=request.agency, public_id=assistant_id)
+    calendars = _calendars_for_form(request, client=assistant.client, assistant=assistant)
+    form = AssistantForm(request.POST or None, calendars=calendars, assistant=assistant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.assistant_update(
+                assistant=assistant, author=request.user, calendars=form.calendar_choices(), **form.assistant_fields()
+            )
+        except ValidationError as exc:
+            _form_errors_from(exc, form)
+        else:
+            messages.success(request, "Saved. The assistant is being pushed to Vapi.")
+            return redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
+    context = {"form": form, "client": assistant.client, "assistant": assistant}
+    return render(request, "voice/assistant_form.html", context)
+
+
+@agency_view()
+def assistant_detail(request, assistant_id):
+    assistant = selectors.assistant_for_agency(agency=request.agency, public_id=assistant_id)
+    context = {
+        "assistant": assistant,
+        "revisions": assistant.revisions.select_related("author")[:20],
+        "rendered_prompt": services.assistant_prompt_render(assistant=assistant),
+        "phone_numbers": assistant.phone_numbers.all(),
+    }
+    template = "voice/assistant_sync_status.html" if request.htmx else "voice/assistant_detail.html"
+    return render(request, template, context)
+
+
+@agency_view()
+def assistant_prompt_preview(request, assistant_id):
+    """htmx: the prompt as the assistant will read it; POST previews what is typed in the form."""
+    assistant = selectors.assistant_for_agency(agency=request.agency, public_id=assistant_id)
+    prompt = request.POST.get("system_prompt") if request.method == "POST" else None
+    rendered = services.assistant_prompt_render(assistant=assistant, prompt=prompt)
+    return render(request, "voice/assistant_prompt_preview.html", {"assistant": assistant, "rendered_prompt": rendered})
+
+
+@agency_view()
+def assistant_delete(request, assistant_id):
+    assistant = selectors.assistant_for_agency(agency=request.agency, public_id=assistant_id)
+    if request.method == "POST":
+        try:
+            services.assistant_delete(assistant=assistant)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
+        messages.success(request, f"{assistant.name} was deleted.")
+        return redirect("assistant_list", agency_slug=request.agency.slug)
+    return render(request, "voice/assistant_confirm_delete.html", {"assistant": assistant})
+
+
+@agency_view()
+@require_POST
+def assistant_push(request, assistant_id):
+    assistant = selectors.assistant_for_agency(agency=request.agency, public_id=assistant_id)
+    services.assistant_push_retry(assistant=assistant)
+    messages.info(request, "Pushing to Vapi again.")
+    return redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
+
+
+@agency_view()
+@require_POST
+def assistant_revision_restore(request, assistant_id, revision_id):
+    revision = selectors.assistant_revision_for_agency(
+        agency=request.agency, assistant_public_id=assistant_id, public_id=revision_id
+    )
+    try:
+        services.assistant_revision_restore(revision=revision, author=request.user)
+    except ValidationError as exc:
+        messages.error(request, f"That revision can't be restored: {' '.join(exc.messages)}")
+    else:
+        messages.success(request, f"Restored the version of {revision.created_at:%b %d, %H:%M}; pushing to Vapi.")
+    return redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant_id)
+
+
+# --- Vapi settings, import, phone numbers --------------------------------------------------------
+
+
+@agency_view(manage=True)
+def vapi_settings(request):
+    account = selectors.vapi_account_for_agency(agency=request.agency)
+    form = VapiKeyForm()
+    shown_secret = None
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "save_key":
+        form = VapiKeyForm(request.POST)
+        if form.is_valid():
+            account, created = services.vapi_account_key_save(
+                agency=request.agency, api_key=form.cleaned_data["api_key"]
+            )
+            account = services.vapi_account_verify(agency=request.agency)
+            _verify_message(request, account)
+            shown_secret = account.webhook_secret if created else None
+            if not created:
+                return redirect("vapi_settings", agency_slug=request.agency.slug)
+    elif action == "verify":
+        _verify_message(request, services.vapi_account_verify(agency=request.agency))
+        return redirect("vapi_settings", agency_slug=request.agency.slug)
+    elif action in ("reveal_secret", "rotate_secret"):
+        if request.membership.role != AgencyRole.OWNER:
+            raise PermissionDenied("Only owners can see or rotate the webhook secret.")
+        if action == "rotate_secret":
+            account = services.vapi_account_secret_rotate(agency=request.agency)
+            messages.success(
+                request,
+                "New secret created; assistants are being pushed with it. Update any number configured by hand.",
+            )
+        else:
+            account, _ = services.vapi_account_ensure(agency=request.agency)
+        shown_secret = account.webhook_secret
+    context = {
+        "form": form,
+        "account": account,
+        "shown_secret": shown_secret,
+        "endpoint_url": services.vapi_endpoint_url(agency=request.agency),
+        "is_owner": request.membership.role == AgencyRole.OWNER,
+    }
+    return render(request, "voice/vapi_settings.html", context)
+
+
+def _verify_message(request, account) -> None:
+    if account.verified_at:
+        messages.success(request, "Vapi accepted the key.")
+    else:
+        messages.error(request, f"Vapi rejected the key: {account.verify_error}")
+
+
+@agency_view()
+def vapi_import(request):
+    from voice.vapi.client import VapiError
+
+    clients = client_list(agency=request.agency)
+    if request.method == "POST":
+        form = AssistantImportForm(request.POST, clients=clients)
+        if form.is_valid():
+            client = client_for_agency(agency=request.agency, public_id=form.cleaned_data["client_id"])
+            try:
+                assistant = services.assistant_import(
+                    client=client, vapi_id=form.cleaned_data["vapi_id"], author=request.user
+                )
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            except VapiError as exc:
+                messages.error(request, f"Vapi answered: {exc.message}")
+            else:
+                messages.success(request, f"{assistant.name} now belongs to {client.name}.")
+                return redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
+        return redirect("vapi_import", agency_slug=request.agency.slug)
+    remote, error = [], ""
+    try:
+        remote = services.vapi_assistants_list(agency=request.agency)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    except VapiError as exc:
+        error = f"Vapi answered: {exc.message}"
+    attached = dict(
+        selectors.assistant_list(agency=request.agency).exclude(vapi_id="").values_list("vapi_id", "client__name")
+    )
+    rows = [{"remote": item, "attached_to": attached.get(item.get("id"))} for item in remote]
+    context = {"rows": rows, "error": error, "form": AssistantImportForm(clients=clients), "clients": clients}
+    return render(request, "voice/vapi_import.html", context)
+
+
+@agency_view()
+def phone_number_list(request):
+    from voice.vapi.client import VapiError
+
+    if request.method == "POST":
+        try:
+            numbers = services.phone_numbers_sync(agency=request.agency)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        except VapiError as exc:
+            messages.error(request, f"Vapi answered: {exc.message}")
+        else:
+            messages.success(request, f"{len(numbers)} phone numbers loaded from Vapi.")
+        return redirect("phone_number_list", agency_slug=request.agency.slug)
+    assistants = selectors.assistant_list(agency=request.agency).exclude(vapi_id="")
+    rows = [
+        (
+            number,
+            PhoneNumberAssignForm(
+                assistants=assistants, initial={"assistant_id": number.assistant and str(number.assistant.public_id)}
+            ),
+        )
+        for number in selectors.phone_number_list(agency=request.agency)
+    ]
+    return render(request, "voice/phone_number_list.html", {"rows": rows})
+
+
+@agency_view()
+@require_POST
+def phone_number_assign(request, phone_number_id):
+    phone_number = selectors.phone_number_for_agency(agency=request.agency, public_id=phone_number_id)
+    assistants = selectors.assistant_list(agency=request.agency).exclude(vapi_id="")
+    form = PhoneNumberAssignForm(request.POST, assistants=assistants)
+    if form.is_valid():
+        chosen = form.cleaned_data["assistant_id"]
+        assistant = selectors.assistant_for_agency(agency=request.agency, public_id=chosen) if chosen else None
+        try:
+            services.phone_number_assign(phone_number=phone_number, assistant=assistant)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request, f"{phone_number} now answers with {assistant.name if assistant else 'the per-call lookup'}."
+            )
+    else:
+        messages.error(request, "Choose an assistant of this agency.")
+    return redirect("phone_number_list", agency_slug=request.agency.slug)

@@ -8,11 +8,24 @@ from tenants.demo import OWNER_EMAIL, STAFF_EMAIL, demo_agency_seed
 
 
 class Command(BaseCommand):
-    help = "Creates (or refreshes) the demo agency `demo` with an owner, a staff member and two clients."
+    help = (
+        "Creates (or refreshes) the demo agency `demo` with an owner, a staff member and two clients; "
+        "in sandbox mode also connects them to GHL sandbox locations and gives each a pushed assistant."
+    )
 
     def handle(self, *args, **options):
         password = os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(12)
         agency = demo_agency_seed(password=password)
+        if settings.SANDBOX:
+            from integrations.ghl.demo import demo_connections_seed
+            from voice.demo import demo_assistants_seed
+
+            connections = demo_connections_seed(agency=agency)
+            assistants = demo_assistants_seed(agency=agency)
+            self.stdout.write(
+                f"Sandbox: {len(connections)} client(s) connected to GHL sandbox locations, "
+                f"{len(assistants)} assistant(s) pushed to the Vapi sandbox."
+            )
         self.stdout.write(
             self.style.SUCCESS(f"Demo agency “{agency.name}” is ready ({agency.clients.count()} clients).")
         )

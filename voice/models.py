@@ -1,0 +1,160 @@
+import re
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from integrations.crypto import EncryptedTextField
+from tenants.models import Agency, ClientAccount, validate_time_zone
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def validate_e164(value: str) -> None:
+    if value and not E164.match(value):
+        raise ValidationError("Use international format, e.g. +15551234567.")
+
+
+def default_business_hours() -> dict:
+    weekday = {"open": "09:00", "close": "17:00"}
+    return {day: (dict(weekday) if day not in ("sat", "sun") else None) for day in WEEKDAYS}
+
+
+class VapiAccount(models.Model):
+    """One Vapi org per agency: its private key and the secret Vapi sends back to us."""
+
+    agency = models.OneToOneField(Agency, on_delete=models.CASCADE, related_name="vapi_account")
+    api_key = EncryptedTextField(blank=True)
+    webhook_secret = EncryptedTextField(blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verify_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Vapi account of {self.agency}"
+
+
+class LiveTool(models.TextChoices):
+    CHECK_AVAILABILITY = "check_availability", "Check availability"
+    BOOK_APPOINTMENT = "book_appointment", "Book appointments"
+    RESCHEDULE_APPOINTMENT = "reschedule_appointment", "Reschedule appointments"
+    CANCEL_APPOINTMENT = "cancel_appointment", "Cancel appointments"
+    TRANSFER_CALL = "transfer_call", "Transfer to a person"
+    END_CALL = "end_call", "Hang up when done"
+
+
+class SyncStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SYNCED = "synced", "Synced"
+    FAILED = "failed", "Failed"
+
+
+# Curated: values Vapi's spec accepts and that suit a phone receptionist.
+MODEL_CHOICES = [
+    ("openai", "gpt-4o"),
+    ("openai", "gpt-4o-mini"),
+    ("openai", "gpt-4.1"),
+    ("openai", "gpt-4.1-mini"),
+    ("anthropic", "claude-sonnet-4-5-20250929"),
+    ("anthropic", "claude-haiku-4-5-20251001"),
+]
+VOICE_PRESETS = [
+    ("vapi", "Elliot"),
+    ("vapi", "Clara"),
+    ("vapi", "Rohan"),
+    ("11labs", "sarah"),
+    ("11labs", "paula"),
+    ("11labs", "ryan"),
+    ("openai", "alloy"),
+    ("openai", "nova"),
+]
+TRANSCRIBER_CHOICES = [("deepgram", "nova-3"), ("deepgram", "nova-2-phonecall"), ("deepgram", "nova-2")]
+LANGUAGE_CHOICES = [("en", "English"), ("en-US", "English (US)"), ("es", "Spanish"), ("multi", "Multilingual")]
+
+
+class Assistant(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    client = models.ForeignKey(ClientAccount, on_delete=models.CASCADE, related_name="assistants")
+    name = models.CharField(max_length=40)
+    first_message = models.CharField(max_length=1000, blank=True)
+    system_prompt = models.TextField(blank=True)
+    model_provider = models.CharField(max_length=30, default="openai")
+    model = models.CharField(max_length=80, default="gpt-4o")
+    voice_provider = models.CharField(max_length=30, default="vapi")
+    voice_id = models.CharField(max_length=120, default="Elliot")
+    transcriber_provider = models.CharField(max_length=30, default="deepgram")
+    transcriber_model = models.CharField(max_length=60, default="nova-3")
+    transcriber_language = models.CharField(max_length=10, default="en")
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    business_hours = models.JSONField(default=default_business_hours)
+    appointment_minutes = models.PositiveSmallIntegerField(default=30)
+    transfer_number = models.CharField(max_length=16, blank=True, validators=[validate_e164])
+    end_call_phrases = models.JSONField(default=list, blank=True)
+    live_tools = models.JSONField(default=list, blank=True)
+    vapi_id = models.CharField(max_length=64, blank=True, db_index=True)
+    sync_status = models.CharField(max_length=10, choices=SyncStatus.choices, default=SyncStatus.PENDING)
+    sync_error = models.TextField(blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["client__name", "name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.client})"
+
+
+class AssistantCalendar(models.Model):
+    """A GHL calendar the assistant may book into, and what callers call it ("cleaning")."""
+
+    assistant = models.ForeignKey(Assistant, on_delete=models.CASCADE, related_name="calendars")
+    calendar_id = models.CharField(max_length=64)
+    calendar_name = models.CharField(max_length=200)
+    spoken_name = models.CharField(max_length=60)
+
+    class Meta:
+        ordering = ["spoken_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["assistant", "calendar_id"], name="assistant_calendar_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.spoken_name} → {self.calendar_name}"
+
+
+class AssistantRevision(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    assistant = models.ForeignKey(Assistant, on_delete=models.CASCADE, related_name="revisions")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    snapshot = models.JSONField()
+    changed_fields = models.JSONField(default=list)
+    prompt_diff = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Revision of {self.assistant} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PhoneNumber(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="phone_numbers")
+    vapi_id = models.CharField(max_length=64)
+    number = models.CharField(max_length=32, blank=True)
+    name = models.CharField(max_length=100, blank=True)
+    assistant = models.ForeignKey(
+        Assistant, on_delete=models.SET_NULL, null=True, blank=True, related_name="phone_numbers"
+    )
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [models.UniqueConstraint(fields=["agency", "vapi_id"], name="phone_number_unique_per_agency")]
+
+    def __str__(self):
+        return self.number or self.vapi_id
