@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/webhooks/ghl/", include("integrations.ghl.webhook_urls")),
+    path("api/webhooks/vapi/", include("voice.api_urls")),
     path("", include("tenants.urls")),
     path("", include("integrations.ghl.urls")),
     path("", include("integrations.urls")),

@@ -41,8 +41,11 @@ _SECRET_KEY_PARTS = ("secret", "token", "password", "authorization", "apikey", "
 _handlers: dict[tuple[str, str], list[Handler]] = defaultdict(list)
 
 
+ANY_TYPE = "*"
+
+
 def register_handler(provider: str, event_type: str, handler: Handler) -> None:
-    """Subscribes `handler(event)` to one provider's event type; handlers must be idempotent."""
+    """Subscribes `handler(event)` to one provider's event type (or ANY_TYPE); handlers must be idempotent."""
     handlers = _handlers[(provider, event_type)]
     if handler not in handlers:
         handlers.append(handler)
@@ -115,7 +118,7 @@ def webhook_process(*, event_id: int) -> WebhookEvent | None:
     if event.agency is not None:
         log_context.bind(agency=event.agency.slug)
 
-    handlers = list(_handlers.get((event.provider, event.event_type), ()))
+    handlers = [*_handlers.get((event.provider, event.event_type), ()), *_handlers.get((event.provider, ANY_TYPE), ())]
     if not handlers:
         outcome = {"status": WebhookStatus.IGNORED, "processed_at": timezone.now(), "last_error": ""}
     else:

@@ -8,7 +8,7 @@ from django.urls import get_resolver
 from tenants.models import AgencyRole
 from tenants.services import invitation_create
 from tests.voice.test_assistants import make_assistant
-from voice.models import PhoneNumber
+from voice.models import Call, PhoneNumber
 
 # Routes anyone may reach, each guarded by its own token, signature or sign-in.
 PUBLIC_PREFIXES = (
@@ -48,6 +48,7 @@ class Ids:
         )
         self.assistant = make_assistant(cast.client_account)
         self.phone_number = PhoneNumber.objects.create(agency=cast.agency, vapi_id="pn-crawl", number="+13125550199")
+        self.call = Call.objects.create(agency=cast.agency, client=cast.client_account, vapi_call_id="call-crawl")
 
     def value(self, param):
         cast = self.cast
@@ -59,6 +60,7 @@ class Ids:
             "assistant_id": self.assistant.public_id,
             "revision_id": self.assistant.revisions.first().public_id,
             "phone_number_id": self.phone_number.public_id,
+            "call_id": self.call.public_id,
         }
         if param not in values:
             pytest.fail(f"The crawl has no object of agency A for URL parameter '{param}': add one to Ids.value().")

@@ -4,6 +4,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from integrations.crypto import EncryptedTextField
 from tenants.models import Agency, ClientAccount, validate_time_zone
@@ -158,3 +159,96 @@ class PhoneNumber(models.Model):
 
     def __str__(self):
         return self.number or self.vapi_id
+
+
+class Call(models.Model):
+    """One phone call an assistant took, upserted by Vapi's call id from whatever message comes first."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="calls")
+    client = models.ForeignKey(ClientAccount, on_delete=models.CASCADE, null=True, blank=True, related_name="calls")
+    assistant = models.ForeignKey("Assistant", on_delete=models.SET_NULL, null=True, blank=True, related_name="calls")
+    vapi_call_id = models.CharField(max_length=64)
+    caller_number = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=20, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    ended_reason = models.CharField(max_length=120, blank=True)
+    cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    cost_breakdown = models.JSONField(default=list, blank=True)
+    transcript = models.TextField(blank=True)
+    messages = models.JSONField(default=list, blank=True)
+    recording_url = models.URLField(max_length=1000, blank=True)
+    stereo_recording_url = models.URLField(max_length=1000, blank=True)
+    summary = models.TextField(blank=True)
+    structured_data = models.JSONField(default=dict, blank=True)
+    success_evaluation = models.CharField(max_length=200, blank=True)
+    note_added_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["agency", "vapi_call_id"], name="unique_call_per_agency")]
+        indexes = [models.Index(fields=["agency", "-started_at"]), models.Index(fields=["client", "-started_at"])]
+
+    def __str__(self):
+        return f"Call {self.vapi_call_id}"
+
+
+class ToolCallRecord(models.Model):
+    """What the assistant asked during a call and what we answered, with how long it took."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="tool_calls")
+    tool_call_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=64)
+    arguments = models.JSONField(default=dict, blank=True)
+    result = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["call", "tool_call_id"], name="unique_tool_call")]
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.tool_call_id})"
+
+
+class BookingStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    BOOKED = "booked", "Booked"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+    CANCELLED = "cancelled", "Cancelled"
+    SLOT_TAKEN = "slot_taken", "Slot taken"
+    FAILED = "failed", "Failed"
+
+
+class Booking(models.Model):
+    """An appointment an assistant made in the client's GHL calendar; keyed by the tool call that made it,
+    written before GHL is called so a repeated tool call returns the first outcome."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    client = models.ForeignKey(ClientAccount, on_delete=models.CASCADE, related_name="bookings")
+    call = models.ForeignKey(Call, on_delete=models.SET_NULL, null=True, blank=True, related_name="bookings")
+    tool_call_id = models.CharField(max_length=100)
+    calendar_id = models.CharField(max_length=64)
+    calendar_name = models.CharField(max_length=120, blank=True)
+    ghl_appointment_id = models.CharField(max_length=64, blank=True)
+    ghl_contact_id = models.CharField(max_length=64, blank=True)
+    caller_name = models.CharField(max_length=200, blank=True)
+    caller_phone = models.CharField(max_length=32, blank=True)
+    start = models.DateTimeField()
+    end = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=BookingStatus.choices, default=BookingStatus.PENDING)
+    outcome = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["call", "tool_call_id"], name="unique_booking_per_tool_call")]
+        indexes = [models.Index(fields=["client", "start"]), models.Index(fields=["ghl_appointment_id"])]
+
+    def __str__(self):
+        return f"Booking {self.calendar_name} {self.start:%Y-%m-%d %H:%M}"

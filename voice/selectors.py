@@ -1,9 +1,12 @@
-from django.db.models import QuerySet
+from django.db.models import Count, F, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from tenants.models import Agency, ClientAccount
 
-from .models import Assistant, AssistantRevision, PhoneNumber, VapiAccount
+from .models import Assistant, AssistantRevision, Booking, BookingStatus, Call, PhoneNumber, VapiAccount
+
+BOOKED_STATUSES = (BookingStatus.BOOKED, BookingStatus.RESCHEDULED)
 
 
 def vapi_account_for_agency(*, agency: Agency) -> VapiAccount | None:
@@ -45,3 +48,28 @@ def client_calendars(*, client: ClientAccount) -> list[dict]:
     token = connection_access_token(connection=connection)
     calendars = GhlClient(access_token=token).list_calendars(location_id=connection.location_id).get("calendars", [])
     return [{"id": c["id"], "name": c.get("name") or c["id"]} for c in calendars]
+
+
+def call_list(*, agency: Agency) -> QuerySet[Call]:
+    return (
+        Call.objects.filter(agency=agency)
+        .select_related("client", "assistant")
+        .annotate(booking_count=Count("bookings", filter=Q(bookings__status__in=BOOKED_STATUSES)))
+        .order_by(F("started_at").desc(nulls_last=True), "-created_at")
+    )
+
+
+def call_for_agency(*, agency: Agency, public_id) -> Call:
+    call = Call.objects.filter(agency=agency, public_id=public_id).select_related("client", "assistant").first()
+    if call is None:
+        raise Http404("No such call.")
+    return call
+
+
+def booking_list(*, agency: Agency) -> QuerySet[Booking]:
+    return (
+        Booking.objects.filter(client__agency=agency)
+        .exclude(status=BookingStatus.PENDING)
+        .select_related("client", "call")
+        .order_by("-start")
+    )

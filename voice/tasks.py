@@ -1,6 +1,8 @@
 from celery import shared_task
 
-from . import services
+from integrations.http import ProviderError
+
+from . import calls, services
 
 
 @shared_task
@@ -11,3 +13,13 @@ def assistant_push(assistant_id: int) -> None:
 @shared_task
 def phone_numbers_server_refresh(agency_id: int) -> None:
     services.phone_numbers_server_refresh(agency_id=agency_id)
+
+
+@shared_task(autoretry_for=(ProviderError,), retry_backoff=True, max_retries=3)
+def slots_warm_task(assistant_id: int) -> None:
+    calls.slots_warm(assistant_id=assistant_id)
+
+
+@shared_task(autoretry_for=(ProviderError,), retry_backoff=True, max_retries=5)
+def call_note_task(call_id: int) -> None:
+    calls.call_note_add(call_id=call_id)

@@ -24,5 +24,6 @@ urlpatterns = [
     path(A + "phone-numbers/", views.phone_number_list, name="phone_number_list"),
     path(A + "phone-numbers/<uuid:phone_number_id>/assign/", views.phone_number_assign, name="phone_number_assign"),
     path(A + "calls/", views.call_list, name="call_list"),
+    path(A + "calls/<uuid:call_id>/", views.call_detail, name="call_detail"),
     path(A + "bookings/", views.booking_list, name="booking_list"),
 ]

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -11,6 +12,8 @@ from . import selectors, services
 from .forms import AssistantForm, AssistantImportForm, PhoneNumberAssignForm, VapiKeyForm
 from .models import WEEKDAYS, LiveTool
 
+CALLS_PER_PAGE = 50
+
 
 @agency_view()
 def dashboard(request):
@@ -20,12 +23,26 @@ def dashboard(request):
 
 @agency_view()
 def call_list(request):
-    return render(request, "voice/call_list.html")
+    page = Paginator(selectors.call_list(agency=request.agency), CALLS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "voice/call_list.html", {"page": page})
+
+
+@agency_view()
+def call_detail(request, call_id):
+    call = selectors.call_for_agency(agency=request.agency, public_id=call_id)
+    context = {
+        "call": call,
+        "tool_calls": call.tool_calls.all(),
+        "bookings": call.bookings.exclude(status="pending"),
+    }
+    return render(request, "voice/call_detail.html", context)
 
 
 @agency_view()
 def booking_list(request):
-    return render(request, "voice/booking_list.html")
+    bookings = selectors.booking_list(agency=request.agency)
+    page = Paginator(bookings, CALLS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "voice/booking_list.html", {"page": page})
 
 
 # --- Assistants ----------------------------------------------------------------------------------

@@ -1,0 +1,83 @@
+"""POST /api/webhooks/vapi/<agency public id>/: Vapi's server URL (DESIGN.md, reference/vapi-api.md §4–5).
+
+Verified against the agency's secret (401, nothing stored, otherwise); `tool-calls` and
+`assistant-request` answered at once; every other message stored in the webhook inbox and answered
+200 `{}`, then processed in the background.
+"""
+
+import logging
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agencyhub.observability import log_context
+from integrations.inbox import webhook_store
+from integrations.models import WebhookProvider
+from tenants.models import Agency
+
+from . import live
+from .models import VapiAccount
+from .server_messages import MalformedMessage, message_from_body, request_authenticated
+
+logger = logging.getLogger(__name__)
+
+# End-of-call reports carry whole transcripts and message lists; far beyond this is not Vapi.
+MAX_BODY_BYTES = 5 * 1024 * 1024
+STORED_HEADERS = ("Content-Type", "User-Agent", "X-Timestamp")
+ANSWERED_AT_ONCE = {"tool-calls": live.tool_calls_answer, "function-call": live.tool_calls_answer}
+
+
+class VapiServerUrlView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    parser_classes = []
+
+    @extend_schema(
+        summary="Vapi server URL",
+        description="Every server message Vapi sends for this agency's assistants. Authenticated by "
+        "X-Vapi-Secret, Authorization: Bearer, or an HMAC X-Signature over '{X-Timestamp}.{body}'.",
+        request=OpenApiTypes.OBJECT,
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="Tool results, an assistant, or {}"),
+            400: OpenApiResponse(description="Not JSON, or no message.type"),
+            401: OpenApiResponse(description="Missing or wrong secret: nothing stored"),
+            413: OpenApiResponse(description="Body too large"),
+        },
+        tags=["webhooks"],
+    )
+    def post(self, request, agency_id):
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return Response({"error": f"The body is over {MAX_BODY_BYTES} bytes."}, status=413)
+        raw = request.body
+        if len(raw) > MAX_BODY_BYTES:
+            return Response({"error": f"The body is over {MAX_BODY_BYTES} bytes."}, status=413)
+        agency = Agency.objects.filter(public_id=agency_id).first()
+        account = VapiAccount.objects.filter(agency=agency).first() if agency else None
+        secret = account.webhook_secret if account else ""
+        if not request_authenticated(headers=request.headers, body=raw, secret=secret):
+            # Same answer for an unknown agency and a wrong secret: nothing to learn by probing.
+            return Response({"error": "Missing or invalid credentials."}, status=401)
+        log_context.bind(agency=agency.slug)
+        try:
+            message = message_from_body(raw)
+        except MalformedMessage as exc:
+            return Response({"error": str(exc)}, status=400)
+        kind = message["type"]
+        log_context.bind(call_id=live.message_call_id(message) or "-")
+        if kind in ANSWERED_AT_ONCE:
+            return Response(ANSWERED_AT_ONCE[kind](agency=agency, message=message))
+        if kind == "assistant-request":
+            return Response(live.assistant_request_answer(agency=agency, message=message))
+        webhook_store(
+            provider=WebhookProvider.VAPI,
+            event_type=kind[:100],
+            unique_key=live.message_unique_key(message)[:255],
+            body=message,
+            headers={name: request.headers[name] for name in STORED_HEADERS if name in request.headers},
+            agency=agency,
+        )
+        return Response({})
