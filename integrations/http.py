@@ -78,6 +78,9 @@ def retry_delay_from_headers(response: httpx.Response) -> float | None:
     return None
 
 
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+
+
 class ProviderHttp:
     """One provider's HTTP session. `deadline` is a monotonic() instant no call may run past."""
 
@@ -111,8 +114,14 @@ class ProviderHttp:
             str(message) or response.reason_phrase, status_code=response.status_code, body=body
         )
 
-    def request(self, method: str, path: str, **kwargs) -> httpx.Response:
-        """Sends with retries on 429/5xx/connect errors; raises a ProviderError subclass on failure."""
+    def request(self, method: str, path: str, *, retry_server_errors: bool | None = None, **kwargs) -> httpx.Response:
+        """Sends with retries on 429/5xx/connect errors; raises a ProviderError subclass on failure.
+
+        A 5xx to a POST may have been acted on (an appointment booked), so it is retried only when the
+        caller says the request is safe to repeat; idempotent methods always are.
+        """
+        if retry_server_errors is None:
+            retry_server_errors = method.upper() in IDEMPOTENT_METHODS
         attempt = 0
         while True:
             attempt += 1
@@ -137,6 +146,8 @@ class ProviderHttp:
                     return response
                 error = self.error_for(response)
                 if response.status_code not in RETRYABLE_STATUSES:
+                    raise error
+                if response.status_code >= 500 and not retry_server_errors:
                     raise error
             asked = retry_delay_from_headers(response) if response is not None else None
             delay = asked if asked is not None else self.backoff(attempt=attempt)

@@ -46,7 +46,8 @@ def client_calendars(*, client: ClientAccount) -> list[dict]:
     if connection is None:
         return []
     token = connection_access_token(connection=connection)
-    calendars = GhlClient(access_token=token).list_calendars(location_id=connection.location_id).get("calendars", [])
+    with GhlClient(access_token=token) as ghl:
+        calendars = ghl.list_calendars(location_id=connection.location_id).get("calendars", [])
     return [{"id": c["id"], "name": c.get("name") or c["id"]} for c in calendars]
 
 

@@ -228,7 +228,8 @@ class GhlClient:
             "source": source,
         }
         body = {key: value for key, value in fields.items() if value is not None}
-        return self._call("POST", "/contacts/upsert", version=API_VERSION, json=body)
+        # An upsert by phone/email converges however often it is sent, so a 5xx may be retried.
+        return self._call("POST", "/contacts/upsert", version=API_VERSION, json=body, retry_server_errors=True)
 
     def find_contact_by_phone(self, *, location_id: str, phone: str) -> dict:
         params = {"locationId": location_id, "number": phone}

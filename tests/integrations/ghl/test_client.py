@@ -228,6 +228,22 @@ def test_a_booking_that_times_out_waiting_for_an_answer_is_not_sent_twice(ghl_ap
     assert route.call_count == 1
 
 
+def test_a_booking_answered_with_5xx_is_not_sent_twice_but_a_contact_upsert_is(ghl_api, clock):
+    booking = ghl_api.post("/calendars/events/appointments").mock(
+        side_effect=[httpx.Response(502, text="Bad Gateway"), httpx.Response(200, json={"id": "ev1"})]
+    )
+    with pytest.raises(ProviderServerError):
+        ghl.GhlClient(access_token=TOKEN).create_appointment(
+            calendar_id="cal1", location_id="loc1", contact_id="c1", start_time="2030-03-04T09:00:00-06:00"
+        )
+    assert booking.call_count == 1
+    upsert = ghl_api.post("/contacts/upsert").mock(
+        side_effect=[httpx.Response(502, text="Bad Gateway"), httpx.Response(200, json={"contact": {"id": "c1"}})]
+    )
+    assert ghl.GhlClient(access_token=TOKEN).upsert_contact(location_id="loc1", phone="+15550001111")["contact"]
+    assert upsert.call_count == 2
+
+
 def test_a_validation_error_is_not_retried(ghl_api, clock):
     route = ghl_api.post("/contacts/upsert").respond(
         422, json={"statusCode": 422, "message": ["phone must be a string", "x"], "error": "Unprocessable Entity"}

@@ -160,18 +160,29 @@ def test_no_answer_in_time_raises_vapi_timeout(vapi_api):
 
 
 def test_a_5xx_is_retried_until_vapi_answers(vapi_api, clock):
-    route = vapi_api.post("/assistant")
+    route = vapi_api.patch("/assistant/asst-1")
     route.side_effect = [
         httpx.Response(503, json={"message": "Service Unavailable", "statusCode": 503}),
         httpx.Response(502, text="Bad Gateway"),
-        httpx.Response(201, json=ASSISTANT),
+        httpx.Response(200, json=ASSISTANT),
     ]
 
     with VapiClient(api_key=KEY) as vapi:
-        assert vapi.create_assistant(payload={"name": "Front desk"}) == ASSISTANT
+        assert vapi.update_assistant(assistant_id="asst-1", payload={"name": "Front desk"}) == ASSISTANT
 
     assert route.call_count == 3
     assert len(clock.sleeps) == 2
+
+
+def test_a_create_answered_with_5xx_is_not_sent_again(vapi_api, clock):
+    """Vapi may have created the assistant before failing: a second POST would make a duplicate."""
+    route = vapi_api.post("/assistant")
+    route.side_effect = [httpx.Response(502, text="Bad Gateway"), httpx.Response(201, json=ASSISTANT)]
+
+    with VapiClient(api_key=KEY) as vapi, pytest.raises(VapiUnavailable):
+        vapi.create_assistant(payload={"name": "Front desk"})
+
+    assert route.call_count == 1
 
 
 def test_a_5xx_that_persists_raises_unavailable_with_vapis_message(vapi_api, clock):
