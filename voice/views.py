@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from integrations.ghl.selectors import connections_needing_attention
 from tenants.access import agency_view
 from tenants.models import AgencyRole
 from tenants.selectors import client_for_agency, client_list
@@ -17,7 +18,10 @@ CALLS_PER_PAGE = 50
 
 @agency_view()
 def dashboard(request):
-    context = {"client_count": client_list(agency=request.agency).count()}
+    context = {
+        "client_count": client_list(agency=request.agency).count(),
+        "reconnect": connections_needing_attention(agency=request.agency),
+    }
     return render(request, "voice/dashboard.html", context)
 
 

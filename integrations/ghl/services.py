@@ -543,3 +543,13 @@ def ghl_uninstall(event: WebhookEvent) -> None:
     install = GhlCompanyInstall.objects.select_related("agency").filter(company_id=payload.get("companyId")).first()
     if install is not None:
         company_install_remove(install=install)
+
+
+def ghl_location_update(event: WebhookEvent) -> None:
+    """LocationUpdate: the connected client follows the sub-account's new name (and time zone, if sent)."""
+    payload = event.body
+    connection = selectors.connection_for_location(payload.get("id") or payload.get("locationId") or "")
+    if connection is None:
+        return
+    _client_update_from_location(client=connection.client, location=payload)
+    GhlConnection.objects.filter(pk=connection.pk).update(location_name=str(payload.get("name") or "")[:200])
