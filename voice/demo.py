@@ -2,7 +2,7 @@
 
 from tenants.models import Agency
 
-from . import services
+from . import selectors, services
 from .models import Assistant, LiveTool
 
 DEMO_PROMPT = (
@@ -29,12 +29,27 @@ def demo_assistants_seed(*, agency: Agency) -> list[Assistant]:
                 first_message=f"Thanks for calling {client.name}, how can I help you today?",
                 system_prompt=DEMO_PROMPT,
                 time_zone=client.time_zone,
-                live_tools=[LiveTool.CHECK_AVAILABILITY, LiveTool.BOOK_APPOINTMENT, LiveTool.END_CALL],
+                live_tools=[
+                    LiveTool.CHECK_AVAILABILITY,
+                    LiveTool.BOOK_APPOINTMENT,
+                    LiveTool.RESCHEDULE_APPOINTMENT,
+                    LiveTool.CANCEL_APPOINTMENT,
+                    LiveTool.END_CALL,
+                ],
                 end_call_phrases=["goodbye", "bye for now"],
             )
             assistant.full_clean()
             assistant.save()
             services.assistant_revision_create(assistant=assistant, author=None)
+        if not assistant.calendars.exists():
+            # Every connected calendar, called by its own name: "cleaning", "consultation".
+            services.assistant_calendars_set(
+                assistant=assistant,
+                calendars=[
+                    {"calendar_id": c["id"], "calendar_name": c["name"], "spoken_name": c["name"].lower()}
+                    for c in selectors.client_calendars(client=client)
+                ],
+            )
         assistants.append(services.assistant_push(assistant_id=assistant.pk))
     _demo_phone_numbers_assign(agency=agency, assistants=assistants)
     return assistants

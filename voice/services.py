@@ -315,7 +315,7 @@ def assistant_revision_create(*, assistant: Assistant, author: User | None) -> A
     )
 
 
-def _calendars_set(assistant: Assistant, calendars: list[dict]) -> None:
+def assistant_calendars_set(*, assistant: Assistant, calendars: list[dict]) -> None:
     assistant.calendars.all().delete()
     AssistantCalendar.objects.bulk_create(
         AssistantCalendar(
@@ -343,7 +343,7 @@ def assistant_create(*, client: ClientAccount, author: User | None, calendars: l
     assistant = Assistant(client=client, **fields)
     assistant.full_clean()
     assistant.save()
-    _calendars_set(assistant, list(calendars))
+    assistant_calendars_set(assistant=assistant, calendars=list(calendars))
     assistant_revision_create(assistant=assistant, author=author)
     _push_enqueue(assistant)
     return assistant
@@ -357,7 +357,7 @@ def assistant_update(*, assistant: Assistant, author: User | None, calendars: li
         setattr(assistant, field, value)
     assistant.full_clean()
     assistant.save()
-    _calendars_set(assistant, calendars)
+    assistant_calendars_set(assistant=assistant, calendars=calendars)
     assistant_revision_create(assistant=assistant, author=author)
     _push_enqueue(assistant)
     return assistant
