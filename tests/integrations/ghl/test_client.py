@@ -11,24 +11,10 @@ import respx
 from integrations.ghl import client as ghl
 from integrations.ghl import specs
 from integrations.http import ProviderRateLimited, ProviderServerError, ProviderTimeout, ProviderValidationError
+from tests.clock import install_fake_clock
 
 BASE = "https://ghl.test"
 TOKEN = "at-secret-token-value"
-
-
-class FakeClock:
-    """monotonic() and sleep() in one: sleeping moves the clock, so deadlines are testable without waiting."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture(autouse=True)
@@ -39,11 +25,7 @@ def real_http(settings):
 
 @pytest.fixture
 def clock(monkeypatch):
-    fake = FakeClock()
-    monkeypatch.setattr("integrations.http.monotonic", fake.monotonic)
-    monkeypatch.setattr("integrations.http.sleep", fake.sleep)
-    monkeypatch.setattr("integrations.ghl.client.monotonic", fake.monotonic)
-    return fake
+    return install_fake_clock(monkeypatch, "integrations.ghl.client")
 
 
 @pytest.fixture

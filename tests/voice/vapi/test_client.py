@@ -8,6 +8,7 @@ import pytest
 import respx
 
 from integrations.http import ProviderAuthError, ProviderServerError, ProviderValidationError
+from tests.clock import install_fake_clock
 from voice.vapi.client import (
     VapiAuthError,
     VapiClient,
@@ -28,21 +29,6 @@ ASSISTANT = {
 }
 
 
-class FakeClock:
-    """monotonic() and sleep() in one: sleeping moves the clock, so retries run without waiting."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture(autouse=True)
 def real_http(settings):
     settings.SANDBOX = False
@@ -51,11 +37,7 @@ def real_http(settings):
 
 @pytest.fixture
 def clock(monkeypatch):
-    fake = FakeClock()
-    monkeypatch.setattr("integrations.http.monotonic", fake.monotonic)
-    monkeypatch.setattr("integrations.http.sleep", fake.sleep)
-    monkeypatch.setattr("voice.vapi.client.monotonic", fake.monotonic)
-    return fake
+    return install_fake_clock(monkeypatch, "voice.vapi.client")
 
 
 @pytest.fixture

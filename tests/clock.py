@@ -1,0 +1,24 @@
+"""A fake clock for the provider HTTP clients: sleeping moves it, so retries and deadlines run without waiting."""
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def install_fake_clock(monkeypatch, *client_modules: str) -> FakeClock:
+    """Patches the shared HTTP base and each named client module (which read monotonic() themselves)."""
+    fake = FakeClock()
+    monkeypatch.setattr("integrations.http.monotonic", fake.monotonic)
+    monkeypatch.setattr("integrations.http.sleep", fake.sleep)
+    for module in client_modules:
+        monkeypatch.setattr(f"{module}.monotonic", fake.monotonic)
+    return fake
