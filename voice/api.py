@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 # End-of-call reports carry whole transcripts and message lists; far beyond this is not Vapi.
 MAX_BODY_BYTES = 5 * 1024 * 1024
 STORED_HEADERS = ("Content-Type", "User-Agent", "X-Timestamp")
-ANSWERED_AT_ONCE = {"tool-calls": live.tool_calls_answer, "function-call": live.tool_calls_answer}
+ANSWERED_AT_ONCE = {"tool-calls": live.tool_calls_answer, "function-call": live.function_call_answer}
 
 
 class VapiServerUrlView(APIView):

@@ -37,8 +37,13 @@ NOT_SET_UP = "I'm sorry, I can't check the calendar right now. Could I take a me
 UNKNOWN_NUMBER = "Sorry, this number is not set up to take calls yet. Please try again later."
 
 
+def _object(value) -> dict:
+    """Vapi's fields as we expect them, or {} when a message carries something else there."""
+    return value if isinstance(value, dict) else {}
+
+
 def _call_payload(message: dict) -> dict:
-    return message.get("call") if isinstance(message.get("call"), dict) else {}
+    return _object(message.get("call"))
 
 
 def message_call_id(message: dict) -> str:
@@ -57,12 +62,12 @@ def message_unique_key(message: dict) -> str:
 def assistant_for_message(*, agency: Agency, message: dict) -> Assistant | None:
     """The assistant of this agency the message is about: by Vapi id, else by the metadata we pushed."""
     assistants = Assistant.objects.filter(client__agency=agency).select_related("client")
-    vapi_id = _call_payload(message).get("assistantId") or (message.get("assistant") or {}).get("id")
+    vapi_id = _call_payload(message).get("assistantId") or _object(message.get("assistant")).get("id")
     if vapi_id:
         found = assistants.filter(vapi_id=vapi_id).first()
         if found:
             return found
-    metadata = (message.get("assistant") or {}).get("metadata") or {}
+    metadata = _object(_object(message.get("assistant")).get("metadata"))
     public_id = metadata.get("assistantId")
     if public_id:
         try:
@@ -73,7 +78,7 @@ def assistant_for_message(*, agency: Agency, message: dict) -> Assistant | None:
 
 
 def _caller_number(message: dict) -> str:
-    customer = _call_payload(message).get("customer") or message.get("customer") or {}
+    customer = _object(_call_payload(message).get("customer") or message.get("customer"))
     return str(customer.get("number") or "")[:32]
 
 
@@ -181,6 +186,13 @@ def tool_calls_answer(*, agency: Agency, message: dict) -> dict:
         entry["error" if error else "result"] = error or result
         results.append(entry)
     return {"results": results}
+
+
+def function_call_answer(*, agency: Agency, message: dict) -> dict:
+    """Legacy `function-call`: Vapi reads `{"result": "..."}` (reference §5.2); a failure is spoken there too."""
+    results = tool_calls_answer(agency=agency, message=message)["results"]
+    first = results[0] if results else {}
+    return {"result": first.get("result") or first.get("error") or ""}
 
 
 def assistant_request_answer(*, agency: Agency, message: dict) -> dict:

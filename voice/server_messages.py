@@ -59,14 +59,21 @@ def _arguments(raw) -> tuple[dict, str]:
     return raw, ""
 
 
+def _function_call_id(message: dict) -> str:
+    """Legacy function calls carry no id: one derived from the call's content and timestamp, so a
+    redelivery is recognised as the same call and a second request in the same call is not."""
+    content = json.dumps([message.get("functionCall"), message.get("timestamp")], sort_keys=True, default=str)
+    return "fc-" + hashlib.sha256(content.encode()).hexdigest()[:32]
+
+
 def tool_invocations(message: dict) -> list[ToolInvocation]:
     """Every tool call in a `tool-calls` (or legacy `function-call`) message, in the order Vapi sent them."""
     if message.get("type") == "function-call":
-        call = message.get("functionCall") or {}
+        call = message.get("functionCall") if isinstance(message.get("functionCall"), dict) else {}
         arguments, error = _arguments(call.get("parameters"))
         return [
             ToolInvocation(
-                id=str(call.get("id") or ""),
+                id=str(call.get("id") or _function_call_id(message)),
                 name=str(call.get("name") or ""),
                 arguments=arguments,
                 arguments_error=error,
@@ -75,9 +82,11 @@ def tool_invocations(message: dict) -> list[ToolInvocation]:
 
     entries = message.get("toolCallList") or message.get("toolCalls")
     if not entries:
-        entries = [item.get("toolCall") for item in message.get("toolWithToolCallList") or [] if item.get("toolCall")]
+        tools = message.get("toolWithToolCallList")
+        tools = tools if isinstance(tools, list) else []
+        entries = [item.get("toolCall") for item in tools if isinstance(item, dict) and item.get("toolCall")]
     invocations = []
-    for entry in entries or []:
+    for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict):
             continue
         function = entry.get("function") if isinstance(entry.get("function"), dict) else {}

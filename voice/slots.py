@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 
-from .speech import requested_datetime
+from .speech import instant, requested_datetime
 
 SLOT_TTL_SECONDS = 300
 WARM_DAYS = 7
@@ -43,7 +43,8 @@ def slots_from_ghl(*, ghl, calendar_id: str, tz: ZoneInfo, first_day: date, days
         for raw in value.get("slots") or []:
             moment = requested_datetime(raw, tz)
             by_day.setdefault(moment.date(), []).append(moment)
-    return {day: sorted(moments) for day, moments in by_day.items()}
+    # By real instant: two slots in one zone compare by wall clock, which misorders the fall-back hour.
+    return {day: sorted(moments, key=instant) for day, moments in by_day.items()}
 
 
 def slots_for_days(
@@ -56,7 +57,8 @@ def slots_for_days(
     if not fresh:
         cached = cache.get_many(keys.values())
         if len(cached) == len(keys):
-            return {day: [datetime.fromisoformat(s) for s in cached[keys[day]]] for day in wanted}
+            # Back in the zone itself (not a fixed offset), so the repeated fall-back hour is still recognised.
+            return {day: [datetime.fromisoformat(s).astimezone(tz) for s in cached[keys[day]]] for day in wanted}
     fetched = slots_from_ghl(ghl=ghl_factory(), calendar_id=calendar_id, tz=tz, first_day=first_day, days=days)
     cache.set_many(
         {keys[day]: [m.isoformat() for m in fetched.get(day, [])] for day in wanted}, timeout=SLOT_TTL_SECONDS

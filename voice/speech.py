@@ -5,7 +5,7 @@ the way a receptionist would: "Tuesday, November 24 at 9 AM, 11:30 AM or 2 PM".
 """
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 PARTS_OF_DAY = {"morning": (time(0), time(12)), "afternoon": (time(12), time(17)), "evening": (time(17), time(23, 59))}
@@ -28,8 +28,22 @@ def requested_datetime(value: str, tz: ZoneInfo) -> datetime:
     except ValueError as exc:
         raise UnclearTime(f"I couldn't understand the time {value!r}. Could you say the day and time again?") from exc
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=tz)
+        local = parsed.replace(tzinfo=tz)
+        real = local.astimezone(UTC).astimezone(tz)
+        if real.replace(tzinfo=None) != parsed:
+            # In the spring-forward gap: the wall time does not exist, so do not silently book another hour.
+            raise UnclearTime(
+                f"The clocks go forward on {spoken_day(local)}, so {spoken_time(local)} doesn't exist that day. "
+                f"Would {spoken_time(real)} work instead?"
+            )
+        return local
     return parsed.astimezone(tz)
+
+
+def instant(moment: datetime) -> datetime:
+    """The real moment in UTC: aware datetimes in the same zone compare and subtract by wall clock,
+    which is wrong on a fall-back day, where 1:30 AM happens twice."""
+    return moment.astimezone(UTC)
 
 
 def requested_day(value: str, tz: ZoneInfo, *, today: date | None = None) -> date:
@@ -66,10 +80,21 @@ def well_spread(slots: list[datetime], count: int = 3) -> list[datetime]:
     return [slots[round(i * step)] for i in range(count)]
 
 
+def _which_of_repeated(moment: datetime) -> str:
+    """On the fall-back night one hour happens twice: say which one, or the caller may come an hour off."""
+    if moment.tzinfo is None:
+        return ""
+    first, second = moment.replace(fold=0).utcoffset(), moment.replace(fold=1).utcoffset()
+    if first is None or second is None or first <= second:  # not repeated (a spring-forward gap has first < second)
+        return ""
+    return " before the clocks go back" if moment.fold == 0 else " after the clocks go back"
+
+
 def spoken_time(moment: datetime) -> str:
     hour = moment.hour % 12 or 12
     suffix = "AM" if moment.hour < 12 else "PM"
-    return f"{hour} {suffix}" if moment.minute == 0 else f"{hour}:{moment.minute:02d} {suffix}"
+    spoken = f"{hour} {suffix}" if moment.minute == 0 else f"{hour}:{moment.minute:02d} {suffix}"
+    return spoken + _which_of_repeated(moment)
 
 
 def spoken_day(moment: datetime) -> str:
@@ -89,7 +114,7 @@ def _spoken_list(items: list[str]) -> str:
 def spoken_slots(slots: list[datetime]) -> str:
     """Slots grouped by day: "Tuesday, November 24 at 9 AM, 11:30 AM or 2 PM; Wednesday, November 25 at 10 AM"."""
     days: dict[date, list[datetime]] = {}
-    for slot in sorted(slots):
+    for slot in sorted(slots, key=instant):
         days.setdefault(slot.date(), []).append(slot)
     return "; ".join(
         f"{spoken_day(moments[0])} at {_spoken_list([spoken_time(m) for m in moments])}" for moments in days.values()

@@ -19,6 +19,7 @@ from .slots import slots_for_days, slots_invalidate
 from .speech import (
     UnclearTime,
     in_part_of_day,
+    instant,
     requested_datetime,
     requested_day,
     single_line,
@@ -117,14 +118,20 @@ def check_availability(ctx: CallContext, args: dict, **_) -> str:
     return "I'm sorry, I don't see any openings in the next two weeks."
 
 
+def _later(moment: datetime, length: timedelta) -> datetime:
+    """`moment + length` in real time: plain addition is wall-clock and gives a 30-minute slot an
+    extra hour across the fall-back switch."""
+    return (instant(moment) + length).astimezone(moment.tzinfo)
+
+
 def _nearest(slots: list[datetime], target: datetime, count: int = 3) -> list[datetime]:
-    return sorted(sorted(slots, key=lambda s: abs(s - target))[:count])
+    return sorted(sorted(slots, key=lambda s: abs(instant(s) - instant(target)))[:count], key=instant)
 
 
 def _slot_is_free(ctx: CallContext, calendar: CalendarChoice, start: datetime) -> tuple[bool, list[datetime]]:
     by_day = _free_slots(ctx, calendar, start.date(), 2, fresh=True)
     candidates = [m for moments in by_day.values() for m in moments]
-    return start in candidates, _nearest(candidates, start)
+    return instant(start) in {instant(m) for m in candidates}, _nearest(candidates, start)
 
 
 def _booking_begin(ctx: CallContext, tool_call_id: str, calendar: CalendarChoice, start: datetime, args: dict):
@@ -138,7 +145,7 @@ def _booking_begin(ctx: CallContext, tool_call_id: str, calendar: CalendarChoice
                 calendar_id=calendar.calendar_id,
                 calendar_name=calendar.spoken_name,
                 start=start,
-                end=start + timedelta(minutes=calendar.minutes),
+                end=_later(start, timedelta(minutes=calendar.minutes)),
                 caller_name=str(args.get("name") or "")[:200],
                 caller_phone=str(args.get("phone") or ctx.caller_phone)[:32],
             ), True
@@ -205,7 +212,7 @@ def book_appointment(ctx: CallContext, args: dict, *, tool_call_id: str) -> str:
     except ProviderError as exc:
         if exc.status_code in (400, 422):
             # GHL's own slot validation stands: someone else took it between our check and the booking.
-            alternatives = [s for s in nearest if s != start]
+            alternatives = [s for s in nearest if instant(s) != instant(start)]
             offer = f" I could do {spoken_slots(alternatives)}." if alternatives else ""
             return _booking_end(
                 booking,
@@ -296,8 +303,9 @@ def reschedule_appointment(ctx: CallContext, args: dict, **_) -> str:
             if not free:
                 offer = f" I could do {spoken_slots(nearest)}." if nearest else ""
                 return single_line(f"I'm sorry, {spoken_moment(new_start)} isn't available.{offer}")
-            length = requested_datetime(event["endTime"], ctx.tz) - old_start if event.get("endTime") else None
-            new_end = new_start + (length or timedelta(minutes=calendar.minutes))
+            old_end = requested_datetime(event["endTime"], ctx.tz) if event.get("endTime") else None
+            length = instant(old_end) - instant(old_start) if old_end else None
+            new_end = _later(new_start, length or timedelta(minutes=calendar.minutes))
             ghl.update_appointment(event_id=event["id"], start_time=new_start.isoformat(), end_time=new_end.isoformat())
     except ProviderError as exc:
         raise ToolFailure(CALENDAR_UNREACHABLE) from exc

@@ -7,7 +7,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -196,12 +196,15 @@ def _free_slot_starts(*, calendar: SandboxObject, start: datetime, end: datetime
             if day.isoweekday() % 7 not in open_hour["daysOfTheWeek"]:
                 continue
             for hours in open_hour["hours"]:
+                # Stepped in real (UTC) time: wall-clock steps would offer 2:30 AM in the spring-forward
+                # gap and skip the repeated hour on the fall-back day.
                 slot = datetime(day.year, day.month, day.day, hours["openHour"], hours["openMinute"], tzinfo=zone)
                 close = datetime(day.year, day.month, day.day, hours["closeHour"], hours["closeMinute"], tzinfo=zone)
+                slot, close = slot.astimezone(UTC), close.astimezone(UTC)
                 while slot + duration <= close:
                     overlaps = any(slot < busy_end and busy_start < slot + duration for busy_start, busy_end in busy)
                     if earliest <= slot <= end and not overlaps:
-                        starts.append(slot)
+                        starts.append(slot.astimezone(zone))
                     slot += interval
         day += timedelta(days=1)
     return starts
@@ -345,7 +348,8 @@ def free_slots(call: SandboxCall) -> tuple[int, dict]:
 
 def _slot_is_free(*, calendar: SandboxObject, start: datetime, ignore_event: str = "") -> bool:
     starts = _free_slot_starts(calendar=calendar, start=start, end=start, ignore_event=ignore_event)
-    return start in starts
+    # By UTC instant: Python never finds a time in the repeated fall-back hour equal to one in another zone.
+    return start.astimezone(UTC) in {slot.astimezone(UTC) for slot in starts}
 
 
 def appointment_create(call: SandboxCall) -> tuple[int, dict]:
