@@ -38,12 +38,14 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Production-like settings (DEBUG off, manifest static files) on PostgreSQL unless DATABASE_URL says otherwise.
+# Production-like settings (DEBUG off, manifest static files) on PostgreSQL unless DATABASE_URL says otherwise:
+# portal pages, then live tool calls against the GHL sandbox, then end-of-call ingest under gunicorn.
 bench: install-dev
 	DEBUG=False SECRET_KEY=bench-only-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz \
 	FIELD_ENCRYPTION_KEYS=$$($(BIN)/python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())") \
 	SECURE_SSL_REDIRECT=False DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/agencyhub} \
-	sh -c '$(BIN)/python manage.py collectstatic --noinput -v0 && $(BIN)/python tests/bench/pages.py'
+	sh -c '$(BIN)/python manage.py collectstatic --noinput -v0 && $(BIN)/python tests/bench/pages.py \
+	&& $(BIN)/python tests/bench/live.py && $(BIN)/python tests/bench/ingest.py'
 
 worker: install
 	$(BIN)/celery -A agencyhub worker --beat --loglevel=INFO

@@ -26,6 +26,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from tests.bench.chart import bar_chart  # noqa: E402
+
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "2000"))
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "60"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "40"))
@@ -65,28 +67,6 @@ def measure(client, url):
     }
 
 
-def svg_chart(results):
-    width, bar_h, gap, label_w = 720, 22, 10, 220
-    top = max(r["p95_ms"] for r in results.values()) or 1
-    scale = (width - label_w - 90) / top
-    rows = []
-    for i, (name, r) in enumerate(results.items()):
-        y = 30 + i * (bar_h + gap)
-        rows.append(
-            f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{name}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{r["p95_ms"] * scale:.1f}" height="{bar_h}" fill="#9ec5fe"/>'
-            f'<rect x="{label_w}" y="{y}" width="{r["p50_ms"] * scale:.1f}" height="{bar_h}" fill="#0d6efd"/>'
-            f'<text x="{label_w + r["p95_ms"] * scale + 6:.1f}" y="{y + 15}">{r["p50_ms"]} / {r["p95_ms"]} ms</text>'
-        )
-    height = 40 + len(results) * (bar_h + gap)
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
-        f'font-size="13"><text x="10" y="18" font-weight="bold">Server time per page (p50 dark, p95 light)</text>'
-        + "".join(rows)
-        + "</svg>"
-    )
-
-
 def main():
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     old_name = connection.creation.create_test_db(verbosity=0)
@@ -111,7 +91,8 @@ def main():
         print(f"{name:<22}{r['p50_ms']:>10}{r['p95_ms']:>10}{r['queries']:>10}")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "pages.json").write_text(json.dumps({"vendor": connection.vendor, "results": results}, indent=2))
-    (OUT / "pages.svg").write_text(svg_chart(results))
+    rows = [(name, r["p50_ms"], r["p95_ms"], f"{r['p50_ms']} / {r['p95_ms']} ms") for name, r in results.items()]
+    (OUT / "pages.svg").write_text(bar_chart("Server time per page (p50 dark, p95 light)", rows))
     print(f"wrote {OUT / 'pages.json'} and {OUT / 'pages.svg'}")
 
 
