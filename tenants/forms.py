@@ -1,6 +1,7 @@
 import zoneinfo
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from .models import Agency, AgencyRole, ClientAccount, ClientRole
 
@@ -48,3 +49,14 @@ class ClientInviteForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=AgencyRole.choices)
+
+
+def form_errors_from(exc: ValidationError, form) -> None:
+    """Shows a service's ValidationError on the form: on its field when it names one, else above the form."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)

@@ -14,20 +14,11 @@ from .forms import (
     ClientInviteForm,
     MemberRoleForm,
     TeamInviteForm,
+    form_errors_from,
 )
 from .models import AgencyRole
 
 CLIENTS_PER_PAGE = 25
-
-
-def _form_errors_from(exc: ValidationError, form) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            for error in errors:
-                form.add_error(field if field in form.fields else None, error)
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
 
 
 @login_required
@@ -72,7 +63,7 @@ def client_create(request):
         try:
             client = services.client_create(agency=request.agency, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors_from(exc, form)
+            form_errors_from(exc, form)
         else:
             messages.success(request, f"{client.name} was added.")
             return redirect("client_detail", agency_slug=request.agency.slug, client_id=client.public_id)
@@ -87,7 +78,7 @@ def client_edit(request, client_id):
         try:
             services.client_update(client=client, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors_from(exc, form)
+            form_errors_from(exc, form)
         else:
             messages.success(request, "Changes saved.")
             return redirect("client_detail", agency_slug=request.agency.slug, client_id=client.public_id)
@@ -116,7 +107,7 @@ def client_invite(request, client_id):
                 agency=request.agency, client=client, invited_by=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
-            _form_errors_from(exc, form)
+            form_errors_from(exc, form)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("client_detail", agency_slug=request.agency.slug, client_id=client.public_id)
@@ -140,7 +131,7 @@ def team_invite(request):
         try:
             invitation = services.invitation_create(agency=request.agency, invited_by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors_from(exc, form)
+            form_errors_from(exc, form)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("team", agency_slug=request.agency.slug)

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST
 
 from integrations.ghl.selectors import connections_needing_attention
 from tenants.access import agency_view
+from tenants.forms import form_errors_from
 from tenants.models import AgencyRole
 from tenants.selectors import client_for_agency, client_list
 
@@ -58,16 +59,6 @@ DEFAULT_PROMPT = (
 )
 
 
-def _form_errors_from(exc: ValidationError, form) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            for error in errors:
-                form.add_error(field if field in form.fields else None, error)
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
-
-
 def _calendars_for_form(request, *, client, assistant=None) -> list[dict]:
     """The client's GHL calendars plus any the assistant already uses, so an outage never drops one."""
     from integrations.http import ProviderError
@@ -113,7 +104,7 @@ def assistant_create(request, client_id):
                 client=client, author=request.user, calendars=form.calendar_choices(), **form.assistant_fields()
             )
         except ValidationError as exc:
-            _form_errors_from(exc, form)
+            form_errors_from(exc, form)
         else:
             messages.success(request, f"{assistant.name} was saved and is being pushed to Vapi.")
             return redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
@@ -131,7 +122,7 @@ def assistant_update(request, assistant_id):
                 assistant=assistant, author=request.user, calendars=form.calendar_choices(), **form.assistant_fields()
             )
         except ValidationError as exc:
-            _form_errors_from(exc, form)
+            form_errors_from(exc, form)
         else:
             messages.success(request, "Saved. The assistant is being pushed to Vapi.")
             return redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
