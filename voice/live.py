@@ -9,7 +9,7 @@ import hashlib
 import json
 import logging
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -224,7 +224,7 @@ def _parse_moment(value) -> datetime | None:
         return message_timestamp({"timestamp": value})
     parsed = parse_datetime(str(value))
     if parsed is not None and timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed
 
 

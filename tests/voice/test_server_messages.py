@@ -118,3 +118,13 @@ def test_hmac_signature_over_timestamp_and_raw_body():
     assert not request_authenticated(headers=_signed(body, str(int(now))), body=body + b" ", secret=SECRET, now=now)
     assert not request_authenticated(headers=_signed(body, str(int(now - 301))), body=body, secret=SECRET, now=now)
     assert not request_authenticated(headers=_signed(body, str(int(now)), "other"), body=body, secret=SECRET, now=now)
+
+
+def test_end_of_call_times_without_offset_are_read_as_utc():
+    from voice.live import _end_of_call_fields
+
+    fields = _end_of_call_fields(
+        {"type": "end-of-call-report", "startedAt": "2026-11-22T10:00:00", "endedAt": "2026-11-22T10:01:30"}
+    )
+    assert fields["started_at"] == datetime(2026, 11, 22, 10, tzinfo=UTC)
+    assert fields["duration_seconds"] == 90
