@@ -24,7 +24,8 @@ from integrations.ghl.services import GhlNotConnectedError, connection_access_to
 from integrations.http import ProviderError
 from tenants.models import Agency
 
-from .models import Assistant, Call, PhoneNumber, ToolCallRecord
+from .ended_reasons import call_outcome
+from .models import Assistant, Call, CallOutcome, PhoneNumber, ToolCallRecord
 from .server_messages import message_timestamp, tool_invocations
 from .speech import single_line
 from .tools import TOOLS, CalendarChoice, CallContext, ToolFailure
@@ -292,6 +293,8 @@ def vapi_message_process(event) -> None:
         updates = _end_of_call_fields(message)
     elif kind == "conversation-update" and not call.transcript and message.get("messages"):
         updates["messages"] = message["messages"]
+    if "ended_reason" in updates and call.outcome != CallOutcome.BOOKED:
+        updates["outcome"] = call_outcome(ended_reason=updates["ended_reason"], booked=False)
     if updates:
         for name, value in updates.items():
             setattr(call, name, value)

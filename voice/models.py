@@ -161,6 +161,13 @@ class PhoneNumber(models.Model):
         return self.number or self.vapi_id
 
 
+class CallOutcome(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    TRANSFERRED = "transferred", "Transferred"
+    NO_BOOKING = "no_booking", "No booking"
+    FAILED = "failed", "Failed"
+
+
 class Call(models.Model):
     """One phone call an assistant took, upserted by Vapi's call id from whatever message comes first."""
 
@@ -175,6 +182,8 @@ class Call(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     ended_reason = models.CharField(max_length=120, blank=True)
+    # Derived from bookings and the ended reason (voice.ended_reasons), stored so lists filter and chart it.
+    outcome = models.CharField(max_length=12, choices=CallOutcome.choices, default=CallOutcome.NO_BOOKING)
     cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     cost_breakdown = models.JSONField(default=list, blank=True)
     transcript = models.TextField(blank=True)
@@ -190,7 +199,11 @@ class Call(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["agency", "vapi_call_id"], name="unique_call_per_agency")]
-        indexes = [models.Index(fields=["agency", "-started_at"]), models.Index(fields=["client", "-started_at"])]
+        indexes = [
+            models.Index(fields=["agency", "-started_at"]),
+            models.Index(fields=["client", "-started_at"]),
+            models.Index(fields=["agency", "outcome", "-started_at"]),
+        ]
 
     def __str__(self):
         return f"Call {self.vapi_call_id}"

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 
 from integrations.http import ProviderError
 
-from .models import Booking, BookingStatus, Call
+from .models import Booking, BookingStatus, Call, CallOutcome
 from .slots import slots_for_days, slots_invalidate
 from .speech import (
     UnclearTime,
@@ -223,6 +223,7 @@ def book_appointment(ctx: CallContext, args: dict, *, tool_call_id: str) -> str:
         _booking_end(booking, status=BookingStatus.FAILED, outcome=CALENDAR_UNREACHABLE)
         raise ToolFailure(CALENDAR_UNREACHABLE) from exc
     slots_invalidate(client_id=ctx.client_id, calendar_id=calendar.calendar_id)
+    Call.objects.filter(pk=booking.call_id).update(outcome=CallOutcome.BOOKED)
     return _booking_end(
         booking,
         status=BookingStatus.BOOKED,
