@@ -1,4 +1,4 @@
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -55,7 +55,6 @@ def call_list(*, agency: Agency) -> QuerySet[Call]:
     return (
         Call.objects.filter(agency=agency)
         .select_related("client", "assistant")
-        .annotate(booking_count=Count("bookings", filter=Q(bookings__status__in=BOOKED_STATUSES)))
         .order_by(F("started_at").desc(nulls_last=True), "-created_at")
     )
 
