@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 
 ACRONYMS = {"id": "ID", "url": "URL", "ghl": "GHL", "ai": "AI", "sms": "SMS", "dob": "Date of birth"}
@@ -28,6 +29,7 @@ ANALYSIS_NAMES = {
     "successEvaluation": "success evaluation",
     "structuredOutput": "structured output",
 }
+ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 YES = {"true", "yes", "pass", "passed", "success", "successful"}
 NO = {"false", "no", "fail", "failed", "unsuccessful"}
 
@@ -40,15 +42,24 @@ def humanise_key(key) -> str:
     return text[:1].upper() + text[1:] if text else "—"
 
 
-def readable(value) -> str:
+def readable(value, *, tz: tzinfo | None = None) -> str:
+    """One JSON value in words; ISO moments as a date and time (in `tz` when they carry an offset)."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return "Yes" if value else "No"
+    if isinstance(value, str) and ISO_MOMENT.match(value):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        if moment.tzinfo is not None and tz is not None:
+            moment = moment.astimezone(tz)
+        return f"{moment:%a, %b} {moment.day}, {moment.year} {moment.hour % 12 or 12}:{moment:%M %p}"
     return str(value)
 
 
-def key_value_rows(data, prefix: str = "") -> list[tuple[str, str]]:
+def key_value_rows(data, prefix: str = "", *, tz: tzinfo | None = None) -> list[tuple[str, str]]:
     """A nested JSON value as flat (label, text) rows: nested keys read 'Address › City', lists of plain
     values are joined with commas, lists of objects are numbered."""
     if isinstance(data, dict):
@@ -57,16 +68,16 @@ def key_value_rows(data, prefix: str = "") -> list[tuple[str, str]]:
         rows = []
         for key, value in data.items():
             label = f"{prefix} › {humanise_key(key)}" if prefix else humanise_key(key)
-            rows += key_value_rows(value, label)
+            rows += key_value_rows(value, label, tz=tz)
         return rows
     if isinstance(data, list):
         if all(not isinstance(item, dict | list) for item in data):
-            return [(prefix or "Value", ", ".join(readable(item) for item in data) or "—")]
+            return [(prefix or "Value", ", ".join(readable(item, tz=tz) for item in data) or "—")]
         rows = []
         for number, item in enumerate(data, start=1):
-            rows += key_value_rows(item, f"{prefix or 'Item'} {number}")
+            rows += key_value_rows(item, f"{prefix or 'Item'} {number}", tz=tz)
         return rows
-    return [(prefix or "Value", readable(data))]
+    return [(prefix or "Value", readable(data, tz=tz))]
 
 
 @dataclass(frozen=True)

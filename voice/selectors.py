@@ -1,4 +1,5 @@
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django.db.models import F, QuerySet
 from django.http import Http404
@@ -143,23 +144,24 @@ def call_page(*, call: Call, with_costs: bool) -> dict:
         )
         for booking in bookings
     ]
+    zone = ZoneInfo(call.client.time_zone if call.client else "UTC")
     asked_at = tool_call_seconds(call.messages)
     steps = []
     for record in call.tool_calls.order_by("created_at", "pk"):
         seconds = asked_at.get(record.tool_call_id)
         if seconds is None and call.started_at and record.created_at >= call.started_at:
             seconds = (record.created_at - call.started_at).total_seconds()
-        steps.append(ToolStep(record, tool_words(record.name), key_value_rows(record.arguments), seconds))
+        steps.append(ToolStep(record, tool_words(record.name), key_value_rows(record.arguments, tz=zone), seconds))
     context = {
         "turns": conversation_turns(messages=call.messages, transcript=call.transcript),
-        "structured_rows": key_value_rows(call.structured_data) if call.structured_data else [],
+        "structured_rows": key_value_rows(call.structured_data, tz=zone) if call.structured_data else [],
         "verdict": success_verdict(call.success_evaluation),
         "ended_reason_text": ended_reason_text(call.ended_reason) if call.ended_reason else "",
         "duration": clock(call.duration_seconds),
         "tool_steps": steps,
         "bookings": booking_rows,
         "contact_url": next((row.contact_url for row in booking_rows if row.contact_url), ""),
-        "time_zone": call.client.time_zone if call.client else "UTC",
+        "time_zone": zone,
     }
     if with_costs:
         rows = cost_rows(call.cost_breakdown)

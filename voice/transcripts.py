@@ -7,8 +7,8 @@ or from the plain "AI: ... / User: ..." transcript when a call has no messages.
 import json
 from dataclasses import dataclass
 
-ASSISTANT, CALLER, TOOL = "assistant", "caller", "tool"
-SPEAKERS = {ASSISTANT: "Assistant", CALLER: "Caller", TOOL: ""}
+ASSISTANT, CALLER, TOOL, ANSWER = "assistant", "caller", "tool", "answer"
+SPEAKERS = {ASSISTANT: "Assistant", CALLER: "Caller", TOOL: "", ANSWER: ""}
 ROLES = {"bot": ASSISTANT, "assistant": ASSISTANT, "user": CALLER}
 TRANSCRIPT_PREFIXES = {"ai": ASSISTANT, "assistant": ASSISTANT, "bot": ASSISTANT, "user": CALLER, "customer": CALLER}
 # How a tool reads in a sentence ("Checked availability"); unknown tools fall back to their name in words.
@@ -27,7 +27,7 @@ RESULT_PREVIEW = 160
 
 @dataclass(frozen=True)
 class Turn:
-    kind: str  # ASSISTANT, CALLER or TOOL (a small marker between the bubbles)
+    kind: str  # ASSISTANT, CALLER, or TOOL / ANSWER (small markers between the bubbles)
     text: str
     seconds: float | None = None
 
@@ -96,11 +96,9 @@ def conversation_turns(*, messages, transcript: str = "") -> list[Turn]:
             for name in _tool_names(message):
                 turns.append(Turn(TOOL, tool_words(name), seconds))
         elif role == "tool_call_result":
-            name = str(message.get("name") or "")
             answer = _result_text(message.get("result", ""))
             if answer:
-                label = f"{tool_words(name)}: " if name else ""
-                turns.append(Turn(TOOL, f"{label}{answer}", seconds))
+                turns.append(Turn(ANSWER, f"We answered: {answer}", seconds))
     if turns:
         return turns
     return transcript_turns(transcript)

@@ -285,3 +285,24 @@ def test_ended_reasons_are_said_in_plain_words():
     assert ended_reason_text("call.in-progress.error-vapifault-newvendor-voice-melted") == (
         "The call broke off: newvendor voice melted. Vapi counts this as a fault on its side."
     )
+
+
+def test_odd_shapes_from_vapi_never_break_the_page(cast, as_user):
+    call = Call.objects.create(
+        agency=cast.agency,
+        client=None,
+        vapi_call_id="call-odd",
+        messages={"role": "bot"},
+        structured_data=["not", "an", "object"],
+        cost_breakdown="n/a",
+        success_evaluation="Needs work",
+        ended_reason="call.in-progress.error-vapifault-brand-new-thing",
+    )
+    ToolCallRecord.objects.create(call=call, tool_call_id="t1", name="lookUpOrder", arguments="{oops", error="Boom")
+    response = as_user(cast.owner).get(f"/a/{cast.agency.slug}/calls/{call.public_id}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "No client" in html and "Value</th><td>not, an, object</td>" in html and ">Needs work</span>" in html
+    assert "The call broke off: brand new thing." in html
+    assert "Look up order" in html and "Failed:</span> Boom" in html
+    assert "Vapi reports the cost with the end-of-call report." in html

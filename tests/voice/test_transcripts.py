@@ -1,9 +1,10 @@
 """Turning Vapi's messages and analysis into what the call page shows (pure functions, no database)."""
 
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from voice.call_report import cost_rows, cost_total, humanise_key, key_value_rows, success_verdict
-from voice.transcripts import ASSISTANT, CALLER, TOOL, Turn, clock, conversation_turns, tool_call_seconds
+from voice.transcripts import ANSWER, ASSISTANT, CALLER, TOOL, Turn, clock, conversation_turns, tool_call_seconds
 
 
 def test_messages_become_turns_in_order_with_speakers_and_times():
@@ -34,7 +35,7 @@ def test_messages_become_turns_in_order_with_speakers_and_times():
         (CALLER, "Caller", "Can I book a cleaning?", "0:03"),
         (TOOL, "", "Checked availability", "0:07"),
         (TOOL, "", "Look up insurance", "0:07"),
-        (TOOL, "", "Checked availability: Tuesday at 11 AM.", "0:08"),
+        (ANSWER, "", "We answered: Tuesday at 11 AM.", "0:08"),
         (ASSISTANT, "Assistant", "Tuesday at eleven works.", "1:02:05"),
     ]
     assert all("Secret prompt" not in t.text for t in turns)
@@ -43,7 +44,7 @@ def test_messages_become_turns_in_order_with_speakers_and_times():
 def test_long_or_structured_tool_results_are_shortened_to_one_line():
     messages = [{"role": "tool_call_result", "name": "x", "result": {"slots": ["a"] * 100}}]
     (turn,) = conversation_turns(messages=messages)
-    assert turn.text.startswith('X: {"slots": ["a"') and turn.text.endswith("…") and len(turn.text) < 200
+    assert turn.text.startswith('We answered: {"slots": ["a"') and turn.text.endswith("…") and len(turn.text) < 200
 
 
 def test_without_messages_the_plain_transcript_is_split_into_turns():
@@ -84,6 +85,13 @@ def test_structured_data_reads_as_rows():
     ]
     assert key_value_rows("just text") == [("Value", "just text")]
     assert humanise_key("startTime") == "Start time"
+    chicago = ZoneInfo("America/Chicago")
+    moments = {"start_time": "2026-12-01T11:00", "booked_at": "2026-12-01T17:00:00Z", "note": "2026 plans"}
+    assert key_value_rows(moments, tz=chicago) == [
+        ("Start time", "Tue, Dec 1, 2026 11:00 AM"),
+        ("Booked at", "Tue, Dec 1, 2026 11:00 AM"),
+        ("Note", "2026 plans"),
+    ]
 
 
 def test_success_evaluation_becomes_a_badge():
