@@ -131,6 +131,11 @@ def _ghl_location_id(*, client: ClientAccount | None) -> str:
     return connections.values_list("location_id", flat=True).first() or ""
 
 
+def _web_url(url: str) -> str:
+    # Stored from a payload without validation; only http(s) may reach a src or href.
+    return url if url.startswith(("https://", "http://")) else ""
+
+
 def call_page(*, call: Call, with_costs: bool) -> dict:
     """Everything the call page shows, in a fixed number of queries whatever the call holds."""
     bookings = list(call.bookings.filter(status__in=MADE_STATUSES).order_by("start", "pk"))
@@ -158,6 +163,8 @@ def call_page(*, call: Call, with_costs: bool) -> dict:
         "verdict": success_verdict(call.success_evaluation),
         "ended_reason_text": ended_reason_text(call.ended_reason) if call.ended_reason else "",
         "duration": clock(call.duration_seconds),
+        "recording_url": _web_url(call.recording_url),
+        "stereo_recording_url": _web_url(call.stereo_recording_url),
         "tool_steps": steps,
         "bookings": booking_rows,
         "contact_url": next((row.contact_url for row in booking_rows if row.contact_url), ""),
