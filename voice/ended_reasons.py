@@ -110,8 +110,7 @@ EXPLAINED = {
     "call.in-progress.error-pipeline-ws-model-connection-failed": "The connection to the language model failed.",
 }
 
-# Provider slugs as Vapi writes them, longest first so "azure-openai" wins over "azure"; each with its
-# name and what it does when the reason itself does not say.
+# Provider slugs as Vapi writes them, each with its name and what it does when the reason does not say.
 PROVIDERS = {
     "anthropic-bedrock": ("Anthropic on Bedrock", "language model"),
     "anthropic-vertex": ("Anthropic on Vertex", "language model"),
@@ -245,7 +244,9 @@ def _possessive(name: str) -> str:
 
 def _provider_problem(detail: str) -> str | None:
     """'openai-429-exceeded-quota' -> "OpenAI's language model ran out of quota ..."; None if no provider leads."""
-    slug = next((s for s in PROVIDERS if detail == s or detail.startswith(s + "-")), None)
+    # Longest slug first, so "azure-openai" wins over "azure".
+    slugs = sorted(PROVIDERS, key=len, reverse=True)
+    slug = next((s for s in slugs if detail == s or detail.startswith(s + "-")), None)
     if slug is None:
         return None
     name, role = PROVIDERS[slug]

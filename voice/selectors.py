@@ -5,6 +5,7 @@ from django.db.models import F, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from integrations.ghl.models import ConnectionStatus, GhlConnection
 from tenants.models import Agency, ClientAccount
 
 from .call_report import cost_rows, cost_total, key_value_rows, success_verdict
@@ -123,8 +124,6 @@ class BookingRow:
 
 
 def _ghl_location_id(*, client: ClientAccount | None) -> str:
-    from integrations.ghl.models import ConnectionStatus, GhlConnection
-
     if client is None:
         return ""
     connections = GhlConnection.objects.filter(client=client).exclude(status=ConnectionStatus.DISCONNECTED)
@@ -163,6 +162,8 @@ def call_page(*, call: Call, with_costs: bool) -> dict:
         "verdict": success_verdict(call.success_evaluation),
         "ended_reason_text": ended_reason_text(call.ended_reason) if call.ended_reason else "",
         "duration": clock(call.duration_seconds),
+        # Until it ends, a call shows where it is (ringing, in progress) instead of an outcome.
+        "live_status": call.status.replace("-", " ").capitalize() if call.status not in ("", "ended") else "",
         "recording_url": _web_url(call.recording_url),
         "stereo_recording_url": _web_url(call.stereo_recording_url),
         "tool_steps": steps,

@@ -59,6 +59,14 @@ def test_staff_and_the_client_read_the_call(cast, call, live_server, page, scree
     expect(page.get_by_role("heading", name="Cost")).to_be_visible()
     screenshot("call_detail")
 
+    live = Call.objects.create(
+        agency=cast.agency, client=cast.client_account, vapi_call_id="call-live", status="in-progress"
+    )
+    page.goto(f"{live_server.url}/a/{cast.agency.slug}/calls/{live.public_id}/")
+    expect(page.get_by_text("No transcript yet")).to_be_visible()
+    expect(page.get_by_text("In progress", exact=True)).to_be_visible()
+    screenshot("call_detail_in_progress")
+
     page.context.clear_cookies()
     sign_in(page, live_server.url, cast.client_admin.email)
     page.goto(f"{live_server.url}/c/{cast.client_account.public_id}/calls/{call.public_id}/")
