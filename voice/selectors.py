@@ -1,10 +1,26 @@
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
 from django.db.models import F, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from integrations.ghl.models import ConnectionStatus, GhlConnection
 from tenants.models import Agency, ClientAccount
 
-from .models import Assistant, AssistantRevision, Booking, BookingStatus, Call, PhoneNumber, VapiAccount
+from .call_report import cost_rows, cost_total, key_value_rows, success_verdict
+from .ended_reasons import ended_reason_text
+from .models import (
+    Assistant,
+    AssistantRevision,
+    Booking,
+    BookingStatus,
+    Call,
+    PhoneNumber,
+    ToolCallRecord,
+    VapiAccount,
+)
+from .transcripts import clock, conversation_turns, tool_call_seconds, tool_words
 
 BOOKED_STATUSES = (BookingStatus.BOOKED, BookingStatus.RESCHEDULED)
 
@@ -73,3 +89,89 @@ def booking_list(*, agency: Agency) -> QuerySet[Booking]:
         .select_related("client", "call")
         .order_by("-start")
     )
+
+
+# GHL documents no contact-page URL; this is the address its app uses for a contact in a sub-account.
+GHL_CONTACT_URL = "https://app.gohighlevel.com/v2/location/{location_id}/contacts/detail/{contact_id}"
+MADE_STATUSES = (BookingStatus.BOOKED, BookingStatus.RESCHEDULED, BookingStatus.CANCELLED)
+
+
+def call_for_client(*, client: ClientAccount, public_id) -> Call:
+    call = Call.objects.filter(client=client, public_id=public_id).select_related("client", "assistant").first()
+    if call is None:
+        raise Http404("No such call.")
+    return call
+
+
+@dataclass(frozen=True)
+class ToolStep:
+    """One tool call on the call page's timeline."""
+
+    record: ToolCallRecord
+    title: str
+    arguments: list[tuple[str, str]]
+    seconds: float | None
+
+    @property
+    def at(self) -> str:
+        return clock(self.seconds)
+
+
+@dataclass(frozen=True)
+class BookingRow:
+    booking: Booking
+    contact_url: str
+
+
+def _ghl_location_id(*, client: ClientAccount | None) -> str:
+    if client is None:
+        return ""
+    connections = GhlConnection.objects.filter(client=client).exclude(status=ConnectionStatus.DISCONNECTED)
+    return connections.values_list("location_id", flat=True).first() or ""
+
+
+def _web_url(url: str) -> str:
+    # Stored from a payload without validation; only http(s) may reach a src or href.
+    return url if url.startswith(("https://", "http://")) else ""
+
+
+def call_page(*, call: Call, with_costs: bool) -> dict:
+    """Everything the call page shows, in a fixed number of queries whatever the call holds."""
+    bookings = list(call.bookings.filter(status__in=MADE_STATUSES).order_by("start", "pk"))
+    location_id = _ghl_location_id(client=call.client) if any(b.ghl_contact_id for b in bookings) else ""
+    booking_rows = [
+        BookingRow(
+            booking,
+            GHL_CONTACT_URL.format(location_id=location_id, contact_id=booking.ghl_contact_id)
+            if location_id and booking.ghl_contact_id
+            else "",
+        )
+        for booking in bookings
+    ]
+    zone = ZoneInfo(call.client.time_zone if call.client else "UTC")
+    asked_at = tool_call_seconds(call.messages)
+    steps = []
+    for record in call.tool_calls.order_by("created_at", "pk"):
+        seconds = asked_at.get(record.tool_call_id)
+        if seconds is None and call.started_at and record.created_at >= call.started_at:
+            seconds = (record.created_at - call.started_at).total_seconds()
+        steps.append(ToolStep(record, tool_words(record.name), key_value_rows(record.arguments, tz=zone), seconds))
+    context = {
+        "turns": conversation_turns(messages=call.messages, transcript=call.transcript),
+        "structured_rows": key_value_rows(call.structured_data, tz=zone) if call.structured_data else [],
+        "verdict": success_verdict(call.success_evaluation),
+        "ended_reason_text": ended_reason_text(call.ended_reason) if call.ended_reason else "",
+        "duration": clock(call.duration_seconds),
+        # Until it ends, a call shows where it is (ringing, in progress) instead of an outcome.
+        "live_status": call.status.replace("-", " ").capitalize() if call.status not in ("", "ended") else "",
+        "recording_url": _web_url(call.recording_url),
+        "stereo_recording_url": _web_url(call.stereo_recording_url),
+        "tool_steps": steps,
+        "bookings": booking_rows,
+        "contact_url": next((row.contact_url for row in booking_rows if row.contact_url), ""),
+        "time_zone": zone,
+    }
+    if with_costs:
+        rows = cost_rows(call.cost_breakdown)
+        context.update(cost_rows=rows, cost_total=cost_total(cost=call.cost, rows=rows))
+    return context

@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from integrations.ghl.selectors import connections_needing_attention
-from tenants.access import agency_view
+from tenants.access import agency_view, client_portal_view
 from tenants.forms import form_errors_from
 from tenants.models import AgencyRole
 from tenants.selectors import client_for_agency, client_list
@@ -32,15 +32,20 @@ def call_list(request):
     return render(request, "voice/call_list.html", {"page": page})
 
 
+def _call_page(request, call, *, portal: str):
+    """One template for both portals; the client's leaves out costs and everything of the agency."""
+    context = {"call": call, "portal": portal, **selectors.call_page(call=call, with_costs=portal == "agency")}
+    return render(request, "voice/call_detail.html", context)
+
+
 @agency_view()
 def call_detail(request, call_id):
-    call = selectors.call_for_agency(agency=request.agency, public_id=call_id)
-    context = {
-        "call": call,
-        "tool_calls": call.tool_calls.all(),
-        "bookings": call.bookings.exclude(status="pending"),
-    }
-    return render(request, "voice/call_detail.html", context)
+    return _call_page(request, selectors.call_for_agency(agency=request.agency, public_id=call_id), portal="agency")
+
+
+@client_portal_view
+def client_call_detail(request, call_id):
+    return _call_page(request, selectors.call_for_client(client=request.client, public_id=call_id), portal="client")
 
 
 @agency_view()
