@@ -26,4 +26,5 @@ urlpatterns = [
     path(A + "calls/", views.call_list, name="call_list"),
     path(A + "calls/<uuid:call_id>/", views.call_detail, name="call_detail"),
     path(A + "bookings/", views.booking_list, name="booking_list"),
+    path(ASSISTANT + "simulate-call/", views.call_simulate, name="call_simulate"),
 ]
