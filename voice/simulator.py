@@ -69,7 +69,7 @@ class Scenario(StrEnum):
 SCENARIO_LABELS = {
     Scenario.BOOKED: "Books an appointment",
     Scenario.AVAILABILITY_ONLY: "Asks for openings, books nothing",
-    Scenario.TRANSFERRED: "Asks for a person (transferred)",
+    Scenario.TRANSFERRED: "Asks for a person, is transferred",
     Scenario.FAILED: "Ends on a pipeline error",
     Scenario.HANG_UP: "Hangs up right away",
 }

@@ -364,7 +364,7 @@ def call_simulate(request, assistant_id):
         messages.error(request, f"The call could not be simulated: {exc}")
         return back
     messages.success(
-        request, f"Simulated a call from {simulated.caller_number} ({SCENARIO_LABELS[simulated.scenario].lower()})."
+        request, f"Simulated a call from {simulated.caller_number}: {SCENARIO_LABELS[simulated.scenario]}."
     )
     if simulated.call is None:  # a Celery worker is still processing it: it appears in the list shortly
         return redirect("call_list", agency_slug=request.agency.slug)
