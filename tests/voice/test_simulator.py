@@ -2,6 +2,7 @@
 
 import io
 import json
+import random
 import time
 import wave
 from datetime import timedelta
@@ -18,7 +19,7 @@ from tests.voice.test_assistants import make_assistant
 from voice import services
 from voice.models import Booking, BookingStatus, Call, ToolCallRecord, VapiAccount
 from voice.selectors import client_calendars
-from voice.simulator import Scenario, SimulationError, _Sender, call_simulate
+from voice.simulator import Scenario, SimulationError, _caller, _Sender, call_simulate
 from voice.vapi.specs import validation_errors
 
 pytestmark = pytest.mark.django_db
@@ -137,8 +138,6 @@ def test_the_scenarios_end_the_way_vapi_reports_them(simulate):
 
 
 def test_callers_vary_but_the_same_seed_gives_the_same_caller(sim):
-    from voice.simulator import _caller, random
-
     callers = {_caller(random.Random(f"seed-{n}"), "America/Chicago") for n in range(12)}
     assert len(callers) > 6
     assert _caller(random.Random("x"), "Europe/London") == _caller(random.Random("x"), "Europe/London")
@@ -206,6 +205,23 @@ def test_the_simulator_says_what_is_missing(sim, settings):
     with pytest.raises(SimulationError, match="sandbox mode"):
         call_simulate(assistant=sim.assistant)
     assert not Call.objects.exists()
+
+
+def test_a_refused_message_or_a_failed_tool_stops_the_simulation_with_the_reason(sim, monkeypatch):
+    from integrations.http import ProviderError
+
+    with monkeypatch.context() as patch:
+        patch.setattr("voice.simulator.simulation_check", lambda **_: "not-the-agency-secret")
+        with pytest.raises(SimulationError, match="The endpoint answered HTTP 401 to status-update"):
+            call_simulate(assistant=sim.assistant)
+
+    def unreachable(**_):
+        raise ProviderError("GHL is down", status_code=503)
+
+    monkeypatch.setattr("voice.tools.slots_for_days", unreachable)
+    with pytest.raises(SimulationError, match="check_availability failed: I'm sorry, I can't reach the calendar"):
+        call_simulate(assistant=sim.assistant)
+    assert not Booking.objects.exists()
 
 
 # --- The button ------------------------------------------------------------------------------------
