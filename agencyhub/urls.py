@@ -20,3 +20,4 @@ urlpatterns = [
 
 if settings.SANDBOX:
     urlpatterns.append(path("sandbox/ghl/", include("integrations.ghl.sandbox_urls")))
+    urlpatterns.append(path("sandbox/vapi/", include("voice.vapi.sandbox_urls")))

@@ -1,9 +1,28 @@
-"""Demo data: one assistant per client, pushed to the Vapi sandbox so the portal shows it synced."""
+"""Demo data: one assistant per client, pushed to the Vapi sandbox so the portal shows it synced, and a few
+dozen simulated calls over the past weeks so the call pages and charts have something to show."""
+
+import random
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
 
 from tenants.models import Agency
 
 from . import selectors, services
-from .models import Assistant, LiveTool
+from .models import Assistant, Call, LiveTool
+from .simulator import Scenario, call_simulate, simulated_call_id
+
+DEMO_DAYS = 21
+# About half booked, the rest what a front desk really hears: browsers, people asking for a person, hang-ups.
+DEMO_SCENARIOS = (
+    [Scenario.BOOKED] * 18
+    + [Scenario.AVAILABILITY_ONLY] * 7
+    + [Scenario.TRANSFERRED] * 5
+    + [Scenario.HANG_UP] * 4
+    + [Scenario.FAILED] * 2
+)
 
 DEMO_PROMPT = (
     "You are the receptionist of {client_name}. Today is {today} ({time_zone}).\n"
@@ -64,3 +83,36 @@ def _demo_phone_numbers_assign(*, agency: Agency, assistants: list[Assistant]) -
     for number, assistant in zip(numbers, assistants, strict=False):
         if number.assistant is None and assistant.vapi_id:
             services.phone_number_assign(phone_number=number, assistant=assistant)
+
+
+def _demo_call_start(rng: random.Random, tz: ZoneInfo) -> datetime:
+    """A moment in opening hours on a weekday of the past three weeks, in the client's zone."""
+    day = timezone.now().astimezone(tz).date() - timedelta(days=rng.randint(1, DEMO_DAYS))
+    if day.weekday() >= 5:  # the weekend: the Friday before
+        day -= timedelta(days=day.weekday() - 4)
+    return datetime.combine(day, time(rng.randint(9, 16), rng.randrange(0, 60, 5)), tz)
+
+
+def demo_calls_seed(*, agency: Agency) -> int:
+    """Simulated past calls spread over the demo's assistants; idempotent (same seeds, same calls).
+
+    Returns how many calls were simulated now; calls that already ended are left as they are."""
+    assistants = list(Assistant.objects.filter(client__agency=agency).select_related("client").order_by("pk"))
+    if not assistants:
+        return 0
+    rng = random.Random("agencyhub-demo-calls")  # noqa: S311 (demo data, not security)
+    scenarios = list(DEMO_SCENARIOS)
+    rng.shuffle(scenarios)
+    simulated = 0
+    for index, scenario in enumerate(scenarios):
+        assistant = assistants[index % len(assistants)]
+        started_at = _demo_call_start(rng, ZoneInfo(assistant.time_zone or assistant.client.time_zone))
+        seed = f"demo-{index}"
+        call_id = simulated_call_id(assistant=assistant, seed=seed)
+        if Call.objects.filter(agency=agency, vapi_call_id=call_id).exists():
+            continue
+        # One transaction per call: a few commits instead of one per message; the inbox runs once it commits.
+        with transaction.atomic():
+            call_simulate(assistant=assistant, scenario=scenario, seed=seed, started_at=started_at)
+        simulated += 1
+    return simulated

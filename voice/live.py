@@ -104,7 +104,15 @@ def call_upsert(*, agency: Agency, message: dict, assistant: Assistant | None = 
     return call
 
 
-def call_context(*, assistant: Assistant, call: Call | None, caller: str) -> CallContext:
+def message_asked_at(message: dict) -> datetime:
+    """The message's own timestamp, never later than now: a replayed or simulated past call keeps its day."""
+    now = timezone.now()
+    return min(message_timestamp(message) or now, now)
+
+
+def call_context(
+    *, assistant: Assistant, call: Call | None, caller: str, asked_at: datetime | None = None
+) -> CallContext:
     connection = connection_for_client(client=assistant.client)
     if connection is None:
         raise ToolFailure(NOT_SET_UP)
@@ -131,6 +139,7 @@ def call_context(*, assistant: Assistant, call: Call | None, caller: str) -> Cal
         call=call,
         ghl_factory=ghl_factory,
         now=timezone.now(),
+        asked_at=asked_at,
     )
 
 
@@ -155,9 +164,10 @@ def tool_calls_answer(*, agency: Agency, message: dict) -> dict:
     call = call_upsert(agency=agency, message=message, assistant=assistant)
     log_context.bind(call_id=message_call_id(message) or "-")
     context, failure = None, NOT_SET_UP
+    asked_at = message_asked_at(message)
     if assistant is not None:
         try:
-            context = call_context(assistant=assistant, call=call, caller=_caller_number(message))
+            context = call_context(assistant=assistant, call=call, caller=_caller_number(message), asked_at=asked_at)
         except ToolFailure as exc:
             failure = str(exc)
     results = []
@@ -172,16 +182,18 @@ def tool_calls_answer(*, agency: Agency, message: dict) -> dict:
         if error:
             logger.warning("Tool %s answered an error in %s ms: %s", invocation.name, elapsed_ms, error)
         if call is not None and invocation.id:
+            recorded = {
+                "name": invocation.name[:64],
+                "arguments": invocation.arguments,
+                "result": result,
+                "error": error,
+                "duration_ms": elapsed_ms,
+            }
             ToolCallRecord.objects.update_or_create(
                 call=call,
                 tool_call_id=invocation.id,
-                defaults={
-                    "name": invocation.name[:64],
-                    "arguments": invocation.arguments,
-                    "result": result,
-                    "error": error,
-                    "duration_ms": elapsed_ms,
-                },
+                defaults=recorded,
+                create_defaults={**recorded, "created_at": asked_at},
             )
         entry = {"toolCallId": invocation.id, "name": invocation.name}
         entry["error" if error else "result"] = error or result

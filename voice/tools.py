@@ -60,6 +60,8 @@ class CallContext:
     call: Call | None
     ghl_factory: Callable
     now: datetime
+    # When the caller asked (the message's own timestamp), so a booking is dated to its call's day.
+    asked_at: datetime | None = None
 
 
 def _calendar_for(ctx: CallContext, service: str | None) -> CalendarChoice:
@@ -148,6 +150,7 @@ def _booking_begin(ctx: CallContext, tool_call_id: str, calendar: CalendarChoice
                 end=_later(start, timedelta(minutes=calendar.minutes)),
                 caller_name=str(args.get("name") or "")[:200],
                 caller_phone=str(args.get("phone") or ctx.caller_phone)[:32],
+                created_at=ctx.asked_at or ctx.now,
             ), True
     except IntegrityError:
         return Booking.objects.get(call=ctx.call, tool_call_id=tool_call_id), False

@@ -26,5 +26,6 @@ urlpatterns = [
     path(A + "calls/", views.call_list, name="call_list"),
     path(A + "calls/<uuid:call_id>/", views.call_detail, name="call_detail"),
     path(A + "bookings/", views.booking_list, name="booking_list"),
+    path(ASSISTANT + "simulate-call/", views.call_simulate, name="call_simulate"),
     path("c/<uuid:client_id>/calls/<uuid:call_id>/", views.client_call_detail, name="client_call_detail"),
 ]

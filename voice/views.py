@@ -143,6 +143,7 @@ def assistant_detail(request, assistant_id):
         "revisions": assistant.revisions.select_related("author")[:20],
         "rendered_prompt": services.assistant_prompt_render(assistant=assistant),
         "phone_numbers": assistant.phone_numbers.all(),
+        "simulator_scenarios": _simulator_scenarios(),
     }
     template = "voice/assistant_sync_status.html" if request.htmx else "voice/assistant_detail.html"
     return render(request, template, context)
@@ -330,3 +331,46 @@ def phone_number_assign(request, phone_number_id):
     else:
         messages.error(request, "Choose an assistant of this agency.")
     return redirect("phone_number_list", agency_slug=request.agency.slug)
+
+
+# --- Sandbox: simulated calls --------------------------------------------------------------------
+
+
+def _simulator_scenarios() -> list[tuple[str, str]]:
+    """The call simulator's scenarios for the assistant page, or none outside sandbox mode."""
+    from django.conf import settings
+
+    from .simulator import SCENARIO_LABELS
+
+    return [(scenario.value, label) for scenario, label in SCENARIO_LABELS.items()] if settings.SANDBOX else []
+
+
+@agency_view()
+@require_POST
+def call_simulate(request, assistant_id):
+    """Sandbox only: one simulated phone call to this assistant, then its call page."""
+    from django.conf import settings
+    from django.http import Http404
+
+    from .simulator import SCENARIO_LABELS, Scenario, SimulationError
+    from .simulator import call_simulate as simulated_call_run
+
+    if not settings.SANDBOX:
+        raise Http404("The call simulator only exists in sandbox mode.")
+    assistant = selectors.assistant_for_agency(agency=request.agency, public_id=assistant_id)
+    back = redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
+    wanted = request.POST.get("scenario") or Scenario.BOOKED
+    if wanted not in SCENARIO_LABELS:
+        messages.error(request, "Choose one of the listed scenarios.")
+        return back
+    try:
+        simulated = simulated_call_run(assistant=assistant, scenario=Scenario(wanted))
+    except SimulationError as exc:
+        messages.error(request, f"The call could not be simulated: {exc}")
+        return back
+    messages.success(
+        request, f"Simulated a call from {simulated.caller_number}: {SCENARIO_LABELS[simulated.scenario]}."
+    )
+    if simulated.call is None:  # a Celery worker is still processing it: it appears in the list shortly
+        return redirect("call_list", agency_slug=request.agency.slug)
+    return redirect("call_detail", agency_slug=request.agency.slug, call_id=simulated.call.public_id)

@@ -1,15 +1,22 @@
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from tenants.models import Agency, AgencyRole, ClientAccount
+from voice.models import Booking, BookingStatus, Call
 
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_is_idempotent_and_signs_in(client, monkeypatch, capsys):
+def test_seed_demo_is_idempotent_and_signs_in(client, monkeypatch, capsys, django_capture_on_commit_callbacks):
     monkeypatch.setenv("DEMO_PASSWORD", "demo-pass-for-tests")
-    call_command("seed_demo")
-    call_command("seed_demo")
+    # The inbox processes each simulated call once its transaction commits, as outside a test.
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo")
     agency = Agency.objects.get(slug="demo")
     assert agency.memberships.get(user__email="owner@demo.test").role == AgencyRole.OWNER
     assert agency.memberships.get(user__email="staff@demo.test").role == AgencyRole.STAFF
@@ -20,6 +27,21 @@ def test_seed_demo_is_idempotent_and_signs_in(client, monkeypatch, capsys):
     response = client.post("/accounts/login/", {"login": "owner@demo.test", "password": "demo-pass-for-tests"})
     assert response.status_code == 302
     assert client.get("/").url == "/a/demo/"
+
+    # A few dozen past calls, seeded once, a realistic mix
+    calls = Call.objects.filter(agency__slug="demo")
+    assert calls.count() == 36
+    assert set(calls.values_list("status", flat=True)) == {"ended"}
+    now = timezone.now()
+    assert all(now - timedelta(days=24) < c.started_at < c.ended_at < now for c in calls)
+    assert len({c.started_at.date() for c in calls}) > 8, "spread over the weeks, not one day"
+    assert len({c.client_id for c in calls}) == 2
+    booked = Booking.objects.filter(call__in=calls, status=BookingStatus.BOOKED)
+    assert 14 <= booked.count() <= 22
+    # Dated to their call (for charts of bookings per day), though the appointments lie ahead.
+    assert all(b.call.started_at <= b.created_at <= b.call.ended_at and b.start > now for b in booked)
+    reasons = set(calls.values_list("ended_reason", flat=True))
+    assert {"assistant-forwarded-call", "customer-ended-call", "pipeline-error-openai-llm-failed"} <= reasons
 
 
 def test_seed_demo_prints_a_generated_password(monkeypatch, capsys, client):

@@ -4,9 +4,14 @@ State is kept in SandboxObject rows (provider "vapi"), so the web process and th
 It accepts only SANDBOX_API_KEY, and refuses unknown or read-only properties the way Vapi does.
 """
 
+import hashlib
+import io
 import json
+import math
 import re
+import struct
 import uuid
+import wave
 from datetime import datetime
 
 import httpx
@@ -109,6 +114,30 @@ def sandbox_call_record(*, call: dict) -> dict:
     existing.data = {**call, **kept, "updatedAt": _now()}
     existing.save(update_fields=["data"])
     return existing.data
+
+
+RECORDING_RATE = 8000  # telephone quality, like a real call recording
+RECORDING_SECONDS = 4
+
+
+def sandbox_recording_wav(call_id: str) -> bytes:
+    """A short, quiet, playable WAV for a call: a few soft tones, the same ones for the same call."""
+    notes = hashlib.sha256(call_id.encode()).digest()[:8]
+    samples = bytearray()
+    per_note = RECORDING_RATE * RECORDING_SECONDS // len(notes)
+    for index, note in enumerate(notes):
+        frequency = 220 * 2 ** ((note % 24) / 12)  # two octaves up from A3
+        for n in range(per_note):
+            fade = min(n, per_note - n, 400) / 400  # no clicks between notes
+            value = 0.12 * fade * math.sin(2 * math.pi * frequency * (index * per_note + n) / RECORDING_RATE)
+            samples += struct.pack("<h", int(value * 32767))
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as recording:
+        recording.setnchannels(1)
+        recording.setsampwidth(2)
+        recording.setframerate(RECORDING_RATE)
+        recording.writeframes(bytes(samples))
+    return buffer.getvalue()
 
 
 def _rejections(*, schema_name: str, body: dict) -> list[str]:

@@ -18,13 +18,15 @@ class Command(BaseCommand):
         agency = demo_agency_seed(password=password)
         if settings.SANDBOX:
             from integrations.ghl.demo import demo_connections_seed
-            from voice.demo import demo_assistants_seed
+            from voice.demo import demo_assistants_seed, demo_calls_seed
 
             connections = demo_connections_seed(agency=agency)
             assistants = demo_assistants_seed(agency=agency)
+            simulated = demo_calls_seed(agency=agency)
             self.stdout.write(
                 f"Sandbox: {len(connections)} client(s) connected to GHL sandbox locations, "
-                f"{len(assistants)} assistant(s) pushed to the Vapi sandbox."
+                f"{len(assistants)} assistant(s) pushed to the Vapi sandbox, "
+                f"{agency.calls.count()} call(s) in the past three weeks ({simulated} simulated now)."
             )
         self.stdout.write(
             self.style.SUCCESS(f"Demo agency “{agency.name}” is ready ({agency.clients.count()} clients).")
