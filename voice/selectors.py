@@ -1,6 +1,7 @@
 from django.db.models import F, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from tenants.models import Agency, ClientAccount
 
@@ -72,4 +73,16 @@ def booking_list(*, agency: Agency) -> QuerySet[Booking]:
         .exclude(status=BookingStatus.PENDING)
         .select_related("client", "call")
         .order_by("-start")
+    )
+
+
+def client_recent_calls(*, client: ClientAccount, limit: int) -> QuerySet[Call]:
+    return Call.objects.filter(client=client).order_by(F("started_at").desc(nulls_last=True), "-created_at")[:limit]
+
+
+def client_upcoming_bookings(*, client: ClientAccount, limit: int) -> QuerySet[Booking]:
+    return (
+        Booking.objects.filter(client=client, status__in=BOOKED_STATUSES, start__gte=timezone.now())
+        .select_related("call")
+        .order_by("start")[:limit]
     )
