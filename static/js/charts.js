@@ -19,7 +19,7 @@
         borderWidth: set.kind === "line" ? 2 : 0,
         borderRadius: 3,
         pointRadius: 2,
-        tension: 0.25,
+        cubicInterpolationMode: "monotone",
         order: set.kind === "line" ? 0 : 1,
       };
     });
@@ -32,7 +32,10 @@
         animation: false,
         interaction: { mode: "index", intersect: false },
         plugins: {
-          legend: { position: "bottom", labels: { boxWidth: 12 } },
+          legend: {
+            position: "bottom",
+            labels: { boxWidth: 12, sort: function (a, b) { return a.datasetIndex - b.datasetIndex; } },
+          },
           tooltip: {
             callbacks: money ? { label: function (ctx) { return ctx.dataset.label + ": $" + ctx.parsed.y.toFixed(2); } } : {},
           },
