@@ -4,6 +4,7 @@ always scoped to one agency (or one of its clients), in a fixed number of querie
 Kept beside selectors.py because every function here is an aggregate over a period, not a row lookup.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -101,7 +102,10 @@ _CALL_SUMS = {
 
 @dataclass
 class CallStats:
-    """The last CHART_DAYS days day by day, and this month against last month, in one time zone."""
+    """The last CHART_DAYS days day by day, and this month against last month, in one time zone.
+
+    On dashboards a booking is a call that booked (outcome booked), so the chart and the booking rate agree.
+    """
 
     time_zone: str
     month: date
@@ -110,6 +114,8 @@ class CallStats:
     bookings_per_day: list[int]
     this_month: Totals
     last_month: Totals
+    # This month per client id, filled when asked for (the agency dashboard).
+    clients: dict[int, Totals] = field(default_factory=dict)
 
     @property
     def has_calls(self) -> bool:
@@ -125,22 +131,21 @@ class CallStats:
         }
 
 
-def _calls(*, agency: Agency, client: ClientAccount | None) -> QuerySet[Call]:
-    calls = Call.objects.filter(agency=agency)
-    return calls.filter(client=client) if client is not None else calls
-
-
-def _bookings(*, agency: Agency, client: ClientAccount | None) -> QuerySet[Booking]:
-    """Bookings made on the agency's (or client's) calls; counted by the day of the call that made them."""
-    bookings = Booking.objects.filter(call__agency=agency, status__in=MADE_BOOKING_STATUSES)
-    return bookings.filter(call__client=client) if client is not None else bookings
+def _bookings(*, agency: Agency) -> QuerySet[Booking]:
+    """Bookings made on the agency's calls; counted in the month of the call that made them."""
+    return Booking.objects.filter(call__agency=agency, status__in=MADE_BOOKING_STATUSES)
 
 
 def call_stats(
-    *, agency: Agency, client: ClientAccount | None = None, time_zone: str = "UTC", now: datetime | None = None
+    *,
+    agency: Agency,
+    client: ClientAccount | None = None,
+    time_zone: str = "UTC",
+    per_client: bool = False,
+    now: datetime | None = None,
 ) -> CallStats:
-    """Two queries: calls and bookings grouped by day (in `time_zone`) from the start of last month or of
-    the chart, whichever is earlier; the month totals are summed from those days."""
+    """One query: calls grouped by day in `time_zone` (and by client when `per_client`), from the start of
+    last month or of the chart, whichever is earlier; the month totals are summed from those days."""
     zone = ZoneInfo(time_zone)
     today = timezone.localtime(now or timezone.now(), zone).date()
     this_month = month_start(today)
@@ -148,44 +153,36 @@ def call_stats(
     chart_from = today - timedelta(days=CHART_DAYS - 1)
     since, until = _midnight(min(chart_from, last_month), zone), _midnight(today + timedelta(days=1), zone)
 
-    by_day = {
-        row["day"]: row
-        for row in _calls(agency=agency, client=client)
-        .filter(started_at__gte=since, started_at__lt=until)
-        .annotate(day=TruncDate("started_at", tzinfo=zone))
-        .values("day")
+    calls = Call.objects.filter(agency=agency, started_at__gte=since, started_at__lt=until)
+    if client is not None:
+        calls = calls.filter(client=client)
+    rows = (
+        calls.annotate(day=TruncDate("started_at", tzinfo=zone))
+        .values("day", *(["client_id"] if per_client else []))
         .annotate(**_CALL_SUMS)
         .order_by()
-    }
-    bookings_by_day = dict(
-        _bookings(agency=agency, client=client)
-        .filter(call__started_at__gte=since, call__started_at__lt=until)
-        .annotate(day=TruncDate("call__started_at", tzinfo=zone))
-        .values("day")
-        .annotate(n=Count("id"))
-        .order_by()
-        .values_list("day", "n")
     )
-
-    totals = {this_month: Totals(), last_month: Totals()}
-    for day, row in by_day.items():
-        month = totals.get(month_start(day))
+    by_day: dict[date, Totals] = defaultdict(Totals)
+    months = {this_month: Totals(), last_month: Totals()}
+    clients: dict[int, Totals] = defaultdict(Totals)
+    for row in rows:
+        by_day[row["day"]].add(row)
+        month = months.get(month_start(row["day"]))
         if month is not None:
             month.add(row)
-    for day, count in bookings_by_day.items():
-        month = totals.get(month_start(day))
-        if month is not None:
-            month.bookings += count
+        if per_client and row["client_id"] is not None and row["day"] >= this_month:
+            clients[row["client_id"]].add(row)
 
     days = [chart_from + timedelta(days=n) for n in range(CHART_DAYS)]
     return CallStats(
         time_zone=time_zone,
         month=this_month,
         days=days,
-        calls_per_day=[by_day[day]["calls"] if day in by_day else 0 for day in days],
-        bookings_per_day=[bookings_by_day.get(day, 0) for day in days],
-        this_month=totals[this_month],
-        last_month=totals[last_month],
+        calls_per_day=[by_day[day].calls if day in by_day else 0 for day in days],
+        bookings_per_day=[by_day[day].booked_calls if day in by_day else 0 for day in days],
+        this_month=months[this_month],
+        last_month=months[last_month],
+        clients=dict(clients),
     )
 
 
@@ -215,7 +212,7 @@ def client_month_usage(*, agency: Agency, month: date, time_zone: str = "UTC") -
         .order_by()
     )
     bookings = dict(
-        _bookings(agency=agency, client=None)
+        _bookings(agency=agency)
         .filter(call__started_at__gte=start, call__started_at__lt=end)
         .values("call__client_id")
         .annotate(n=Count("id"))
@@ -240,6 +237,22 @@ def client_month_usage(*, agency: Agency, month: date, time_zone: str = "UTC") -
 def utc_month(*, now: datetime | None = None) -> date:
     """The first day of this month in UTC, the zone usage months run in."""
     return month_start(timezone.localtime(now or timezone.now(), ZoneInfo("UTC")).date())
+
+
+def busiest_clients(*, agency: Agency, stats: CallStats, limit: int) -> list[ClientUsage]:
+    """The clients with the most calls this month (from stats made with per_client), in one small query."""
+    top = sorted(stats.clients.items(), key=lambda item: -item[1].calls)[:limit]
+    accounts = ClientAccount.objects.filter(agency=agency, pk__in=[pk for pk, _ in top]).in_bulk()
+    return [
+        ClientUsage(
+            client_public_id=accounts[pk].public_id,
+            name=accounts[pk].name,
+            markup_percent=accounts[pk].markup_percent,
+            totals=totals,
+        )
+        for pk, totals in top
+        if pk in accounts
+    ]
 
 
 def usage_months(*, agency: Agency, now: datetime | None = None) -> list[date]:

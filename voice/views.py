@@ -31,14 +31,12 @@ USAGE_COLUMNS = ["Client", "Month", "Calls", "Bookings", "Minutes", "Vapi cost (
 @agency_view()
 def dashboard(request):
     """The agency's day in numbers, in UTC (agencies have no time zone of their own)."""
-    stats = voice_stats.call_stats(agency=request.agency)
-    clients = voice_stats.client_month_usage(agency=request.agency, month=stats.month)
-    clients.sort(key=lambda usage: -usage.totals.calls)
+    stats = voice_stats.call_stats(agency=request.agency, per_client=True)
     context = {
         "client_count": client_list(agency=request.agency).count(),
         "stats": stats,
-        "top_clients": clients[:DASHBOARD_CLIENTS],
-        "more_clients": max(len(clients) - DASHBOARD_CLIENTS, 0),
+        "top_clients": voice_stats.busiest_clients(agency=request.agency, stats=stats, limit=DASHBOARD_CLIENTS),
+        "more_clients": max(len(stats.clients) - DASHBOARD_CLIENTS, 0),
         "attention": voice_stats.attention_items(agency=request.agency),
     }
     return render(request, "voice/dashboard.html", context)

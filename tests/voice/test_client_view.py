@@ -104,7 +104,7 @@ def test_an_empty_portal_says_what_will_appear(cast, as_user):
     assert "No calls yet" in page and "No upcoming appointments" in page
 
 
-PORTAL_QUERIES = 8
+PORTAL_QUERIES = 7
 
 
 def test_portal_queries_do_not_grow_with_calls(cast, as_user, django_assert_num_queries):
