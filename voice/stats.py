@@ -4,6 +4,7 @@ always scoped to one agency (or one of its clients), in a fixed number of querie
 Kept beside selectors.py because every function here is an aggregate over a period, not a row lookup.
 """
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -190,7 +191,7 @@ def call_stats(
 class ClientUsage:
     """One client's month, and what the agency rebills for it: Vapi cost plus the client's markup."""
 
-    client_public_id: str
+    client_public_id: uuid.UUID
     name: str
     markup_percent: Decimal | None
     totals: Totals
