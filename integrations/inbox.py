@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
@@ -196,3 +197,10 @@ def webhook_body_redacted(*, body):
     if isinstance(body, list):
         return [webhook_body_redacted(body=item) for item in body]
     return body
+
+
+def webhook_event_for_agency(*, agency: Agency, public_id) -> WebhookEvent:
+    event = WebhookEvent.objects.filter(agency=agency, public_id=public_id).first()
+    if event is None:
+        raise Http404("No such event.")
+    return event

@@ -1,12 +1,14 @@
 import json
 
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
 
 from tenants.access import agency_view
 
-from .inbox import webhook_body_redacted, webhook_events_for_agency
+from .inbox import webhook_body_redacted, webhook_event_for_agency, webhook_events_for_agency, webhook_replay
 from .models import WebhookStatus
 
 EVENTS_PER_PAGE = 50
@@ -24,3 +26,25 @@ def webhook_event_list(request):
         event.body_shown = json.dumps(webhook_body_redacted(body=event.body), indent=2, ensure_ascii=False)
     context = {"page": page, "status": status, "statuses": WebhookStatus.choices}
     return render(request, "integrations/webhook_event_list.html", context)
+
+
+@agency_view()
+@require_POST
+def webhook_event_retry(request, event_id):
+    """One click from the dashboard or the Events page: process a failed event again, now."""
+    event = webhook_event_for_agency(agency=request.agency, public_id=event_id)
+    outcome = webhook_replay(event=event)
+    label = f"The {event.get_provider_display()} event {event.event_type}"
+    if outcome is None:
+        messages.info(request, f"{label} is being processed right now.")
+    elif outcome.status == WebhookStatus.FAILED:
+        messages.error(request, f"{label} failed again: {outcome.last_error}")
+    else:
+        messages.success(request, f"{label} was processed.")
+    back = request.POST.get("next", "")
+    inside = back.startswith(f"/a/{request.agency.slug}/") and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}
+    )
+    if inside:
+        return redirect(back)
+    return redirect("webhook_event_list", agency_slug=request.agency.slug)

@@ -60,3 +60,10 @@ def form_errors_from(exc: ValidationError, form) -> None:
     else:
         for message in exc.messages:
             form.add_error(None, message)
+
+
+class ClientMarkupForm(forms.Form):
+    client_id = forms.UUIDField(widget=forms.HiddenInput)
+    markup_percent = forms.DecimalField(
+        required=False, min_value=0, max_value=1000, max_digits=6, decimal_places=2, label="Markup %"
+    )

@@ -1,9 +1,11 @@
 import uuid
 import zoneinfo
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -99,6 +101,14 @@ class ClientAccount(models.Model):
     name = models.CharField(max_length=120)
     time_zone = models.CharField(max_length=64, default="America/New_York", validators=[validate_time_zone])
     contact_email = models.EmailField(blank=True)
+    # Added to the Vapi cost when the agency rebills the client; blank means rebilled at cost.
+    markup_percent = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1000))],
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

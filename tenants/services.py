@@ -1,6 +1,7 @@
 """Writes for agencies, clients, memberships and invitations."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -57,6 +58,14 @@ def client_update(*, client: ClientAccount, name: str, time_zone: str, contact_e
     client.name, client.time_zone, client.contact_email = name, time_zone, contact_email
     client.full_clean()
     client.save(update_fields=["name", "time_zone", "contact_email"])
+    return client
+
+
+def client_markup_set(*, client: ClientAccount, markup_percent: Decimal | None) -> ClientAccount:
+    """Sets (or clears, with None) the markup the agency adds to the client's Vapi cost when rebilling."""
+    client.markup_percent = markup_percent
+    client.full_clean(exclude=["agency"])
+    client.save(update_fields=["markup_percent"])
     return client
 
 

@@ -21,5 +21,4 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("a/<slug:agency_slug>/settings/", views.agency_settings, name="agency_settings"),
-    path("c/<uuid:client_id>/", views.client_portal, name="client_portal"),
 ]

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
-from .access import LAST_AGENCY_SESSION_KEY, agency_view, client_portal_view
+from .access import LAST_AGENCY_SESSION_KEY, agency_view
 from .forms import (
     AgencyCreateForm,
     AgencySettingsForm,
@@ -230,8 +230,3 @@ def invitation_accept(request, token):
             return redirect("client_portal", client_id=invitation.client.public_id)
         return redirect("dashboard", agency_slug=invitation.agency.slug)
     return render(request, "tenants/invitation_accept.html", {"invitation": invitation})
-
-
-@client_portal_view
-def client_portal(request):
-    return render(request, "tenants/client_portal.html", {"client": request.client})

@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import F, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from integrations.ghl.models import ConnectionStatus, GhlConnection
 from tenants.models import Agency, ClientAccount
@@ -175,3 +176,15 @@ def call_page(*, call: Call, with_costs: bool) -> dict:
         rows = cost_rows(call.cost_breakdown)
         context.update(cost_rows=rows, cost_total=cost_total(cost=call.cost, rows=rows))
     return context
+
+
+def client_recent_calls(*, client: ClientAccount, limit: int) -> QuerySet[Call]:
+    return Call.objects.filter(client=client).order_by(F("started_at").desc(nulls_last=True), "-created_at")[:limit]
+
+
+def client_upcoming_bookings(*, client: ClientAccount, limit: int) -> QuerySet[Booking]:
+    return (
+        Booking.objects.filter(client=client, status__in=BOOKED_STATUSES, start__gte=timezone.now())
+        .select_related("call")
+        .order_by("start")[:limit]
+    )

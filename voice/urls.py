@@ -7,6 +7,10 @@ ASSISTANT = A + "assistants/<uuid:assistant_id>/"
 
 urlpatterns = [
     path(A, views.dashboard, name="dashboard"),
+    path(A + "clients/<uuid:client_id>/dashboard/", views.client_dashboard, name="client_dashboard"),
+    path(A + "usage/", views.usage, name="usage"),
+    path(A + "usage/export.csv", views.usage_export, name="usage_export"),
+    path("c/<uuid:client_id>/", views.client_portal, name="client_portal"),
     path(A + "assistants/", views.assistant_list, name="assistant_list"),
     path(A + "assistants/new/<uuid:client_id>/", views.assistant_create, name="assistant_create"),
     path(ASSISTANT, views.assistant_detail, name="assistant_detail"),

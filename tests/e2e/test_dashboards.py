@@ -1,0 +1,73 @@
+"""The dashboards in Chromium: Chart.js (vendored, no CDN) draws the daily chart, the usage chart and the
+client's own dashboard; screenshots land in artifacts/screenshots/."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from tests.e2e.test_portal import sign_in
+from tests.voice.test_dashboard import make_call
+from voice.models import CallOutcome
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _seed(cast):
+    now = timezone.now()
+    for day in range(12):
+        for n in range(day % 4 + 1):
+            outcome = CallOutcome.BOOKED if n % 2 == 0 else CallOutcome.NO_BOOKING
+            make_call(
+                cast.client_account,
+                now - timedelta(days=day, minutes=n),
+                outcome=outcome,
+                booked=1 if n % 2 == 0 else 0,
+            )
+        make_call(cast.other_client, now - timedelta(days=day, hours=1), seconds=200, cost="0.35")
+    cast.client_account.markup_percent = Decimal("25")
+    cast.client_account.save()
+
+
+def _chart_drawn(page, chart_id):
+    canvas = page.locator(f'canvas[data-chart="{chart_id}"]')
+    expect(canvas).to_be_visible()
+    return page.evaluate(
+        "id => { const c = document.querySelector(`canvas[data-chart='${id}']`); const chart = Chart.getChart(c);"
+        " return chart ? chart.data.datasets.map(d => d.data.reduce((a, b) => a + b, 0)) : null; }",
+        chart_id,
+    )
+
+
+def test_agency_dashboard_and_usage_draw_their_charts(cast, live_server, page, screenshot):
+    _seed(cast)
+    sign_in(page, live_server.url, cast.owner.email)
+    expect(page.get_by_role("heading", name="Calls and bookings per day")).to_be_visible()
+    calls, _bookings = _chart_drawn(page, "agency-chart")
+    assert calls >= 12
+    screenshot("dashboard_charts")
+
+    page.get_by_role("link", name="A Dental").click()
+    expect(page.get_by_text("days and months in America/Chicago")).to_be_visible()
+    assert _chart_drawn(page, "client-chart")[0] > 0
+    screenshot("client_dashboard")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Usage").click()
+    expect(page.get_by_role("heading", name="Usage")).to_be_visible()
+    cost, billable = _chart_drawn(page, "usage-chart")
+    assert billable > cost > 0
+    screenshot("usage")
+
+
+def test_client_admin_sees_their_dashboard_drawn(cast, live_server, page, screenshot):
+    _seed(cast)
+    sign_in(page, live_server.url, cast.client_admin.email)
+    expect(page.get_by_role("heading", name="A Dental")).to_be_visible()
+    assert _chart_drawn(page, "client-chart")[0] > 0
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Dashboard")).to_be_visible()
+    expect(nav.get_by_role("link", name="Clients")).to_have_count(0)
+    expect(page.get_by_text("Vapi cost")).to_have_count(0)
+    screenshot("client_portal")
