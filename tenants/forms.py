@@ -22,6 +22,15 @@ class AgencySettingsForm(forms.ModelForm):
         labels = {"name": "Agency name"}
 
 
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        max_length=80,
+        label="Key name",
+        help_text="What will use it, so you know which key to revoke later.",
+        widget=forms.TextInput(attrs={"placeholder": "Reporting dashboard"}),
+    )
+
+
 class ClientForm(forms.ModelForm):
     time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="America/New_York")
 
