@@ -14,6 +14,8 @@ from rest_framework.generics import ListAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 
+from agencyhub.observability import log_context
+
 from . import selectors, services
 from .models import Agency, ApiKey, ClientAccount
 
@@ -42,6 +44,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         if not api_key.is_active:
             raise exceptions.AuthenticationFailed("This API key was revoked.")
         services.api_key_touch(api_key=api_key)
+        log_context.bind(agency=api_key.agency.slug)
         return AnonymousUser(), api_key.agency
 
     def authenticate_header(self, request):

@@ -15,7 +15,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.permissions import AllowAny
@@ -49,7 +49,12 @@ class VapiServerUrlView(APIView):
         summary="Vapi server URL",
         description="Every server message Vapi sends for this agency's assistants. Authenticated by "
         "X-Vapi-Secret, Authorization: Bearer, or an HMAC X-Signature over '{X-Timestamp}.{body}'.",
-        request=OpenApiTypes.OBJECT,
+        request={"application/json": OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter("X-Vapi-Secret", str, OpenApiParameter.HEADER, description="The agency's secret"),
+            OpenApiParameter("X-Signature", str, OpenApiParameter.HEADER, description="Hex HMAC-SHA256"),
+            OpenApiParameter("X-Timestamp", str, OpenApiParameter.HEADER, description="Unix seconds of the HMAC"),
+        ],
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="Tool results, an assistant, or {}"),
             400: OpenApiResponse(description="Not JSON, or no message.type"),

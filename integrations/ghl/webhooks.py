@@ -21,7 +21,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import api_view, authentication_classes, parser_classes, permission_classes
 from rest_framework.permissions import AllowAny
 
@@ -138,7 +138,11 @@ def _reject(status: int, reason: str) -> JsonResponse:
     summary="GoHighLevel webhooks",
     description="Every app event GHL sends (install, uninstall, appointments, locations). Verified over the raw "
     "body by the Ed25519 X-GHL-Signature or the RSA x-wh-signature, stored, then processed in the background.",
-    request=OpenApiTypes.OBJECT,
+    request={"application/json": OpenApiTypes.OBJECT},
+    parameters=[
+        OpenApiParameter(ED25519_HEADER, str, OpenApiParameter.HEADER, description="Base64 Ed25519 signature"),
+        OpenApiParameter(RSA_HEADER, str, OpenApiParameter.HEADER, description="Base64 RSA-SHA256 (legacy)"),
+    ],
     responses={
         200: OpenApiResponse(OpenApiTypes.OBJECT, description="Stored, or a duplicate of a stored event"),
         400: OpenApiResponse(description="Not JSON, no type, or an unreadable field"),

@@ -241,3 +241,24 @@ def test_call_detail_queries_do_not_grow_with_tool_calls_and_bookings(cast, api,
     with django_assert_num_queries(len(one_each)):
         detail = api(url).json()
     assert (len(detail["bookings"]), len(detail["tool_calls"])) == (20, 20)
+
+
+def test_the_schema_is_public_and_documents_every_endpoint(client):
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    schema = response.json()
+    assert set(schema["paths"]) == {
+        "/api/v1/clients/",
+        "/api/v1/calls/",
+        "/api/v1/calls/{call_id}/",
+        "/api/v1/bookings/",
+        "/api/webhooks/ghl/",
+        "/api/webhooks/vapi/{agency_id}/",
+    }
+    assert schema["components"]["securitySchemes"]["agencyApiKey"] == {"type": "http", "scheme": "bearer"}
+    calls = schema["paths"]["/api/v1/calls/"]["get"]
+    assert calls["security"] == [{"agencyApiKey": []}]
+    assert {"client", "assistant", "started_after", "started_before", "page", "page_size"} <= {
+        p["name"] for p in calls["parameters"]
+    }
+    assert "application/json" in schema["paths"]["/api/webhooks/ghl/"]["post"]["requestBody"]["content"]
