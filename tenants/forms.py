@@ -23,6 +23,8 @@ class AgencySettingsForm(forms.ModelForm):
 
 
 class ApiKeyForm(forms.Form):
+    prefix = "api_key"  # shares the settings page with the agency form, which also has a "name"
+
     name = forms.CharField(
         max_length=80,
         label="Key name",

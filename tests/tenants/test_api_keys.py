@@ -34,7 +34,7 @@ def test_a_new_key_is_stored_only_as_its_hash(cast):
 def test_the_settings_page_shows_a_new_key_once(cast, as_user):
     client = as_user(cast.owner)
     settings_url = reverse("agency_settings", args=[cast.agency.slug])
-    response = client.post(reverse("api_key_create", args=[cast.agency.slug]), {"name": "Reporting"})
+    response = client.post(reverse("api_key_create", args=[cast.agency.slug]), {"api_key-name": "Reporting"})
     assert response.status_code == 200
     api_key = cast.agency.api_keys.get()
     key = response.context["new_key"]["key"]
@@ -50,7 +50,7 @@ def test_the_settings_page_shows_a_new_key_once(cast, as_user):
 
 
 def test_a_key_needs_a_name(cast, as_user):
-    response = as_user(cast.owner).post(reverse("api_key_create", args=[cast.agency.slug]), {"name": " "})
+    response = as_user(cast.owner).post(reverse("api_key_create", args=[cast.agency.slug]), {"api_key-name": " "})
     assert response.status_code == 200
     assert response.context["new_key"] is None
     assert "This field is required." in response.content.decode()
@@ -60,7 +60,7 @@ def test_a_key_needs_a_name(cast, as_user):
 def test_staff_cannot_make_or_revoke_keys(cast, as_user):
     api_key, _ = api_key_create(agency=cast.agency, name="Existing")
     client = as_user(cast.staff)
-    assert client.post(reverse("api_key_create", args=[cast.agency.slug]), {"name": "Mine"}).status_code == 403
+    assert client.post(reverse("api_key_create", args=[cast.agency.slug]), {"api_key-name": "Mine"}).status_code == 403
     revoke = reverse("api_key_revoke", args=[cast.agency.slug, api_key.public_id])
     assert client.post(revoke).status_code == 403
     api_key.refresh_from_db()
