@@ -7,6 +7,7 @@ import pytest
 
 from tenants.services import api_key_create, client_create
 from tests.voice.test_assistants import make_assistant
+from voice.api import CALLS_HAVE_OUTCOME
 from voice.models import Booking, BookingStatus, Call, ToolCallRecord
 
 pytestmark = pytest.mark.django_db
@@ -102,6 +103,7 @@ def test_calls_filter_by_client_assistant_and_start(cast, api):
         ({"started_before": "2026-13-01"}, "started_before"),
         ({"started_after": "0001-01-01T00:00:00+05:00"}, "started_after"),
         ({"started_after": "2026-05-02", "started_before": "2026-05-01"}, "non_field_errors"),
+        ({"outcome": "maybe"}, "outcome"),
     ],
 )
 def test_bad_call_filters_get_400_naming_the_parameter(cast, api, params, field):
@@ -109,6 +111,24 @@ def test_bad_call_filters_get_400_naming_the_parameter(cast, api, params, field)
     response = api("/api/v1/calls/", **params)
     assert response.status_code == 400
     assert field in response.json()
+
+
+@pytest.mark.skipif(not CALLS_HAVE_OUTCOME, reason="Call.outcome arrives when main's outcome work is merged")
+def test_calls_filter_by_outcome_and_show_it(cast, api):
+    booked = make_call(cast, 1, outcome="booked")
+    failed = make_call(cast, 2, outcome="failed", started_at=MAY_1 - timedelta(hours=1))
+    assert ids(api("/api/v1/calls/", outcome="booked")) == [str(booked.public_id)]
+    assert ids(api("/api/v1/calls/", outcome="transferred")) == []
+    assert [r["outcome"] for r in api("/api/v1/calls/").json()["results"]] == ["booked", "failed"]
+    assert api(f"/api/v1/calls/{failed.public_id}/").json()["outcome"] == "failed"
+
+
+@pytest.mark.skipif(CALLS_HAVE_OUTCOME, reason="only until Call.outcome is merged")
+def test_the_outcome_filter_says_calls_have_no_outcome_yet(cast, api):
+    make_call(cast)
+    response = api("/api/v1/calls/", outcome="booked")
+    assert response.status_code == 400
+    assert response.json() == {"outcome": ["Calls do not record an outcome yet."]}
 
 
 def test_lists_are_paged_with_a_page_size_limit(cast, api):
