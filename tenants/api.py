@@ -69,6 +69,10 @@ class ApiPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def paginate_queryset(self, queryset, request, view=None):
+        # Rows that tie on the list's own ordering keep one order across pages.
+        return super().paginate_queryset(queryset.order_by(*queryset.query.order_by, "-pk"), request, view)
+
 
 class AgencyScoped:
     """Mixed into every v1 endpoint: the agency's key is the only way in, and its agency the only scope."""

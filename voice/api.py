@@ -237,7 +237,6 @@ class CallSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     client = NamedRefSerializer(read_only=True, allow_null=True)
     assistant = NamedRefSerializer(read_only=True, allow_null=True)
-    booking_count = serializers.IntegerField(read_only=True, help_text="Appointments booked or rescheduled.")
 
     class Meta:
         model = Call
@@ -255,7 +254,6 @@ class CallSerializer(serializers.ModelSerializer):
             "cost",
             "summary",
             "success_evaluation",
-            "booking_count",
             *(["outcome"] if CALLS_HAVE_OUTCOME else []),
         ]
 

@@ -56,7 +56,7 @@ def call_list(*, agency: Agency) -> QuerySet[Call]:
         Call.objects.filter(agency=agency)
         .select_related("client", "assistant")
         .annotate(booking_count=Count("bookings", filter=Q(bookings__status__in=BOOKED_STATUSES)))
-        .order_by(F("started_at").desc(nulls_last=True), "-created_at", "-pk")
+        .order_by(F("started_at").desc(nulls_last=True), "-created_at")
     )
 
 
@@ -72,5 +72,5 @@ def booking_list(*, agency: Agency) -> QuerySet[Booking]:
         Booking.objects.filter(client__agency=agency)
         .exclude(status=BookingStatus.PENDING)
         .select_related("client", "call")
-        .order_by("-start", "-pk")
+        .order_by("-start")
     )
