@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
@@ -210,6 +211,7 @@ def agency_settings(request):
     return _settings_page(request, form=form)
 
 
+@never_cache
 @agency_view(manage=True)
 @require_POST
 def api_key_create(request):

@@ -150,7 +150,8 @@ class RangeFilter(serializers.Serializer):
         return attrs
 
 
-# Call.outcome is being added on main beside this API; these two lines bridge the merge and go once it lands.
+# Call.outcome is being added on main beside this API. Once merged, CALLS_HAVE_OUTCOME and its branches go
+# and CALL_OUTCOMES becomes CallOutcome.choices.
 CALL_OUTCOMES = [
     ("booked", "Booked"),
     ("transferred", "Transferred"),

@@ -40,6 +40,7 @@ def test_the_settings_page_shows_a_new_key_once(cast, as_user):
     key = response.context["new_key"]["key"]
     assert key in response.content.decode()
     assert "cannot show it again" in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
     assert api_key.created_by == cast.owner
     assert client.get(CLIENTS_URL, **bearer(key)).status_code == 200
 
