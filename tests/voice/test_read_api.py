@@ -179,6 +179,16 @@ def test_call_detail_has_everything_about_the_call(cast, api):
     assert detail["bookings"][0]["call"] == str(call.public_id)
 
 
+def test_a_call_not_yet_matched_to_a_client_or_assistant_reads_as_nulls(cast, api):
+    call = Call.objects.create(agency=cast.agency, vapi_call_id="call-early")
+    detail = api(f"/api/v1/calls/{call.public_id}/").json()
+    assert (detail["client"], detail["assistant"], detail["started_at"], detail["cost"]) == (None, None, None, None)
+    assert ids(api("/api/v1/calls/")) == [str(call.public_id)]
+    orphan = make_booking(make_call(cast), 9)
+    Booking.objects.filter(pk=orphan.pk).update(call=None)
+    assert api("/api/v1/bookings/").json()["results"][0]["call"] is None
+
+
 def test_bookings_are_listed_and_filtered(cast, api):
     call = make_call(cast)
     physio_call = make_call(cast, 2, client=cast.other_client)
