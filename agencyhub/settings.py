@@ -209,7 +209,10 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "AgencyHub API",
-    "DESCRIPTION": "Read API for agencies and the provider webhook endpoints.",
+    "DESCRIPTION": "Read an agency's clients, calls and bookings with an agency API key sent as "
+    "`Authorization: Bearer <key>` (created on the agency's settings page or with "
+    "`manage.py create_api_key <agency slug>`); lists are paged (`page`, `page_size` up to 200). "
+    "Also documents the GoHighLevel and Vapi webhook endpoints, which their own signatures guard.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }

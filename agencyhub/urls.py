@@ -1,6 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from tenants.api import ClientListApi
+from voice.api import BookingListApi, CallDetailApi, CallListApi
 
 from .health import healthz
 
@@ -12,6 +16,11 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/webhooks/ghl/", include("integrations.ghl.webhook_urls")),
     path("api/webhooks/vapi/", include("voice.api_urls")),
+    path("api/v1/clients/", ClientListApi.as_view(), name="api_client_list"),
+    path("api/v1/calls/", CallListApi.as_view(), name="api_call_list"),
+    path("api/v1/calls/<uuid:call_id>/", CallDetailApi.as_view(), name="api_call_detail"),
+    path("api/v1/bookings/", BookingListApi.as_view(), name="api_booking_list"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("", include("tenants.urls")),
     path("", include("integrations.ghl.urls")),
     path("", include("integrations.urls")),

@@ -22,6 +22,17 @@ class AgencySettingsForm(forms.ModelForm):
         labels = {"name": "Agency name"}
 
 
+class ApiKeyForm(forms.Form):
+    prefix = "api_key"  # shares the settings page with the agency form, which also has a "name"
+
+    name = forms.CharField(
+        max_length=80,
+        label="Key name",
+        help_text="What will use it, so you know which key to revoke later.",
+        widget=forms.TextInput(attrs={"placeholder": "Reporting dashboard"}),
+    )
+
+
 class ClientForm(forms.ModelForm):
     time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="America/New_York")
 

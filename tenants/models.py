@@ -1,3 +1,4 @@
+import hashlib
 import uuid
 import zoneinfo
 from decimal import Decimal
@@ -202,3 +203,50 @@ class Invitation(models.Model):
     @property
     def target_name(self) -> str:
         return self.client.name if self.client_id else self.agency.name
+
+
+class ApiKey(models.Model):
+    """A key the agency's own software reads its data with (`Authorization: Bearer ah_<prefix>_<secret>`).
+
+    Only the SHA-256 of the whole key is stored: the key is random and long, so a slow hash adds nothing.
+    """
+
+    SCHEME = "ah"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.name} ({self.masked})"
+
+    @property
+    def masked(self) -> str:
+        """The part of the key people may see, to tell keys apart."""
+        return f"{self.SCHEME}_{self.prefix}_…"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @staticmethod
+    def hash_of(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def prefix_of(cls, key: str) -> str | None:
+        """The prefix of a well-formed key, or None for anything else."""
+        scheme, _, rest = key.partition("_")
+        prefix, _, secret = rest.partition("_")
+        if scheme != cls.SCHEME or not prefix.isalnum() or not secret:
+            return None
+        return prefix

@@ -1,9 +1,11 @@
 """Reads, always scoped to the person asking: anything outside their tenant is a 404."""
 
-from django.db.models import Count, Q, QuerySet
+import hmac
+
+from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404
 
-from .models import Agency, AgencyMembership, ClientAccount, ClientMembership, Invitation, User
+from .models import Agency, AgencyMembership, ApiKey, ClientAccount, ClientMembership, Invitation, User
 
 
 def agency_memberships_for_user(*, user: User) -> QuerySet[AgencyMembership]:
@@ -82,3 +84,27 @@ def invitation_for_token(*, token: str) -> Invitation | None:
     if public_id is None:
         return None
     return Invitation.objects.select_related("agency", "client").filter(public_id=public_id).first()
+
+
+def api_keys_for_agency(*, agency: Agency) -> QuerySet[ApiKey]:
+    return agency.api_keys.select_related("created_by").order_by(
+        F("revoked_at").asc(nulls_first=True), "-created_at", "-pk"
+    )
+
+
+def api_key_for_agency(*, agency: Agency, public_id) -> ApiKey:
+    api_key = agency.api_keys.filter(public_id=public_id).first()
+    if api_key is None:
+        raise Http404("No such API key.")
+    return api_key
+
+
+def api_key_for_key(*, key: str) -> ApiKey | None:
+    """The key (revoked or not) this plaintext is, or None: found by prefix, its hash compared in constant time."""
+    prefix = ApiKey.prefix_of(key)
+    if prefix is None:
+        return None
+    api_key = ApiKey.objects.select_related("agency").filter(prefix=prefix).first()
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, ApiKey.hash_of(key)):
+        return None
+    return api_key

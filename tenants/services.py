@@ -1,5 +1,6 @@
-"""Writes for agencies, clients, memberships and invitations."""
+"""Writes for agencies, clients, memberships, invitations and API keys."""
 
+import secrets
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from .models import (
     Agency,
     AgencyMembership,
     AgencyRole,
+    ApiKey,
     ClientAccount,
     ClientMembership,
     Invitation,
@@ -23,6 +25,8 @@ from .models import (
 )
 
 INVITATION_LIFETIME = timedelta(days=7)
+# last_used_at is for people ("used 3 minutes ago"): writing it once a minute per key is enough.
+API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 class InvitationError(Exception):
@@ -179,3 +183,29 @@ def membership_remove(*, actor: AgencyMembership, membership: AgencyMembership) 
         if membership.role == AgencyRole.OWNER and owners.count() == 1:
             raise ValidationError("An agency needs at least one owner.")
         membership.delete()
+
+
+def api_key_create(*, agency: Agency, name: str, created_by: User | None = None) -> tuple[ApiKey, str]:
+    """Creates a key and returns it with its plaintext, which exists only in this return value."""
+    prefix = secrets.token_hex(6)
+    key = f"{ApiKey.SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey(
+        agency=agency, name=name.strip(), prefix=prefix, key_hash=ApiKey.hash_of(key), created_by=created_by
+    )
+    api_key.full_clean()
+    api_key.save()
+    return api_key, key
+
+
+def api_key_revoke(*, api_key: ApiKey) -> None:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+
+
+def api_key_touch(*, api_key: ApiKey) -> None:
+    """Records that the key was used, at most once a minute so busy clients cost no extra writes."""
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at >= API_KEY_TOUCH_INTERVAL:
+        api_key.last_used_at = now
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)

@@ -21,4 +21,10 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("a/<slug:agency_slug>/settings/", views.agency_settings, name="agency_settings"),
+    path("a/<slug:agency_slug>/settings/api-keys/", views.api_key_create, name="api_key_create"),
+    path(
+        "a/<slug:agency_slug>/settings/api-keys/<uuid:api_key_id>/revoke/",
+        views.api_key_revoke,
+        name="api_key_revoke",
+    ),
 ]

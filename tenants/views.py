@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
@@ -10,6 +11,7 @@ from .access import LAST_AGENCY_SESSION_KEY, agency_view
 from .forms import (
     AgencyCreateForm,
     AgencySettingsForm,
+    ApiKeyForm,
     ClientForm,
     ClientInviteForm,
     MemberRoleForm,
@@ -189,6 +191,16 @@ def invitation_revoke(request, invitation_id):
     return _invitation_back(request, invitation)
 
 
+def _settings_page(request, *, form=None, api_key_form=None, new_key=None):
+    context = {
+        "form": form or AgencySettingsForm(instance=request.agency),
+        "api_keys": selectors.api_keys_for_agency(agency=request.agency),
+        "api_key_form": api_key_form or ApiKeyForm(),
+        "new_key": new_key,
+    }
+    return render(request, "tenants/agency_settings.html", context)
+
+
 @agency_view(manage=True)
 def agency_settings(request):
     form = AgencySettingsForm(request.POST or None, instance=request.agency)
@@ -196,7 +208,30 @@ def agency_settings(request):
         services.agency_update(agency=request.agency, name=form.cleaned_data["name"])
         messages.success(request, "Settings saved.")
         return redirect("agency_settings", agency_slug=request.agency.slug)
-    return render(request, "tenants/agency_settings.html", {"form": form})
+    return _settings_page(request, form=form)
+
+
+@never_cache
+@agency_view(manage=True)
+@require_POST
+def api_key_create(request):
+    """Answers with the settings page itself: the new key is shown in this one response and stored nowhere."""
+    form = ApiKeyForm(request.POST)
+    if not form.is_valid():
+        return _settings_page(request, api_key_form=form)
+    api_key, key = services.api_key_create(
+        agency=request.agency, name=form.cleaned_data["name"], created_by=request.user
+    )
+    return _settings_page(request, new_key={"api_key": api_key, "key": key})
+
+
+@agency_view(manage=True)
+@require_POST
+def api_key_revoke(request, api_key_id):
+    api_key = selectors.api_key_for_agency(agency=request.agency, public_id=api_key_id)
+    services.api_key_revoke(api_key=api_key)
+    messages.success(request, f"The API key “{api_key.name}” was revoked: requests with it now get 401.")
+    return redirect("agency_settings", agency_slug=request.agency.slug)
 
 
 def invitation_accept(request, token):

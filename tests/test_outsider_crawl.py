@@ -1,15 +1,17 @@
 """Walks every named URL of the project. Tenant pages (under /a/<agency>/ and /c/<client>/) are tried
 with agency A's real ids by A's owner (200), and by agency B's owner and A's client admin (404/403).
+The read API (/api/v1/) is tried with A's key (200), B's key (nothing of A's) and no key (401).
 Any other named URL must be declared public below, so a new page is never left out of the crawl."""
 
 import pytest
 from django.urls import get_resolver
+from django.utils import timezone
 
 from integrations.models import WebhookEvent
 from tenants.models import AgencyRole
-from tenants.services import invitation_create
+from tenants.services import api_key_create, invitation_create
 from tests.voice.test_assistants import make_assistant
-from voice.models import Call, PhoneNumber
+from voice.models import Booking, BookingStatus, Call, PhoneNumber
 
 # Routes anyone may reach, each guarded by its own token, signature or sign-in.
 PUBLIC_PREFIXES = (
@@ -18,7 +20,7 @@ PUBLIC_PREFIXES = (
     "accounts/",
     "agencies/new/",
     "invitations/",
-    "api/",
+    "api/",  # webhooks verify their senders; v1 is crawled with agency keys below
     "integrations/ghl/callback/",
     "connect/",
     "sandbox/",
@@ -49,7 +51,18 @@ class Ids:
         )
         self.assistant = make_assistant(cast.client_account)
         self.phone_number = PhoneNumber.objects.create(agency=cast.agency, vapi_id="pn-crawl", number="+13125550199")
-        self.call = Call.objects.create(agency=cast.agency, client=cast.client_account, vapi_call_id="call-crawl")
+        self.call = Call.objects.create(
+            agency=cast.agency, client=cast.client_account, assistant=self.assistant, vapi_call_id="call-crawl"
+        )
+        self.booking = Booking.objects.create(
+            client=cast.client_account,
+            call=self.call,
+            tool_call_id="tc-crawl",
+            calendar_id="cal-clean",
+            start=timezone.now(),
+            status=BookingStatus.BOOKED,
+        )
+        self.api_key, self.key = api_key_create(agency=cast.agency, name="Crawl")
         self.event = WebhookEvent.objects.create(
             provider="ghl", event_type="AppointmentCreate", unique_key="crawl-1", agency=cast.agency, body={}
         )
@@ -66,6 +79,7 @@ class Ids:
             "phone_number_id": self.phone_number.public_id,
             "call_id": self.call.public_id,
             "event_id": self.event.public_id,
+            "api_key_id": self.api_key.public_id,
         }
         if param not in values:
             pytest.fail(f"The crawl has no object of agency A for URL parameter '{param}': add one to Ids.value().")
@@ -123,3 +137,24 @@ def test_client_pages_answer_their_members_only(cast, client):
             assert status in (403, 404), f"{name} {url} answered {status} to {stranger.email}"
         client.force_login(cast.client_admin)
         assert client.get(url).status_code == 200, f"{name} {url} should answer the client's admin"
+
+
+@pytest.mark.django_db
+def test_api_answers_the_agency_key_and_shows_other_keys_nothing_of_it(cast, client):
+    ids = Ids(cast)
+    _, key_b = api_key_create(agency=cast.agency_b, name="Outsider")
+    secrets_of_a = [
+        str(x.public_id) for x in (cast.client_account, cast.other_client, ids.assistant, ids.call, ids.booking)
+    ]
+    routes = _tenant_routes("api/v1/")
+    assert len(routes) >= 4
+    for name, route, params in routes:
+        url = ids.url(route, params)
+        assert client.get(url).status_code == 401, f"{name} {url} answered without a key"
+        own = client.get(url, HTTP_AUTHORIZATION=f"Bearer {ids.key}")
+        assert own.status_code == 200, f"{name} {url} answered {own.status_code} to A's key"
+        assert any(x in own.content.decode() for x in secrets_of_a), f"{name} {url} showed A's key none of A's data"
+        response = client.get(url, HTTP_AUTHORIZATION=f"Bearer {key_b}")
+        assert response.status_code == (404 if params else 200), f"{name} {url} answered {response.status_code} to B"
+        leaked = [x for x in secrets_of_a if x in response.content.decode()]
+        assert not leaked, f"{name} {url} showed agency B's key {leaked}"

@@ -18,10 +18,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.decorators import api_view, authentication_classes, parser_classes, permission_classes
+from rest_framework.permissions import AllowAny
 
 from integrations.inbox import webhook_store
 from integrations.models import WebhookProvider
@@ -132,9 +134,28 @@ def _reject(status: int, reason: str) -> JsonResponse:
     return JsonResponse({"detail": reason}, status=status)
 
 
-@csrf_exempt
-@require_POST
-def ghl_webhook(request: HttpRequest) -> JsonResponse:
+@extend_schema(
+    summary="GoHighLevel webhooks",
+    description="Every app event GHL sends (install, uninstall, appointments, locations). Verified over the raw "
+    "body by the Ed25519 X-GHL-Signature or the RSA x-wh-signature, stored, then processed in the background.",
+    request={"application/json": OpenApiTypes.OBJECT},
+    parameters=[
+        OpenApiParameter(ED25519_HEADER, str, OpenApiParameter.HEADER, description="Base64 Ed25519 signature"),
+        OpenApiParameter(RSA_HEADER, str, OpenApiParameter.HEADER, description="Base64 RSA-SHA256 (legacy)"),
+    ],
+    responses={
+        200: OpenApiResponse(OpenApiTypes.OBJECT, description="Stored, or a duplicate of a stored event"),
+        400: OpenApiResponse(description="Not JSON, no type, or an unreadable field"),
+        401: OpenApiResponse(description="Unsigned, badly signed or stale: nothing stored"),
+        413: OpenApiResponse(description="Body too large"),
+    },
+    tags=["webhooks"],
+)
+@api_view(["POST"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@parser_classes([])  # Verified over the raw bytes, so nothing may parse the body first.
+def ghl_webhook(request) -> JsonResponse:
     # Refused before reading, so an oversize body is never pulled into memory.
     declared_length = request.META.get("CONTENT_LENGTH", "")
     if declared_length.isdigit() and int(declared_length) > MAX_BODY_BYTES:
