@@ -5,6 +5,7 @@ Any other named URL must be declared public below, so a new page is never left o
 import pytest
 from django.urls import get_resolver
 
+from integrations.jobs import job_create
 from tenants.models import AgencyRole
 from tenants.services import invitation_create
 from tests.voice.test_assistants import make_assistant
@@ -49,6 +50,7 @@ class Ids:
         self.assistant = make_assistant(cast.client_account)
         self.phone_number = PhoneNumber.objects.create(agency=cast.agency, vapi_id="pn-crawl", number="+13125550199")
         self.call = Call.objects.create(agency=cast.agency, client=cast.client_account, vapi_call_id="call-crawl")
+        self.job = job_create(agency=cast.agency, created_by=cast.owner, kind="crawl", title="Crawl", params={})
 
     def value(self, param):
         cast = self.cast
@@ -61,6 +63,7 @@ class Ids:
             "revision_id": self.assistant.revisions.first().public_id,
             "phone_number_id": self.phone_number.public_id,
             "call_id": self.call.public_id,
+            "job_id": self.job.public_id,
         }
         if param not in values:
             pytest.fail(f"The crawl has no object of agency A for URL parameter '{param}': add one to Ids.value().")

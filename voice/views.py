@@ -1,17 +1,30 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 
 from integrations.ghl.selectors import connections_needing_attention
-from tenants.access import agency_view
+from integrations.jobs import job_create
+from tenants.access import agency_view, client_portal_view
 from tenants.forms import form_errors_from
 from tenants.models import AgencyRole
 from tenants.selectors import client_for_agency, client_list
 
-from . import selectors, services
-from .forms import AssistantForm, AssistantImportForm, PhoneNumberAssignForm, VapiKeyForm
+from . import selectors, services, tasks
+from .forms import (
+    COMMON_ENDED_REASONS,
+    AssistantForm,
+    AssistantImportForm,
+    BookingFilterForm,
+    CallFilterForm,
+    PhoneNumberAssignForm,
+    VapiKeyForm,
+)
 from .models import WEEKDAYS, LiveTool
 
 CALLS_PER_PAGE = 50
@@ -26,10 +39,81 @@ def dashboard(request):
     return render(request, "voice/dashboard.html", context)
 
 
+class CappedPaginator(Paginator):
+    """Counts at most CAP rows: on 100,000 calls an exact COUNT costs more than the page itself."""
+
+    CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.values("pk")[: self.CAP + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.CAP
+
+
+def _list_response(request, *, page_template: str, rows_template: str, context: dict):
+    """The whole page, or only its results when htmx asks (a filter changed, a page link was followed)."""
+    partial = request.htmx and not request.htmx.history_restore_request
+    response = render(request, rows_template if partial else page_template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _call_list_response(request, *, form, calls, portal: bool):
+    page = CappedPaginator(calls, CALLS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "form": form,
+        "portal": portal,
+        "filtered": bool(set(request.GET) - {"page", "sort"}),
+        "ended_reasons": COMMON_ENDED_REASONS,
+    }
+    return _list_response(
+        request, page_template="voice/call_list.html", rows_template="voice/_call_results.html", context=context
+    )
+
+
 @agency_view()
 def call_list(request):
-    page = Paginator(selectors.call_list(agency=request.agency), CALLS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "voice/call_list.html", {"page": page})
+    clients = list(client_list(agency=request.agency))
+    assistants = list(selectors.assistant_list(agency=request.agency))
+    form = CallFilterForm(request.GET, clients=clients, assistants=assistants)
+    form.is_valid()
+    calls = selectors.call_list(agency=request.agency, filters=form.filters())
+    return _call_list_response(request, form=form, calls=calls, portal=False)
+
+
+@client_portal_view
+def client_call_list(request):
+    form = CallFilterForm(request.GET, time_zone=request.client.time_zone)
+    form.is_valid()
+    calls = selectors.client_call_list(client=request.client, filters=form.filters())
+    return _call_list_response(request, form=form, calls=calls, portal=True)
+
+
+@agency_view()
+@require_POST
+def call_export(request):
+    """Starts a CSV export of exactly the rows the list shows with these filters (the query string)."""
+    clients = list(client_list(agency=request.agency))
+    assistants = list(selectors.assistant_list(agency=request.agency))
+    form = CallFilterForm(request.GET, clients=clients, assistants=assistants)
+    back_url = reverse("call_list", args=[request.agency.slug]) + "?" + request.GET.urlencode()
+    if not form.is_valid():
+        messages.error(request, "Fix the filters before exporting: the export must match what you see.")
+        return redirect(back_url)
+    job = job_create(
+        agency=request.agency,
+        created_by=request.user,
+        kind="call_export",
+        title="Calls export (CSV)",
+        params={"filters": form.filters().as_params()},
+        back_url=back_url,
+    )
+    transaction.on_commit(lambda: tasks.call_export_task.delay(job.pk))
+    return redirect("job_detail", agency_slug=request.agency.slug, job_id=job.public_id)
 
 
 @agency_view()
@@ -43,11 +127,34 @@ def call_detail(request, call_id):
     return render(request, "voice/call_detail.html", context)
 
 
+def _booking_list_response(request, *, form, bookings, portal: bool):
+    page = CappedPaginator(bookings, CALLS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "form": form,
+        "portal": portal,
+        "when": form.filters().when,
+        "filtered": bool(set(request.GET) - {"page", "when"}),
+    }
+    return _list_response(
+        request, page_template="voice/booking_list.html", rows_template="voice/_booking_results.html", context=context
+    )
+
+
 @agency_view()
 def booking_list(request):
-    bookings = selectors.booking_list(agency=request.agency)
-    page = Paginator(bookings, CALLS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "voice/booking_list.html", {"page": page})
+    form = BookingFilterForm(request.GET, clients=list(client_list(agency=request.agency)))
+    form.is_valid()
+    bookings = selectors.booking_list(agency=request.agency, filters=form.filters())
+    return _booking_list_response(request, form=form, bookings=bookings, portal=False)
+
+
+@client_portal_view
+def client_booking_list(request):
+    form = BookingFilterForm(request.GET, statuses=selectors.CLIENT_BOOKING_STATUSES)
+    form.is_valid()
+    bookings = selectors.client_booking_list(client=request.client, filters=form.filters())
+    return _booking_list_response(request, form=form, bookings=bookings, portal=True)
 
 
 # --- Assistants ----------------------------------------------------------------------------------
