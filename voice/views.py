@@ -46,7 +46,7 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list.values("pk")[: self.CAP + 1].count()
+        return self.object_list.values("pk").order_by()[: self.CAP + 1].count()
 
     @property
     def capped(self) -> bool:

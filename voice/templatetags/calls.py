@@ -14,9 +14,9 @@ def minutes_seconds(seconds) -> str:
 
 
 @register.simple_tag
-def client_call_url(call) -> str:
+def client_call_url(call, client) -> str:
     """The client's own page of a call, or "" while no such page is installed (then the row has no link)."""
     try:
-        return reverse("client_call_detail", kwargs={"client_id": call.client.public_id, "call_id": call.public_id})
+        return reverse("client_call_detail", kwargs={"client_id": client.public_id, "call_id": call.public_id})
     except NoReverseMatch:
         return ""
