@@ -74,7 +74,8 @@ def call_export_write(*, job_id: int) -> None:
             raw.seek(0)
             job_progress(job=job, done=written)
             filename = f"calls-{timezone.now():%Y-%m-%d-%H%M}.csv"
-            job_finish(job=job, file=File(raw), filename=filename, message=f"{written:,} calls exported.")
+            message = f"{written:,} call{'s' if written != 1 else ''} exported."
+            job_finish(job=job, file=File(raw), filename=filename, message=message)
         except OSError as exc:
             logger.warning("call export %s could not be written: %s", job.public_id, exc)
             job_fail(job=job, message=f"the file could not be written ({exc.strerror or exc}). Try again.")

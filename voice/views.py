@@ -40,17 +40,23 @@ def dashboard(request):
 
 
 class CappedPaginator(Paginator):
-    """Counts at most CAP rows: on 100,000 calls an exact COUNT costs more than the page itself."""
+    """Counts at most `cap` rows: on 100,000 calls an exact COUNT costs more than the page itself."""
 
-    CAP = 10_000
+    def __init__(self, object_list, per_page, *, cap: int = 10_000):
+        super().__init__(object_list, per_page)
+        self.cap = cap
 
     @cached_property
     def count(self) -> int:
-        return self.object_list.values("pk").order_by()[: self.CAP + 1].count()
+        return self.object_list.values("pk").order_by()[: self.cap + 1].count()
 
     @property
     def capped(self) -> bool:
-        return self.count > self.CAP
+        return self.count > self.cap
+
+
+# Counting search hits re-reads each matching transcript, so a broad word is counted only this far.
+SEARCH_COUNT_CAP = 1_000
 
 
 def _list_response(request, *, page_template: str, rows_template: str, context: dict):
@@ -62,7 +68,8 @@ def _list_response(request, *, page_template: str, rows_template: str, context: 
 
 
 def _call_list_response(request, *, form, calls, portal: bool):
-    page = CappedPaginator(calls, CALLS_PER_PAGE).get_page(request.GET.get("page"))
+    cap = SEARCH_COUNT_CAP if form.filters().q else 10_000
+    page = CappedPaginator(calls, CALLS_PER_PAGE, cap=cap).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "form": form,

@@ -1,6 +1,7 @@
 """Indexes that only PostgreSQL has: full-text search of transcripts (GIN over the exact expression the
-calls list queries, voice.models.transcript_search_vector) and the calls list's default order, newest first
-with calls not yet started last. SQLite gets neither: it searches by substring and has fewer rows."""
+calls list queries, voice.models.transcript_search_vector), the calls list's default order (newest first,
+calls not yet started last) and the agency-wide bookings list's order by start. SQLite gets none: it
+searches by substring and holds far fewer rows."""
 
 from django.contrib.postgres.indexes import GinIndex
 from django.db import migrations, models
@@ -11,9 +12,10 @@ from voice.models import transcript_search_vector
 
 def _indexes():
     return [
-        GinIndex(transcript_search_vector(), name="call_transcript_search_idx"),
-        models.Index(F("agency"), F("started_at").desc(nulls_last=True), F("id").desc(), name="call_agency_newest_idx"),
-        models.Index(F("client"), F("started_at").desc(nulls_last=True), F("id").desc(), name="call_client_newest_idx"),
+        ("Call", GinIndex(transcript_search_vector(), name="call_transcript_search_idx")),
+        ("Call", models.Index(F("agency"), F("started_at").desc(nulls_last=True), F("id").desc(), name="call_agency_newest_idx")),
+        ("Call", models.Index(F("client"), F("started_at").desc(nulls_last=True), F("id").desc(), name="call_client_newest_idx")),
+        ("Booking", models.Index(F("start"), F("id"), name="booking_start_idx")),
     ]
 
 
@@ -27,18 +29,16 @@ class PostgresOnlyIndexes(migrations.operations.base.Operation):
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
-            model = to_state.apps.get_model(app_label, "Call")
-            for index in _indexes():
-                schema_editor.add_index(model, index)
+            for model_name, index in _indexes():
+                schema_editor.add_index(to_state.apps.get_model(app_label, model_name), index)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
-            model = from_state.apps.get_model(app_label, "Call")
-            for index in _indexes():
-                schema_editor.remove_index(model, index)
+            for model_name, index in _indexes():
+                schema_editor.remove_index(from_state.apps.get_model(app_label, model_name), index)
 
     def describe(self):
-        return "Create PostgreSQL-only indexes for transcript search and the calls list order"
+        return "Create PostgreSQL-only indexes for transcript search and the calls and bookings lists' order"
 
 
 class Migration(migrations.Migration):
