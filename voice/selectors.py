@@ -77,7 +77,7 @@ def call_for_agency(*, agency: Agency, public_id) -> Call:
 # --- Call and booking lists with filters (agency pages, the client's portal, the API) -------------
 
 CALL_SORTS = {
-    # The PostgreSQL-only indexes of migration 0006 follow "newest" exactly, so a page reads 50 index entries.
+    # The PostgreSQL-only indexes of migration 0006 follow these exactly, so a page reads 50 index entries.
     "newest": (F("started_at").desc(nulls_last=True), F("id").desc()),
     "oldest": (F("started_at").asc(nulls_last=True), F("id").asc()),
     "longest": (F("duration_seconds").desc(nulls_last=True), F("id").desc()),
@@ -116,6 +116,20 @@ class CallFilters:
             if key in values:
                 values[key] = date.fromisoformat(values[key])
         return cls(**values)
+
+
+def filter_choices(*, agency: Agency) -> tuple[list[ClientAccount], list[Assistant]]:
+    """The agency's clients and assistants as the filter bars offer them: names and ids only."""
+    clients = list(
+        ClientAccount.objects.filter(agency=agency).order_by("name", "pk").only("public_id", "name", "time_zone")
+    )
+    assistants = list(
+        Assistant.objects.filter(client__agency=agency)
+        .select_related("client")
+        .order_by("client__name", "name", "pk")
+        .only("public_id", "name", "client__name")
+    )
+    return clients, assistants
 
 
 def _calls_filtered(calls: QuerySet[Call], filters: CallFilters) -> QuerySet[Call]:

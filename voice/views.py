@@ -84,8 +84,7 @@ def _call_list_response(request, *, form, calls, portal: bool):
 
 @agency_view()
 def call_list(request):
-    clients = list(client_list(agency=request.agency))
-    assistants = list(selectors.assistant_list(agency=request.agency))
+    clients, assistants = selectors.filter_choices(agency=request.agency)
     form = CallFilterForm(request.GET, clients=clients, assistants=assistants)
     form.is_valid()
     calls = selectors.call_list(agency=request.agency, filters=form.filters())
@@ -104,8 +103,7 @@ def client_call_list(request):
 @require_POST
 def call_export(request):
     """Starts a CSV export of exactly the rows the list shows with these filters (the query string)."""
-    clients = list(client_list(agency=request.agency))
-    assistants = list(selectors.assistant_list(agency=request.agency))
+    clients, assistants = selectors.filter_choices(agency=request.agency)
     form = CallFilterForm(request.GET, clients=clients, assistants=assistants)
     back_url = reverse("call_list", args=[request.agency.slug]) + "?" + request.GET.urlencode()
     if not form.is_valid():
@@ -150,7 +148,8 @@ def _booking_list_response(request, *, form, bookings, portal: bool):
 
 @agency_view()
 def booking_list(request):
-    form = BookingFilterForm(request.GET, clients=list(client_list(agency=request.agency)))
+    clients, _ = selectors.filter_choices(agency=request.agency)
+    form = BookingFilterForm(request.GET, clients=clients)
     form.is_valid()
     bookings = selectors.booking_list(agency=request.agency, filters=form.filters())
     return _booking_list_response(request, form=form, bookings=bookings, portal=False)
