@@ -38,6 +38,12 @@ def job_finish(*, job: Job, file: File, filename: str, message: str = "") -> Non
     job.save(update_fields=["result", "status", "message", "finished_at"])
 
 
+def job_finish_without_file(*, job: Job, message: str) -> None:
+    """Work whose result lives elsewhere (imported rows): the message says what happened."""
+    job.status, job.message, job.finished_at = JobStatus.DONE, message, timezone.now()
+    job.save(update_fields=["status", "message", "finished_at"])
+
+
 def job_fail(*, job: Job, message: str) -> None:
     Job.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, message=message, finished_at=timezone.now())
     job.status, job.message = JobStatus.FAILED, message

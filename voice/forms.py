@@ -197,6 +197,14 @@ class AssistantImportForm(forms.Form):
         self.fields["client_id"].choices = [(str(c.public_id), c.name) for c in clients]
 
 
+class AssistantImportAllForm(forms.Form):
+    client_id = forms.ChoiceField(label="Client")
+
+    def __init__(self, *args, clients, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["client_id"].choices = [(str(c.public_id), c.name) for c in clients]
+
+
 class PhoneNumberAssignForm(forms.Form):
     assistant_id = forms.ChoiceField(label="Assistant", required=False)
 

@@ -28,3 +28,8 @@ def call_note_task(call_id: int) -> None:
 @shared_task
 def call_export_task(job_id: int) -> None:
     exports.call_export_write(job_id=job_id)
+
+
+@shared_task
+def assistants_import_task(job_id: int) -> None:
+    services.assistants_import_job(job_id=job_id)

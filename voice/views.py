@@ -19,6 +19,7 @@ from . import selectors, services, tasks
 from .forms import (
     COMMON_ENDED_REASONS,
     AssistantForm,
+    AssistantImportAllForm,
     AssistantImportForm,
     BookingFilterForm,
     CallFilterForm,
@@ -360,6 +361,8 @@ def vapi_import(request):
     from voice.vapi.client import VapiError
 
     clients = client_list(agency=request.agency)
+    if request.method == "POST" and request.POST.get("action") == "import_all":
+        return _vapi_import_all(request, clients=clients)
     if request.method == "POST":
         form = AssistantImportForm(request.POST, clients=clients)
         if form.is_valid():
@@ -387,8 +390,33 @@ def vapi_import(request):
         selectors.assistant_list(agency=request.agency).exclude(vapi_id="").values_list("vapi_id", "client__name")
     )
     rows = [{"remote": item, "attached_to": attached.get(item.get("id"))} for item in remote]
-    context = {"rows": rows, "error": error, "form": AssistantImportForm(clients=clients), "clients": clients}
+    context = {
+        "rows": rows,
+        "error": error,
+        "form": AssistantImportForm(clients=clients),
+        "clients": clients,
+        "unattached": sum(1 for row in rows if not row["attached_to"]),
+    }
     return render(request, "voice/vapi_import.html", context)
+
+
+def _vapi_import_all(request, *, clients):
+    """Every unattached assistant of the Vapi org into one client, as a job with a progress page."""
+    form = AssistantImportAllForm(request.POST, clients=clients)
+    if not form.is_valid():
+        messages.error(request, "Choose one of your clients to import into.")
+        return redirect("vapi_import", agency_slug=request.agency.slug)
+    client = client_for_agency(agency=request.agency, public_id=form.cleaned_data["client_id"])
+    job = job_create(
+        agency=request.agency,
+        created_by=request.user,
+        kind="vapi_import",
+        title=f"Import Vapi assistants into {client.name}",
+        params={"client_pk": client.pk},
+        back_url=reverse("assistant_list", args=[request.agency.slug]),
+    )
+    transaction.on_commit(lambda: tasks.assistants_import_task.delay(job.pk))
+    return redirect("job_detail", agency_slug=request.agency.slug, job_id=job.public_id)
 
 
 @agency_view()
