@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -69,13 +71,15 @@ def _list_response(request, *, page_template: str, rows_template: str, context: 
 
 
 def _call_list_response(request, *, form, calls, portal: bool):
-    cap = SEARCH_COUNT_CAP if form.filters().q else 10_000
+    filters = form.filters()
+    cap = SEARCH_COUNT_CAP if filters.q else 10_000
     page = CappedPaginator(calls, CALLS_PER_PAGE, cap=cap).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "form": form,
         "portal": portal,
-        "filtered": bool(set(request.GET) - {"page", "sort"}),
+        # Sorting or an empty form submitted without JavaScript narrows nothing.
+        "filtered": replace(filters, sort="newest", time_zone="UTC") != selectors.CallFilters(),
         "ended_reasons": COMMON_ENDED_REASONS,
     }
     return _list_response(
@@ -135,12 +139,13 @@ def call_detail(request, call_id):
 
 def _booking_list_response(request, *, form, bookings, portal: bool):
     page = CappedPaginator(bookings, CALLS_PER_PAGE).get_page(request.GET.get("page"))
+    filters = form.filters()
     context = {
         "page": page,
         "form": form,
         "portal": portal,
-        "when": form.filters().when,
-        "filtered": bool(set(request.GET) - {"page", "when"}),
+        "when": filters.when,
+        "filtered": replace(filters, when="upcoming") != selectors.BookingFilters(),
     }
     return _list_response(
         request, page_template="voice/booking_list.html", rows_template="voice/_booking_results.html", context=context

@@ -328,3 +328,12 @@ def test_the_clients_rows_link_to_the_clients_own_call_page(cast, calls, as_user
     call = Call.objects.get(vapi_call_id="c-root")
     html = as_user(cast.client_admin).get(_client_url(cast)).content.decode()
     assert f'href="/c/{cast.client_account.public_id}/calls/{call.public_id}/"' in html
+
+
+def test_an_empty_form_sent_without_javascript_filters_nothing(cast, calls, as_user):
+    empty = dict.fromkeys(
+        ("q", "client", "assistant", "outcome", "duration", "date_from", "date_to", "ended_reason"), ""
+    )
+    response = as_user(cast.owner).get(_url(cast), {**empty, "sort": "newest"})
+    assert _shown(response) == ["c-root", "c-billing", "c-failed"]
+    assert "3 calls</span>" in response.content.decode()
