@@ -1,4 +1,5 @@
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -64,6 +65,9 @@ class JobStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+JOB_STALLED_AFTER = timedelta(minutes=10)
+
+
 def job_result_path(job: "Job", filename: str) -> str:
     # The file is only ever served through the tenant-scoped download view, never by a public URL.
     return f"jobs/{job.agency.public_id}/{job.public_id}/{filename}"
@@ -100,6 +104,11 @@ class Job(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (JobStatus.DONE, JobStatus.FAILED)
+
+    @property
+    def stalled(self) -> bool:
+        """Unfinished long after any task could still run (twice Celery's time limit): its worker was lost."""
+        return not self.finished and timezone.now() - self.created_at > JOB_STALLED_AFTER
 
     @property
     def percent(self) -> int:

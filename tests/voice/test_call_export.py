@@ -168,3 +168,16 @@ def test_another_agency_cannot_see_or_download_the_job(cast, calls, as_user, exp
 
 def test_an_export_needs_a_post(cast, as_user):
     assert as_user(cast.owner).get(f"/a/{cast.agency.slug}/calls/export/").status_code == 405
+
+
+def test_a_job_whose_worker_was_lost_stops_polling_and_says_so(cast, as_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = job_create(agency=cast.agency, created_by=cast.owner, kind="call_export", title="Calls export", params={})
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, done=500, total=2000, created_at=timezone.now() - timedelta(hours=1)
+    )
+    html = as_user(cast.owner).get(f"/a/{cast.agency.slug}/jobs/{job.public_id}/").content.decode()
+    assert "stopped making progress at 500 of 2,000" in html and "every 1s" not in html
