@@ -337,3 +337,8 @@ def test_an_empty_form_sent_without_javascript_filters_nothing(cast, calls, as_u
     response = as_user(cast.owner).get(_url(cast), {**empty, "sort": "newest"})
     assert _shown(response) == ["c-root", "c-billing", "c-failed"]
     assert "3 calls</span>" in response.content.decode()
+
+
+def test_the_count_reads_right_for_one_call(cast, calls, as_user):
+    html = as_user(cast.owner).get(_url(cast), {"outcome": "failed"}).content.decode()
+    assert "1 call matches these filters" in html
