@@ -1,5 +1,7 @@
 import uuid
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -54,3 +56,64 @@ class WebhookEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_provider_display()} {self.event_type} ({self.unique_key})"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+JOB_STALLED_AFTER = timedelta(minutes=10)
+
+
+def job_result_path(job: "Job", filename: str) -> str:
+    # The file is only ever served through the tenant-scoped download view, never by a public URL.
+    return f"jobs/{job.agency.public_id}/{job.public_id}/{filename}"
+
+
+class Job(models.Model):
+    """Long work someone started from a page (an export, an import): its progress and, when done, its file."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=40)
+    title = models.CharField(max_length=200)
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    result = models.FileField(upload_to=job_result_path, blank=True, max_length=300)
+    # Where the person goes back to when the work is done (the list the export came from).
+    back_url = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["agency", "-created_at"], name="job_agency_idx")]
+
+    def __str__(self):
+        return f"{self.title} ({self.get_status_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (JobStatus.DONE, JobStatus.FAILED)
+
+    @property
+    def stalled(self) -> bool:
+        """Unfinished long after any task could still run (twice Celery's time limit): its worker was lost."""
+        return not self.finished and timezone.now() - self.created_at > JOB_STALLED_AFTER
+
+    @property
+    def percent(self) -> int:
+        if self.status == JobStatus.DONE:
+            return 100
+        if not self.total:
+            return 0
+        return min(99, self.done * 100 // self.total)

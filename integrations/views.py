@@ -2,6 +2,7 @@ import json
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -9,7 +10,8 @@ from django.views.decorators.http import require_GET, require_POST
 from tenants.access import agency_view
 
 from .inbox import webhook_body_redacted, webhook_event_for_agency, webhook_events_for_agency, webhook_replay
-from .models import WebhookStatus
+from .jobs import job_for_agency
+from .models import JobStatus, WebhookStatus
 
 EVENTS_PER_PAGE = 50
 
@@ -48,3 +50,22 @@ def webhook_event_retry(request, event_id):
     if inside:
         return redirect(back)
     return redirect("webhook_event_list", agency_slug=request.agency.slug)
+
+
+@agency_view()
+@require_GET
+def job_detail(request, job_id):
+    """The job's progress; htmx polls the partial every second until the job has finished."""
+    job = job_for_agency(agency=request.agency, public_id=job_id)
+    template = "integrations/_job_progress.html" if request.htmx else "integrations/job_detail.html"
+    return render(request, template, {"job": job})
+
+
+@agency_view()
+@require_GET
+def job_download(request, job_id):
+    job = job_for_agency(agency=request.agency, public_id=job_id)
+    if job.status != JobStatus.DONE or not job.result:
+        return redirect("job_detail", agency_slug=request.agency.slug, job_id=job.public_id)
+    filename = job.result.name.rsplit("/", 1)[-1]
+    return FileResponse(job.result.open("rb"), as_attachment=True, filename=filename)

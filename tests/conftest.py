@@ -25,6 +25,12 @@ def _empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """Files the app writes (export results) land in the test's own folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 def make_user(email: str) -> User:
     user = User.objects.create_user(email=email, password=PASSWORD)
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)

@@ -7,6 +7,7 @@ import pytest
 from django.urls import get_resolver
 from django.utils import timezone
 
+from integrations.jobs import job_create
 from integrations.models import WebhookEvent
 from tenants.models import AgencyRole
 from tenants.services import api_key_create, invitation_create
@@ -66,6 +67,7 @@ class Ids:
         self.event = WebhookEvent.objects.create(
             provider="ghl", event_type="AppointmentCreate", unique_key="crawl-1", agency=cast.agency, body={}
         )
+        self.job = job_create(agency=cast.agency, created_by=cast.owner, kind="crawl", title="Crawl", params={})
 
     def value(self, param):
         cast = self.cast
@@ -80,6 +82,7 @@ class Ids:
             "call_id": self.call.public_id,
             "event_id": self.event.public_id,
             "api_key_id": self.api_key.public_id,
+            "job_id": self.job.public_id,
         }
         if param not in values:
             pytest.fail(f"The crawl has no object of agency A for URL parameter '{param}': add one to Ids.value().")

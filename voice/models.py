@@ -2,6 +2,7 @@ import re
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -265,3 +266,8 @@ class Booking(models.Model):
 
     def __str__(self):
         return f"Booking {self.calendar_name} {self.start:%Y-%m-%d %H:%M}"
+
+
+def transcript_search_vector() -> SearchVector:
+    """The one expression both the PostgreSQL GIN index and the search query use; they must match exactly."""
+    return SearchVector("transcript", config="english")

@@ -1,6 +1,9 @@
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.contrib.postgres.search import SearchQuery
+from django.db import connections
 from django.db.models import F, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -20,6 +23,7 @@ from .models import (
     PhoneNumber,
     ToolCallRecord,
     VapiAccount,
+    transcript_search_vector,
 )
 from .transcripts import clock, conversation_turns, tool_call_seconds, tool_words
 
@@ -68,14 +72,6 @@ def client_calendars(*, client: ClientAccount) -> list[dict]:
     return [{"id": c["id"], "name": c.get("name") or c["id"]} for c in calendars]
 
 
-def call_list(*, agency: Agency) -> QuerySet[Call]:
-    return (
-        Call.objects.filter(agency=agency)
-        .select_related("client", "assistant")
-        .order_by(F("started_at").desc(nulls_last=True), "-created_at")
-    )
-
-
 def call_for_agency(*, agency: Agency, public_id) -> Call:
     call = Call.objects.filter(agency=agency, public_id=public_id).select_related("client", "assistant").first()
     if call is None:
@@ -83,13 +79,147 @@ def call_for_agency(*, agency: Agency, public_id) -> Call:
     return call
 
 
-def booking_list(*, agency: Agency) -> QuerySet[Booking]:
-    return (
-        Booking.objects.filter(client__agency=agency)
-        .exclude(status=BookingStatus.PENDING)
-        .select_related("client", "call")
-        .order_by("-start")
+# --- Call and booking lists with filters (agency pages, the client's portal, the API) -------------
+
+CALL_SORTS = {
+    # The PostgreSQL-only indexes of migration 0006 follow these exactly, so a page reads 50 index entries.
+    "newest": (F("started_at").desc(nulls_last=True), F("id").desc()),
+    "oldest": (F("started_at").asc(nulls_last=True), F("id").asc()),
+    "longest": (F("duration_seconds").desc(nulls_last=True), F("id").desc()),
+    "shortest": (F("duration_seconds").asc(nulls_last=True), F("id").asc()),
+    "cost": (F("cost").desc(nulls_last=True), F("id").desc()),
+}
+# Seconds: [min, max) of each duration bucket a person picks.
+DURATION_BUCKETS = {"short": (0, 60), "medium": (60, 300), "long": (300, None)}
+
+
+@dataclass(frozen=True)
+class CallFilters:
+    """What a person narrowed the calls to; dates are whole days in `time_zone`. JSON round-trips for tasks."""
+
+    client_id: str = ""
+    assistant_id: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    time_zone: str = "UTC"
+    outcome: str = ""
+    ended_reason: str = ""
+    duration: str = ""
+    q: str = ""
+    sort: str = "newest"
+
+    def as_params(self) -> dict:
+        params = asdict(self)
+        for key in ("date_from", "date_to"):
+            params[key] = params[key].isoformat() if params[key] else None
+        return params
+
+    @classmethod
+    def from_params(cls, params: dict) -> "CallFilters":
+        values = {f.name: params[f.name] for f in fields(cls) if params.get(f.name) is not None}
+        for key in ("date_from", "date_to"):
+            if key in values:
+                values[key] = date.fromisoformat(values[key])
+        return cls(**values)
+
+
+def filter_choices(*, agency: Agency) -> tuple[list[ClientAccount], list[Assistant]]:
+    """The agency's clients and assistants as the filter bars offer them: names and ids only."""
+    clients = list(
+        ClientAccount.objects.filter(agency=agency).order_by("name", "pk").only("public_id", "name", "time_zone")
     )
+    assistants = list(
+        Assistant.objects.filter(client__agency=agency)
+        .select_related("client")
+        .order_by("client__name", "name", "pk")
+        .only("public_id", "name", "client__name")
+    )
+    return clients, assistants
+
+
+def _calls_filtered(calls: QuerySet[Call], filters: CallFilters) -> QuerySet[Call]:
+    if filters.client_id:
+        calls = calls.filter(client__public_id=filters.client_id)
+    if filters.assistant_id:
+        calls = calls.filter(assistant__public_id=filters.assistant_id)
+    zone = ZoneInfo(filters.time_zone)
+    if filters.date_from:
+        calls = calls.filter(started_at__gte=datetime.combine(filters.date_from, time.min, tzinfo=zone))
+    if filters.date_to:
+        day_after = filters.date_to + timedelta(days=1)
+        calls = calls.filter(started_at__lt=datetime.combine(day_after, time.min, tzinfo=zone))
+    if filters.outcome:
+        calls = calls.filter(outcome=filters.outcome)
+    if filters.ended_reason:
+        calls = calls.filter(ended_reason__startswith=filters.ended_reason)
+    if filters.duration in DURATION_BUCKETS:
+        low, high = DURATION_BUCKETS[filters.duration]
+        calls = calls.filter(duration_seconds__gte=low)
+        if high is not None:
+            calls = calls.filter(duration_seconds__lt=high)
+    if filters.q:
+        calls = _calls_matching(calls, filters.q)
+    return calls.order_by(*CALL_SORTS.get(filters.sort, CALL_SORTS["newest"]))
+
+
+def _calls_matching(calls: QuerySet[Call], text: str) -> QuerySet[Call]:
+    """Full-text search on PostgreSQL (served by the GIN index on the same expression); substring elsewhere."""
+    if connections[calls.db].vendor == "postgresql":
+        query = SearchQuery(text, search_type="websearch", config="english")
+        return calls.alias(transcript_search=transcript_search_vector()).filter(transcript_search=query)
+    return calls.filter(transcript__icontains=text)
+
+
+def call_list(*, agency: Agency, filters: CallFilters | None = None) -> QuerySet[Call]:
+    calls = _calls_filtered(Call.objects.filter(agency=agency), filters or CallFilters())
+    return calls.select_related("client", "assistant")
+
+
+def client_call_list(*, client: ClientAccount, filters: CallFilters | None = None) -> QuerySet[Call]:
+    """One client's calls, for its own portal: the client and assistant filters do not apply there."""
+    filters = replace(filters or CallFilters(), client_id="", assistant_id="")
+    calls = _calls_filtered(Call.objects.filter(agency_id=client.agency_id, client=client), filters)
+    return calls.select_related("client", "assistant")
+
+
+# Failed and slot-taken attempts are the agency's to fix; a client sees appointments that exist(ed).
+CLIENT_BOOKING_STATUSES = (BookingStatus.BOOKED, BookingStatus.RESCHEDULED, BookingStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class BookingFilters:
+    when: str = "upcoming"  # "upcoming" (soonest first) or "past" (latest first)
+    status: str = ""
+    client_id: str = ""
+
+
+def _bookings_filtered(bookings: QuerySet[Booking], filters: BookingFilters, now: datetime) -> QuerySet[Booking]:
+    if filters.status:
+        bookings = bookings.filter(status=filters.status)
+    if filters.client_id:
+        bookings = bookings.filter(client__public_id=filters.client_id)
+    if filters.when == "past":
+        return bookings.filter(start__lt=now).order_by("-start", "-id")
+    return bookings.filter(start__gte=now).order_by("start", "id")
+
+
+def booking_list(
+    *, agency: Agency, filters: BookingFilters | None = None, now: datetime | None = None
+) -> QuerySet[Booking]:
+    """The agency's bookings; without filters all of them, latest first."""
+    bookings = Booking.objects.filter(client__agency=agency).exclude(status=BookingStatus.PENDING)
+    if filters is None:
+        return bookings.select_related("client", "call").order_by("-start")
+    bookings = _bookings_filtered(bookings, filters, now or timezone.now())
+    return bookings.select_related("client", "call")
+
+
+def client_booking_list(
+    *, client: ClientAccount, filters: BookingFilters | None = None, now: datetime | None = None
+) -> QuerySet[Booking]:
+    filters = replace(filters or BookingFilters(), client_id="")
+    bookings = Booking.objects.filter(client=client, status__in=CLIENT_BOOKING_STATUSES)
+    return _bookings_filtered(bookings, filters, now or timezone.now()).select_related("client", "call")
 
 
 # GHL documents no contact-page URL; this is the address its app uses for a contact in a sub-account.

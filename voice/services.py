@@ -517,3 +517,44 @@ def phone_numbers_server_refresh(*, agency_id: int) -> None:
         except ValidationError as exc:
             # One refused number must not stop the others; assigning it again from the numbers page retries.
             logger.warning("Phone number %s of agency %s kept its old server: %s", number.vapi_id, agency.slug, exc)
+
+
+def assistants_import_job(*, job_id: int) -> None:
+    """Imports every assistant of the Vapi org not yet attached into the job's client, reporting each one."""
+    from integrations.jobs import job_fail, job_finish_without_file, job_for_task, job_progress, job_start
+    from voice.vapi.client import VapiError
+
+    job = job_for_task(job_id=job_id)
+    if job is None:
+        return
+    client = ClientAccount.objects.filter(agency=job.agency, pk=job.params.get("client_pk")).first()
+    if client is None:
+        job_fail(job=job, message="the client no longer exists.")
+        return
+    try:
+        remote = vapi_assistants_list(agency=job.agency)
+    except ValidationError as exc:
+        job_fail(job=job, message=" ".join(exc.messages))
+        return
+    except VapiError as exc:
+        job_fail(job=job, message=f"Vapi answered: {exc.message}")
+        return
+    attached = set(
+        Assistant.objects.filter(client__agency=job.agency).exclude(vapi_id="").values_list("vapi_id", flat=True)
+    )
+    waiting = [item for item in remote if item.get("id") and item["id"] not in attached]
+    job_start(job=job, total=len(waiting))
+    imported, failures = 0, []
+    for done, item in enumerate(waiting, start=1):
+        try:
+            assistant_import(client=client, vapi_id=item["id"], author=job.created_by)
+            imported += 1
+        except ValidationError as exc:
+            failures.append(f"{item.get('name') or item['id']}: {' '.join(exc.messages)}")
+        except VapiError as exc:
+            failures.append(f"{item.get('name') or item['id']}: Vapi answered {exc.message}")
+        job_progress(job=job, done=done)
+    message = f"{imported} assistant{'s' if imported != 1 else ''} imported into {client.name}."
+    if failures:
+        message += " Not imported: " + "; ".join(failures)
+    job_finish_without_file(job=job, message=message)

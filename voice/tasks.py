@@ -2,7 +2,7 @@ from celery import shared_task
 
 from integrations.http import ProviderError
 
-from . import calls, services
+from . import calls, exports, services
 
 
 @shared_task
@@ -23,3 +23,13 @@ def slots_warm_task(assistant_id: int) -> None:
 @shared_task(autoretry_for=(ProviderError,), retry_backoff=True, max_retries=5)
 def call_note_task(call_id: int) -> None:
     calls.call_note_add(call_id=call_id)
+
+
+@shared_task
+def call_export_task(job_id: int) -> None:
+    exports.call_export_write(job_id=job_id)
+
+
+@shared_task
+def assistants_import_task(job_id: int) -> None:
+    services.assistants_import_job(job_id=job_id)

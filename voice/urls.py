@@ -28,8 +28,11 @@ urlpatterns = [
     path(A + "phone-numbers/", views.phone_number_list, name="phone_number_list"),
     path(A + "phone-numbers/<uuid:phone_number_id>/assign/", views.phone_number_assign, name="phone_number_assign"),
     path(A + "calls/", views.call_list, name="call_list"),
+    path(A + "calls/export/", views.call_export, name="call_export"),
     path(A + "calls/<uuid:call_id>/", views.call_detail, name="call_detail"),
     path(A + "bookings/", views.booking_list, name="booking_list"),
     path(ASSISTANT + "simulate-call/", views.call_simulate, name="call_simulate"),
     path("c/<uuid:client_id>/calls/<uuid:call_id>/", views.client_call_detail, name="client_call_detail"),
+    path("c/<uuid:client_id>/calls/", views.client_call_list, name="client_call_list"),
+    path("c/<uuid:client_id>/bookings/", views.client_booking_list, name="client_booking_list"),
 ]

@@ -1,15 +1,20 @@
 import csv
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 
+from integrations.jobs import job_create
 from tenants.access import agency_view, client_portal_view
 from tenants.csv import csv_safe
 from tenants.forms import ClientMarkupForm, form_errors_from
@@ -17,9 +22,18 @@ from tenants.models import AgencyRole
 from tenants.selectors import client_for_agency, client_list
 from tenants.services import client_markup_set
 
-from . import selectors, services
+from . import selectors, services, tasks
 from . import stats as voice_stats
-from .forms import AssistantForm, AssistantImportForm, PhoneNumberAssignForm, VapiKeyForm
+from .forms import (
+    COMMON_ENDED_REASONS,
+    AssistantForm,
+    AssistantImportAllForm,
+    AssistantImportForm,
+    BookingFilterForm,
+    CallFilterForm,
+    PhoneNumberAssignForm,
+    VapiKeyForm,
+)
 from .models import WEEKDAYS, LiveTool
 
 CALLS_PER_PAGE = 50
@@ -40,6 +54,51 @@ def dashboard(request):
         "attention": voice_stats.attention_items(agency=request.agency),
     }
     return render(request, "voice/dashboard.html", context)
+
+
+class CappedPaginator(Paginator):
+    """Counts at most `cap` rows: on 100,000 calls an exact COUNT costs more than the page itself."""
+
+    def __init__(self, object_list, per_page, *, cap: int = 10_000):
+        super().__init__(object_list, per_page)
+        self.cap = cap
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.values("pk").order_by()[: self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
+
+
+# Counting search hits re-reads each matching transcript, so a broad word is counted only this far.
+SEARCH_COUNT_CAP = 1_000
+
+
+def _list_response(request, *, page_template: str, rows_template: str, context: dict):
+    """The whole page, or only its results when htmx asks (a filter changed, a page link was followed)."""
+    partial = request.htmx and not request.htmx.history_restore_request
+    response = render(request, rows_template if partial else page_template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _call_list_response(request, *, form, calls, portal: bool):
+    filters = form.filters()
+    cap = SEARCH_COUNT_CAP if filters.q else 10_000
+    page = CappedPaginator(calls, CALLS_PER_PAGE, cap=cap).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "form": form,
+        "portal": portal,
+        # Sorting or an empty form submitted without JavaScript narrows nothing.
+        "filtered": replace(filters, sort="newest", time_zone="UTC") != selectors.CallFilters(),
+        "ended_reasons": COMMON_ENDED_REASONS,
+    }
+    return _list_response(
+        request, page_template="voice/call_list.html", rows_template="voice/_call_results.html", context=context
+    )
 
 
 @agency_view()
@@ -152,8 +211,41 @@ def usage_export(request):
 
 @agency_view()
 def call_list(request):
-    page = Paginator(selectors.call_list(agency=request.agency), CALLS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "voice/call_list.html", {"page": page})
+    clients, assistants = selectors.filter_choices(agency=request.agency)
+    form = CallFilterForm(request.GET, clients=clients, assistants=assistants)
+    form.is_valid()
+    calls = selectors.call_list(agency=request.agency, filters=form.filters())
+    return _call_list_response(request, form=form, calls=calls, portal=False)
+
+
+@client_portal_view
+def client_call_list(request):
+    form = CallFilterForm(request.GET, time_zone=request.client.time_zone)
+    form.is_valid()
+    calls = selectors.client_call_list(client=request.client, filters=form.filters())
+    return _call_list_response(request, form=form, calls=calls, portal=True)
+
+
+@agency_view()
+@require_POST
+def call_export(request):
+    """Starts a CSV export of exactly the rows the list shows with these filters (the query string)."""
+    clients, assistants = selectors.filter_choices(agency=request.agency)
+    form = CallFilterForm(request.GET, clients=clients, assistants=assistants)
+    back_url = reverse("call_list", args=[request.agency.slug]) + "?" + request.GET.urlencode()
+    if not form.is_valid():
+        messages.error(request, "Fix the filters before exporting: the export must match what you see.")
+        return redirect(back_url)
+    job = job_create(
+        agency=request.agency,
+        created_by=request.user,
+        kind="call_export",
+        title="Calls export (CSV)",
+        params={"filters": form.filters().as_params()},
+        back_url=back_url,
+    )
+    transaction.on_commit(lambda: tasks.call_export_task.delay(job.pk))
+    return redirect("job_detail", agency_slug=request.agency.slug, job_id=job.public_id)
 
 
 def _call_page(request, call, *, portal: str):
@@ -172,11 +264,36 @@ def client_call_detail(request, call_id):
     return _call_page(request, selectors.call_for_client(client=request.client, public_id=call_id), portal="client")
 
 
+def _booking_list_response(request, *, form, bookings, portal: bool):
+    page = CappedPaginator(bookings, CALLS_PER_PAGE).get_page(request.GET.get("page"))
+    filters = form.filters()
+    context = {
+        "page": page,
+        "form": form,
+        "portal": portal,
+        "when": filters.when,
+        "filtered": replace(filters, when="upcoming") != selectors.BookingFilters(),
+    }
+    return _list_response(
+        request, page_template="voice/booking_list.html", rows_template="voice/_booking_results.html", context=context
+    )
+
+
 @agency_view()
 def booking_list(request):
-    bookings = selectors.booking_list(agency=request.agency)
-    page = Paginator(bookings, CALLS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "voice/booking_list.html", {"page": page})
+    clients, _ = selectors.filter_choices(agency=request.agency)
+    form = BookingFilterForm(request.GET, clients=clients)
+    form.is_valid()
+    bookings = selectors.booking_list(agency=request.agency, filters=form.filters())
+    return _booking_list_response(request, form=form, bookings=bookings, portal=False)
+
+
+@client_portal_view
+def client_booking_list(request):
+    form = BookingFilterForm(request.GET, statuses=selectors.CLIENT_BOOKING_STATUSES)
+    form.is_valid()
+    bookings = selectors.client_booking_list(client=request.client, filters=form.filters())
+    return _booking_list_response(request, form=form, bookings=bookings, portal=True)
 
 
 # --- Assistants ----------------------------------------------------------------------------------
@@ -377,6 +494,8 @@ def vapi_import(request):
     from voice.vapi.client import VapiError
 
     clients = client_list(agency=request.agency)
+    if request.method == "POST" and request.POST.get("action") == "import_all":
+        return _vapi_import_all(request, clients=clients)
     if request.method == "POST":
         form = AssistantImportForm(request.POST, clients=clients)
         if form.is_valid():
@@ -404,8 +523,33 @@ def vapi_import(request):
         selectors.assistant_list(agency=request.agency).exclude(vapi_id="").values_list("vapi_id", "client__name")
     )
     rows = [{"remote": item, "attached_to": attached.get(item.get("id"))} for item in remote]
-    context = {"rows": rows, "error": error, "form": AssistantImportForm(clients=clients), "clients": clients}
+    context = {
+        "rows": rows,
+        "error": error,
+        "form": AssistantImportForm(clients=clients),
+        "clients": clients,
+        "unattached": sum(1 for row in rows if not row["attached_to"]),
+    }
     return render(request, "voice/vapi_import.html", context)
+
+
+def _vapi_import_all(request, *, clients):
+    """Every unattached assistant of the Vapi org into one client, as a job with a progress page."""
+    form = AssistantImportAllForm(request.POST, clients=clients)
+    if not form.is_valid():
+        messages.error(request, "Choose one of your clients to import into.")
+        return redirect("vapi_import", agency_slug=request.agency.slug)
+    client = client_for_agency(agency=request.agency, public_id=form.cleaned_data["client_id"])
+    job = job_create(
+        agency=request.agency,
+        created_by=request.user,
+        kind="vapi_import",
+        title=f"Import Vapi assistants into {client.name}",
+        params={"client_pk": client.pk},
+        back_url=reverse("assistant_list", args=[request.agency.slug]),
+    )
+    transaction.on_commit(lambda: tasks.assistants_import_task.delay(job.pk))
+    return redirect("job_detail", agency_slug=request.agency.slug, job_id=job.public_id)
 
 
 @agency_view()

@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from integrations.models import Job, JobStatus
 from tenants.models import Invitation
 
 pytestmark = [
@@ -31,6 +32,8 @@ def worker():
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        # Files the worker writes (export results) must land where this test process reads them.
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }
     from agencyhub.celery import app
 
@@ -67,3 +70,25 @@ def test_invitation_email_is_sent_by_the_worker(cast, as_user, worker):
         time.sleep(0.5)
     assert worker.poll() is None, "the worker exited early"
     assert invitation.sent_at is not None, "the worker did not send the invitation within 60 s"
+
+
+def test_a_calls_export_is_written_by_the_worker(cast, as_user, worker):
+    from tests.voice.test_call_list import make_call
+
+    for i in range(3):
+        make_call(cast.client_account, f"c-worker-{i}", summary=f"=cmd|{i}")
+    client = as_user(cast.owner)
+    response = client.post(f"/a/{cast.agency.slug}/calls/export/")
+    assert response.status_code == 302
+    job = Job.objects.get()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and worker.poll() is None:
+        job.refresh_from_db()
+        if job.finished:
+            break
+        time.sleep(0.5)
+    assert worker.poll() is None, "the worker exited early"
+    assert job.status == JobStatus.DONE, f"the export did not finish within 60 s: {job.status} {job.message}"
+    download = client.get(f"/a/{cast.agency.slug}/jobs/{job.public_id}/download/")
+    lines = b"".join(download.streaming_content).decode("utf-8-sig").splitlines()
+    assert len(lines) == 4 and all("'=cmd|" in line for line in lines[1:])

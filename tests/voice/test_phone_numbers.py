@@ -125,3 +125,46 @@ def test_import_and_phone_pages_are_404_to_strangers(keyed, as_user, vapi, who):
         assert client.get(url).status_code == 404
         assert client.post(url).status_code == 404
     vapi.update_phone_number.assert_not_called()
+
+
+def test_import_all_runs_as_a_job_and_reports_each_assistant(keyed, as_user, vapi, django_capture_on_commit_callbacks):
+    from integrations.models import Job, JobStatus
+    from voice.vapi.client import VapiError
+
+    make_assistant(keyed.client_account, vapi_id="vapi-attached")
+    remote = [
+        {"id": "vapi-attached", "name": "Already here"},
+        {"id": "vapi-a", "name": "Morning desk"},
+        {"id": "vapi-b", "name": "Evening desk"},
+        {"id": "vapi-gone", "name": "Deleted meanwhile"},
+    ]
+    vapi.list_assistants.return_value = remote
+
+    def get_assistant(*, assistant_id):
+        if assistant_id == "vapi-gone":
+            raise VapiError("Couldn't find assistant")
+        return next(item for item in remote if item["id"] == assistant_id)
+
+    vapi.get_assistant.side_effect = get_assistant
+    client = as_user(keyed.staff)
+    url = f"/a/{keyed.agency.slug}/vapi/import/"
+    assert "Import all 3 unattached assistants into" in client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"action": "import_all", "client_id": str(keyed.other_client.public_id)})
+    job = Job.objects.get(kind="vapi_import")
+    assert response.status_code == 302 and response.url.endswith(f"/jobs/{job.public_id}/")
+    assert (job.status, job.done, job.total, job.percent) == (JobStatus.DONE, 3, 3, 100)
+    imported = Assistant.objects.filter(client=keyed.other_client).values_list("name", flat=True)
+    assert sorted(imported) == ["Evening desk", "Morning desk"]
+    page = client.get(response.url).content.decode()
+    assert "2 assistants imported into A Physio." in page and "Deleted meanwhile: Vapi answered" in page
+    assert "every 1s" not in page
+
+
+def test_import_all_needs_a_client_of_this_agency(keyed, as_user, vapi):
+    from integrations.models import Job
+
+    response = as_user(keyed.staff).post(
+        f"/a/{keyed.agency.slug}/vapi/import/", {"action": "import_all", "client_id": str(keyed.client_b.public_id)}
+    )
+    assert response.status_code == 302 and not Job.objects.exists()

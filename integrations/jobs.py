@@ -1,0 +1,76 @@
+"""Long work started from a page (exports, imports): a Job row a task reports progress on and a page polls.
+
+A higher app creates the job and enqueues its own task; the task calls `job_start`, `job_progress` every
+few hundred rows, then `job_finish` with the file (or `job_fail` with a message a person can read).
+"""
+
+from django.core.files import File
+from django.http import Http404
+from django.utils import timezone
+
+from tenants.models import Agency, User
+
+from .models import Job, JobStatus
+
+
+def job_create(
+    *, agency: Agency, created_by: User | None, kind: str, title: str, params: dict, back_url: str = ""
+) -> Job:
+    return Job.objects.create(
+        agency=agency, created_by=created_by, kind=kind, title=title, params=params, back_url=back_url
+    )
+
+
+def job_start(*, job: Job, total: int) -> None:
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, total=total, done=0)
+    job.status, job.total, job.done = JobStatus.RUNNING, total, 0
+
+
+def job_progress(*, job: Job, done: int) -> None:
+    # A bare UPDATE: the polling page reads the row, nothing else is rewritten mid-run.
+    Job.objects.filter(pk=job.pk).update(done=done)
+    job.done = done
+
+
+def job_finish(*, job: Job, file: File, filename: str, message: str = "") -> None:
+    job.result.save(filename, file, save=False)
+    job.status, job.message, job.finished_at = JobStatus.DONE, message, timezone.now()
+    job.save(update_fields=["result", "status", "message", "finished_at"])
+
+
+def job_finish_without_file(*, job: Job, message: str) -> None:
+    """Work whose result lives elsewhere (imported rows): the message says what happened."""
+    job.status, job.message, job.finished_at = JobStatus.DONE, message, timezone.now()
+    job.save(update_fields=["status", "message", "finished_at"])
+
+
+def job_fail(*, job: Job, message: str) -> None:
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, message=message, finished_at=timezone.now())
+    job.status, job.message = JobStatus.FAILED, message
+
+
+def job_for_agency(*, agency: Agency, public_id) -> Job:
+    job = Job.objects.filter(agency=agency, public_id=public_id).first()
+    if job is None:
+        raise Http404("No such job.")
+    return job
+
+
+def job_for_task(*, job_id: int) -> Job | None:
+    """The job a task was given, with its agency; None once it is gone or already finished."""
+    return (
+        Job.objects.select_related("agency")
+        .filter(pk=job_id)
+        .exclude(status__in=(JobStatus.DONE, JobStatus.FAILED))
+        .first()
+    )
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection); a leading ' keeps it text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """One CSV cell as text that no spreadsheet will evaluate."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

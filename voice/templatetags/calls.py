@@ -1,0 +1,41 @@
+from django import template
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+
+@register.filter
+def minutes_seconds(seconds) -> str:
+    """125 -> "2:05"; an unknown duration is a dash."""
+    if seconds is None or seconds == "":
+        return "—"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+@register.simple_tag
+def client_call_url(call, client) -> str:
+    """The client's own page of a call, or "" while no such page is installed (then the row has no link)."""
+    try:
+        return reverse("client_call_detail", kwargs={"client_id": client.public_id, "call_id": call.public_id})
+    except NoReverseMatch:
+        return ""
+
+
+@register.simple_tag
+def choice_select(field) -> str:
+    """A bound ChoiceField as a <select> built in one pass: Django's per-option widget templates take about
+    0.2 ms an option, too slow for an agency with 2,000 clients."""
+    current = str(field.value() or "")
+    options = format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (value, mark_safe(" selected") if str(value) == current else "", label)
+            for value, label in field.field.choices
+        ),
+    )
+    css = "form-select is-invalid" if field.errors else "form-select"
+    return format_html('<select name="{}" id="{}" class="{}">{}</select>', field.html_name, field.auto_id, css, options)
