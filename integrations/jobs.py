@@ -64,13 +64,3 @@ def job_for_task(*, job_id: int) -> Job | None:
         .exclude(status__in=(JobStatus.DONE, JobStatus.FAILED))
         .first()
     )
-
-
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection); a leading ' keeps it text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value) -> str:
-    """One CSV cell as text that no spreadsheet will evaluate."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text

@@ -289,17 +289,16 @@ class CallListApi(AgencyScoped, ListAPIView):
 
     def get_queryset(self):
         params = _filtered(self, CallFilter)
-        calls = selectors.call_list(agency=self.agency)
-        if "client" in params:
-            calls = calls.filter(client__public_id=params["client"])
-        if "assistant" in params:
-            calls = calls.filter(assistant__public_id=params["assistant"])
+        filters = selectors.CallFilters(
+            client_id=str(params.get("client", "")),
+            assistant_id=str(params.get("assistant", "")),
+            outcome=params.get("outcome", ""),
+        )
+        calls = selectors.call_list(agency=self.agency, filters=filters)
         if "started_after" in params:
             calls = calls.filter(started_at__gte=params["started_after"])
         if "started_before" in params:
             calls = calls.filter(started_at__lte=params["started_before"])
-        if "outcome" in params:
-            calls = calls.filter(outcome=params["outcome"])
         return calls
 
 

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from django.core.files import File
 from django.utils import timezone
 
-from integrations.jobs import csv_cell, job_fail, job_finish, job_for_task, job_progress, job_start
+from integrations.jobs import job_fail, job_finish, job_for_task, job_progress, job_start
+from tenants.csv import csv_safe
 
 from .models import Call
 from .selectors import CallFilters, call_list
@@ -48,7 +49,7 @@ def call_export_row(call: Call) -> list[str]:
         call.summary,
         call.vapi_call_id,
     ]
-    return [csv_cell(cell) for cell in cells]
+    return [csv_safe(cell) for cell in cells]
 
 
 def call_export_write(*, job_id: int) -> None:

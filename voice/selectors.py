@@ -182,8 +182,8 @@ def client_call_list(*, client: ClientAccount, filters: CallFilters | None = Non
     return calls.select_related("client", "assistant")
 
 
-# Failed and slot-taken attempts are the agency's to fix; a client sees appointments that exist(ed).
-CLIENT_BOOKING_STATUSES = (BookingStatus.BOOKED, BookingStatus.RESCHEDULED, BookingStatus.CANCELLED)
+# Appointments that exist(ed) in GHL; failed and slot-taken attempts are the agency's to fix, not a client's.
+MADE_STATUSES = (BookingStatus.BOOKED, BookingStatus.RESCHEDULED, BookingStatus.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -218,13 +218,12 @@ def client_booking_list(
     *, client: ClientAccount, filters: BookingFilters | None = None, now: datetime | None = None
 ) -> QuerySet[Booking]:
     filters = replace(filters or BookingFilters(), client_id="")
-    bookings = Booking.objects.filter(client=client, status__in=CLIENT_BOOKING_STATUSES)
+    bookings = Booking.objects.filter(client=client, status__in=MADE_STATUSES)
     return _bookings_filtered(bookings, filters, now or timezone.now()).select_related("client", "call")
 
 
 # GHL documents no contact-page URL; this is the address its app uses for a contact in a sub-account.
 GHL_CONTACT_URL = "https://app.gohighlevel.com/v2/location/{location_id}/contacts/detail/{contact_id}"
-MADE_STATUSES = (BookingStatus.BOOKED, BookingStatus.RESCHEDULED, BookingStatus.CANCELLED)
 
 
 def call_for_client(*, client: ClientAccount, public_id) -> Call:

@@ -290,7 +290,7 @@ def booking_list(request):
 
 @client_portal_view
 def client_booking_list(request):
-    form = BookingFilterForm(request.GET, statuses=selectors.CLIENT_BOOKING_STATUSES)
+    form = BookingFilterForm(request.GET, statuses=selectors.MADE_STATUSES)
     form.is_valid()
     bookings = selectors.client_booking_list(client=request.client, filters=form.filters())
     return _booking_list_response(request, form=form, bookings=bookings, portal=True)

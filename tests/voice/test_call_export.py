@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from integrations.jobs import csv_cell, job_create
+from integrations.jobs import job_create
 from integrations.models import Job, JobStatus
+from tenants.csv import csv_safe
 from tests.voice.test_call_list import make_call
 from voice.models import CallOutcome
 
@@ -88,11 +89,11 @@ def test_formula_like_cells_are_escaped(cast, calls, as_user, export):
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 def test_every_formula_start_is_neutralised(start):
-    assert csv_cell(f"{start}1+1") == f"'{start}1+1"
+    assert csv_safe(f"{start}1+1") == f"'{start}1+1"
 
 
 def test_plain_cells_are_left_alone():
-    assert [csv_cell(v) for v in ("Ada", 12, None, Decimal("1.5"), "a=b")] == ["Ada", "12", "", "1.5", "a=b"]
+    assert [csv_safe(v) for v in ("Ada", 12, None, Decimal("1.5"), "a=b")] == ["Ada", "12", "", "1.5", "a=b"]
 
 
 def test_the_export_follows_every_filter_of_the_list(cast, calls, as_user, export):
