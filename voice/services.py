@@ -418,6 +418,32 @@ def assistant_push_retry(*, assistant: Assistant) -> None:
     _push_enqueue(assistant)
 
 
+def assistants_push_job(*, job_id: int) -> None:
+    """Pushes every assistant of the job's agency again (after an outage, a new key), reporting each one."""
+    from integrations.jobs import job_finish_without_file, job_for_task, job_progress, job_start
+
+    job = job_for_task(job_id=job_id)
+    if job is None:
+        return
+    assistant_ids = list(
+        Assistant.objects.filter(client__agency=job.agency)
+        .order_by("client__name", "name")
+        .values_list("pk", flat=True)
+    )
+    job_start(job=job, total=len(assistant_ids))
+    failures = []
+    for done, assistant_id in enumerate(assistant_ids, start=1):
+        assistant = assistant_push(assistant_id=assistant_id)
+        if assistant.sync_status == SyncStatus.FAILED:
+            failures.append(f"{assistant.name}: {assistant.sync_error}")
+        job_progress(job=job, done=done)
+    pushed = len(assistant_ids) - len(failures)
+    message = f"{pushed} of {len(assistant_ids)} assistant{'s' if len(assistant_ids) != 1 else ''} pushed to Vapi."
+    if failures:
+        message += " Vapi refused: " + "; ".join(failures)
+    job_finish_without_file(job=job, message=message)
+
+
 # --- Import and phone numbers --------------------------------------------------------------------
 
 

@@ -33,3 +33,8 @@ def call_export_task(job_id: int) -> None:
 @shared_task
 def assistants_import_task(job_id: int) -> None:
     services.assistants_import_job(job_id=job_id)
+
+
+@shared_task
+def assistants_push_task(job_id: int) -> None:
+    services.assistants_push_job(job_id=job_id)

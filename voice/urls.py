@@ -12,6 +12,7 @@ urlpatterns = [
     path(A + "usage/export.csv", views.usage_export, name="usage_export"),
     path("c/<uuid:client_id>/", views.client_portal, name="client_portal"),
     path(A + "assistants/", views.assistant_list, name="assistant_list"),
+    path(A + "assistants/push-all/", views.assistants_push_all, name="assistants_push_all"),
     path(A + "assistants/new/<uuid:client_id>/", views.assistant_create, name="assistant_create"),
     path(ASSISTANT, views.assistant_detail, name="assistant_detail"),
     path(ASSISTANT + "edit/", views.assistant_update, name="assistant_update"),

@@ -332,6 +332,22 @@ def assistant_list(request):
 
 
 @agency_view()
+@require_POST
+def assistants_push_all(request):
+    """The bulk action of the Assistants page: every assistant pushed again, as a job with a progress page."""
+    job = job_create(
+        agency=request.agency,
+        created_by=request.user,
+        kind="assistants_push",
+        title="Push every assistant to Vapi",
+        params={},
+        back_url=reverse("assistant_list", args=[request.agency.slug]),
+    )
+    transaction.on_commit(lambda: tasks.assistants_push_task.delay(job.pk))
+    return redirect("job_detail", agency_slug=request.agency.slug, job_id=job.public_id)
+
+
+@agency_view()
 def assistant_create(request, client_id):
     client = client_for_agency(agency=request.agency, public_id=client_id)
     calendars = _calendars_for_form(request, client=client)

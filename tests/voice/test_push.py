@@ -8,7 +8,7 @@ from voice import services
 from voice.models import Assistant, PhoneNumber, SyncStatus
 from voice.vapi.client import VapiAuthError, VapiTimeout, VapiUnavailable, VapiValidationError, vapi_error_message
 
-from .test_assistants import form_data, patched_vapi
+from .test_assistants import form_data, make_assistant, patched_vapi
 
 
 @pytest.fixture
@@ -146,3 +146,29 @@ def test_demo_seed_pushes_one_assistant_per_client_to_the_sandbox_once(cast, set
     assert sorted(n.assistant_id for n in numbers) == sorted(a.pk for a in again)
     for number in numbers:
         assert sandbox_phone_number(number.vapi_id)["assistantId"] == number.assistant.vapi_id
+
+
+def test_push_all_is_a_job_that_reports_each_assistant(keyed, as_user, vapi, django_capture_on_commit_callbacks):
+    from integrations.models import Job, JobStatus
+
+    good = make_assistant(keyed.client_account, vapi_id="vapi-good", name="Day desk")
+    refused = make_assistant(keyed.other_client, vapi_id="vapi-bad", name="Night desk")
+
+    def update_assistant(*, assistant_id, payload):
+        if assistant_id == "vapi-bad":
+            raise VapiValidationError("voice.voiceId must be a string", status_code=400)
+        return {"id": assistant_id}
+
+    vapi.update_assistant.side_effect = update_assistant
+    client = as_user(keyed.staff)
+    assert "Push all to Vapi" in client.get(f"/a/{keyed.agency.slug}/assistants/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/a/{keyed.agency.slug}/assistants/push-all/")
+    job = Job.objects.get(kind="assistants_push")
+    assert response.url.endswith(f"/jobs/{job.public_id}/")
+    assert (job.status, job.done, job.total) == (JobStatus.DONE, 2, 2)
+    page = client.get(response.url).content.decode()
+    assert "1 of 2 assistants pushed to Vapi." in page and "Night desk: voice.voiceId must be a string" in page
+    good.refresh_from_db(), refused.refresh_from_db()
+    assert (good.sync_status, refused.sync_status) == (SyncStatus.SYNCED, SyncStatus.FAILED)
+    assert as_user(keyed.outsider).post(f"/a/{keyed.agency.slug}/assistants/push-all/").status_code == 404
