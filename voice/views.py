@@ -3,11 +3,12 @@ from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -22,7 +23,7 @@ from tenants.models import AgencyRole
 from tenants.selectors import client_for_agency, client_list
 from tenants.services import client_markup_set
 
-from . import selectors, services, tasks
+from . import selectors, services, simulator, tasks
 from . import stats as voice_stats
 from .forms import (
     COMMON_ENDED_REASONS,
@@ -622,38 +623,30 @@ def phone_number_assign(request, phone_number_id):
 
 def _simulator_scenarios() -> list[tuple[str, str]]:
     """The call simulator's scenarios for the assistant page, or none outside sandbox mode."""
-    from django.conf import settings
-
-    from .simulator import SCENARIO_LABELS
-
-    return [(scenario.value, label) for scenario, label in SCENARIO_LABELS.items()] if settings.SANDBOX else []
+    return (
+        [(scenario.value, label) for scenario, label in simulator.SCENARIO_LABELS.items()] if settings.SANDBOX else []
+    )
 
 
 @agency_view()
 @require_POST
 def call_simulate(request, assistant_id):
     """Sandbox only: one simulated phone call to this assistant, then its call page."""
-    from django.conf import settings
-    from django.http import Http404
-
-    from .simulator import SCENARIO_LABELS, Scenario, SimulationError
-    from .simulator import call_simulate as simulated_call_run
-
     if not settings.SANDBOX:
         raise Http404("The call simulator only exists in sandbox mode.")
     assistant = selectors.assistant_for_agency(agency=request.agency, public_id=assistant_id)
     back = redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
-    wanted = request.POST.get("scenario") or Scenario.BOOKED
-    if wanted not in SCENARIO_LABELS:
+    wanted = request.POST.get("scenario") or simulator.Scenario.BOOKED
+    if wanted not in simulator.SCENARIO_LABELS:
         messages.error(request, "Choose one of the listed scenarios.")
         return back
     try:
-        simulated = simulated_call_run(assistant=assistant, scenario=Scenario(wanted))
-    except SimulationError as exc:
+        simulated = simulator.call_simulate(assistant=assistant, scenario=simulator.Scenario(wanted))
+    except simulator.SimulationError as exc:
         messages.error(request, f"The call could not be simulated: {exc}")
         return back
     messages.success(
-        request, f"Simulated a call from {simulated.caller_number}: {SCENARIO_LABELS[simulated.scenario]}."
+        request, f"Simulated a call from {simulated.caller_number}: {simulator.SCENARIO_LABELS[simulated.scenario]}."
     )
     if simulated.call is None:  # a Celery worker is still processing it: it appears in the list shortly
         return redirect("call_list", agency_slug=request.agency.slug)
