@@ -57,9 +57,14 @@ class CallContext:
     calendars: list[CalendarChoice]
     location_id: str
     caller_phone: str
-    call: Call | None
+    # Finds (or creates) the Call row only when a tool writes against it: answering availability never needs it.
+    call_loader: Callable[[], Call | None]
     ghl_factory: Callable
     now: datetime
+
+    @property
+    def call(self) -> Call | None:
+        return self.call_loader()
 
 
 def _calendar_for(ctx: CallContext, service: str | None) -> CalendarChoice:
