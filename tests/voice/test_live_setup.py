@@ -6,6 +6,7 @@ import time
 import pytest
 
 from integrations.ghl.models import GhlConnection
+from integrations.models import WebhookEvent
 from tests.voice import test_live_calls
 from tests.voice.test_live_calls import SECRET, _next_weekday, _post, _results, _tool_calls
 from voice import services
@@ -107,3 +108,13 @@ def test_a_repeated_tool_call_rewrites_its_one_record(live, client):
     _results(_check(client, live.url, "t1", service="consultation"))
     record = ToolCallRecord.objects.get(tool_call_id="t1")
     assert record.result.startswith("For consultation,") and json.dumps(record.arguments)
+
+
+def test_an_end_of_call_report_is_stored_with_one_insert(live, client, django_assert_num_queries):
+    _started(client, live.url, "call-end")  # the agency's auth is now cached
+    report = {"type": "end-of-call-report", "timestamp": 1763800180000, "call": {"id": "call-end"}, "summary": "Hi"}
+    with django_assert_num_queries(1):
+        assert _post(client, live.url, report).json() == {}
+    with django_assert_num_queries(2):  # a repeat: the INSERT does nothing, the stored row is looked up
+        assert _post(client, live.url, report).json() == {}
+    assert WebhookEvent.objects.filter(event_type="end-of-call-report").count() == 1
