@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -109,7 +110,7 @@ def _call_upsert(*, agency: Agency, message: dict, assistant_id: int | None, cli
     return call
 
 
-def call_context(*, setup: AssistantSetup, caller: str, call_loader) -> CallContext:
+def call_context(*, setup: AssistantSetup, caller: str, call_loader: Callable[[], Call | None]) -> CallContext:
     if setup.connection_id is None:
         raise ToolFailure(NOT_SET_UP)
     started = time.monotonic()
