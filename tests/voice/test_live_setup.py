@@ -118,3 +118,15 @@ def test_an_end_of_call_report_is_stored_with_one_insert(live, client, django_as
     with django_assert_num_queries(2):  # a repeat: the INSERT does nothing, the stored row is looked up
         assert _post(client, live.url, report).json() == {}
     assert WebhookEvent.objects.filter(event_type="end-of-call-report").count() == 1
+
+
+def test_calendars_given_to_an_assistant_that_had_none_are_used_at_once(live, client):
+    calendars = [{"calendar_id": c.calendar_id, "spoken_name": c.spoken_name} for c in live.assistant.calendars.all()]
+    live.assistant.calendars.all().delete()
+    (before,) = _results(_check(client, live.url, "t1"))
+    assert before["error"] == "I'm sorry, online booking isn't set up for this business yet."
+
+    services.assistant_calendars_set(assistant=live.assistant, calendars=calendars)  # bulk_create: no signals
+
+    (after,) = _results(_check(client, live.url, "t2"))
+    assert after["result"].startswith("For cleaning,")
