@@ -4,6 +4,7 @@ import json
 import time
 
 import pytest
+from django.db import connection
 
 from integrations.ghl.models import GhlConnection
 from integrations.models import WebhookEvent
@@ -130,3 +131,28 @@ def test_calendars_given_to_an_assistant_that_had_none_are_used_at_once(live, cl
 
     (after,) = _results(_check(client, live.url, "t2"))
     assert after["result"].startswith("For cleaning,")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_relaxed_commit_of_a_tool_call_record_stays_in_its_own_statement(live, client):
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is a PostgreSQL setting")
+    _started(client, live.url, "call-durable")
+    tuesday = _next_weekday()
+    book = {"start_time": f"{tuesday.isoformat()}T10:00", "name": "Ada", "service": "cleaning"}
+    answers = _results(
+        _post(
+            client,
+            live.url,
+            _tool_calls(
+                ("t1", "check_availability", {"date": tuesday.isoformat()}),
+                ("b1", "book_appointment", book),
+                call_id="call-durable",
+            ),
+        )
+    )
+    assert answers[1]["result"].startswith("You're booked")
+    assert ToolCallRecord.objects.filter(call__vapi_call_id="call-durable").count() == 2
+    with connection.cursor() as cursor:  # the booking's and every later transaction commit durably
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("on",)
