@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
+from django.db.models.constants import OnConflict
 from django.http import Http404
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
@@ -66,22 +67,41 @@ def webhook_store(
     if client is not None and agency is None:
         agency = client.agency
     kept_headers = {name.lower(): value for name, value in headers.items() if name.lower() not in _SECRET_HEADERS}
-    event, created = WebhookEvent.objects.get_or_create(
+    event = WebhookEvent(
         provider=provider,
         unique_key=unique_key,
-        defaults={
-            "event_type": event_type,
-            "body": body,
-            "headers": kept_headers,
-            "agency": agency,
-            "client": client,
-        },
+        event_type=event_type,
+        body=body,
+        headers=kept_headers,
+        agency=agency,
+        client=client,
     )
-    if created:
+    if _insert_unless_known(event):
         transaction.on_commit(lambda: _enqueue(event_id=event.pk))
-    else:
-        logger.info("Duplicate %s webhook %s ignored (event %s)", provider, unique_key, event.pk)
-    return event, created
+        return event, True
+    known = WebhookEvent.objects.get(provider=provider, unique_key=unique_key)
+    logger.info("Duplicate %s webhook %s ignored (event %s)", provider, unique_key, known.pk)
+    return known, False
+
+
+def _insert_unless_known(event: WebhookEvent) -> bool:
+    """One INSERT ... ON CONFLICT DO NOTHING RETURNING id: no SELECT first and no savepoint, whether the
+    key is new or a repeat. Sets event.pk and returns True when the row is new.
+
+    Django has no public API for a single-row insert that ignores conflicts and still returns the id
+    (bulk_create drops the id with ignore_conflicts), hence the queryset's own `_insert`."""
+    meta = WebhookEvent._meta
+    rows = WebhookEvent.objects._insert(
+        [event],
+        fields=[f for f in meta.concrete_fields if not f.primary_key],
+        returning_fields=[meta.pk],
+        on_conflict=OnConflict.IGNORE,
+    )
+    if not rows or not rows[0]:
+        return False
+    event.pk = rows[0][0]
+    event._state.adding = False
+    return True
 
 
 def _enqueue(*, event_id: int) -> None:

@@ -12,6 +12,7 @@ import logging
 from datetime import UTC, datetime, time
 
 from django.db.models import Prefetch
+from django.http import JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -19,18 +20,17 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.permissions import AllowAny
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agencyhub.observability import log_context
 from integrations.inbox import webhook_store
 from integrations.models import WebhookProvider
 from tenants.api import UNAUTHENTICATED, AgencyScoped
-from tenants.models import Agency
 
 from . import live, selectors
-from .models import Booking, BookingStatus, Call, CallOutcome, ToolCallRecord, VapiAccount
-from .server_messages import MalformedMessage, message_from_body, request_authenticated
+from .live_setup import agency_auth
+from .models import Booking, BookingStatus, Call, CallOutcome, ToolCallRecord
+from .server_messages import MalformedMessage, message_from_body
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ ANSWERED_AT_ONCE = {"tool-calls": live.tool_calls_answer, "function-call": live.
 
 
 class VapiServerUrlView(APIView):
+    # Answers are plain JSON objects: JsonResponse skips DRF's renderer while a caller waits on a tool answer.
     authentication_classes = []
     permission_classes = [AllowAny]
     parser_classes = []
@@ -66,27 +67,26 @@ class VapiServerUrlView(APIView):
     def post(self, request, agency_id):
         declared = request.META.get("CONTENT_LENGTH") or "0"
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return Response({"error": f"The body is over {MAX_BODY_BYTES} bytes."}, status=413)
+            return JsonResponse({"error": f"The body is over {MAX_BODY_BYTES} bytes."}, status=413)
         raw = request.body
         if len(raw) > MAX_BODY_BYTES:
-            return Response({"error": f"The body is over {MAX_BODY_BYTES} bytes."}, status=413)
-        agency = Agency.objects.filter(public_id=agency_id).first()
-        account = VapiAccount.objects.filter(agency=agency).first() if agency else None
-        secret = account.webhook_secret if account else ""
-        if not request_authenticated(headers=request.headers, body=raw, secret=secret):
+            return JsonResponse({"error": f"The body is over {MAX_BODY_BYTES} bytes."}, status=413)
+        auth = agency_auth(public_id=agency_id)
+        if auth is None or not auth.authenticates(headers=request.headers, body=raw):
             # Same answer for an unknown agency and a wrong secret: nothing to learn by probing.
-            return Response({"error": "Missing or invalid credentials."}, status=401)
+            return JsonResponse({"error": "Missing or invalid credentials."}, status=401)
+        agency = auth.agency
         log_context.bind(agency=agency.slug)
         try:
             message = message_from_body(raw)
         except MalformedMessage as exc:
-            return Response({"error": str(exc)}, status=400)
+            return JsonResponse({"error": str(exc)}, status=400)
         kind = message["type"]
         log_context.bind(call_id=live.message_call_id(message) or "-")
         if kind in ANSWERED_AT_ONCE:
-            return Response(ANSWERED_AT_ONCE[kind](agency=agency, message=message))
+            return JsonResponse(ANSWERED_AT_ONCE[kind](auth=auth, message=message))
         if kind == "assistant-request":
-            return Response(live.assistant_request_answer(agency=agency, message=message))
+            return JsonResponse(live.assistant_request_answer(agency=agency, message=message))
         webhook_store(
             provider=WebhookProvider.VAPI,
             event_type=kind[:100],
@@ -95,7 +95,7 @@ class VapiServerUrlView(APIView):
             headers={name: request.headers[name] for name in STORED_HEADERS if name in request.headers},
             agency=agency,
         )
-        return Response({})
+        return JsonResponse({})
 
 
 # --- Read API: calls and bookings ----------------------------------------------------------------

@@ -9,22 +9,24 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from agencyhub.observability import log_context
 from integrations.ghl.client import GhlClient
-from integrations.ghl.selectors import connection_for_client
+from integrations.ghl.models import GhlConnection
 from integrations.ghl.services import GhlNotConnectedError, connection_access_token
 from integrations.http import ProviderError
 from tenants.models import Agency
 
 from .ended_reasons import call_outcome
+from .live_setup import AgencyAuth, AssistantSetup, assistant_setup
 from .models import Assistant, Call, CallOutcome, PhoneNumber, ToolCallRecord
 from .server_messages import message_timestamp, tool_invocations
 from .speech import single_line
@@ -85,21 +87,26 @@ def _caller_number(message: dict) -> str:
 
 def call_upsert(*, agency: Agency, message: dict, assistant: Assistant | None = None) -> Call | None:
     """The Call for this message's call id, created on first sight; None when the message names no call."""
+    assistant = assistant or assistant_for_message(agency=agency, message=message)
+    return _call_upsert(
+        agency=agency,
+        message=message,
+        assistant_id=assistant.pk if assistant else None,
+        client_id=assistant.client_id if assistant else None,
+    )
+
+
+def _call_upsert(*, agency: Agency, message: dict, assistant_id: int | None, client_id: int | None) -> Call | None:
     call_id = message_call_id(message)
     if not call_id:
         return None
-    assistant = assistant or assistant_for_message(agency=agency, message=message)
     call, created = Call.objects.get_or_create(
         agency=agency,
         vapi_call_id=call_id,
-        defaults={
-            "assistant": assistant,
-            "client": assistant.client if assistant else None,
-            "caller_number": _caller_number(message),
-        },
+        defaults={"assistant_id": assistant_id, "client_id": client_id, "caller_number": _caller_number(message)},
     )
-    if not created and assistant and call.assistant_id is None:
-        call.assistant, call.client = assistant, assistant.client
+    if not created and assistant_id and call.assistant_id is None:
+        call.assistant_id, call.client_id = assistant_id, client_id
         call.save(update_fields=["assistant", "client", "updated_at"])
     return call
 
@@ -111,32 +118,34 @@ def message_asked_at(message: dict) -> datetime:
 
 
 def call_context(
-    *, assistant: Assistant, call: Call | None, caller: str, asked_at: datetime | None = None
+    *, setup: AssistantSetup, caller: str, call_loader: Callable[[], Call | None], asked_at: datetime | None = None
 ) -> CallContext:
-    connection = connection_for_client(client=assistant.client)
-    if connection is None:
+    if setup.connection_id is None:
         raise ToolFailure(NOT_SET_UP)
     started = time.monotonic()
 
     def ghl_factory():
+        # Read only when GHL is called: a warm availability answer never needs the token.
+        ghl_connection = GhlConnection.objects.filter(pk=setup.connection_id).first()
+        if ghl_connection is None:
+            raise ToolFailure(NOT_SET_UP)
         try:
-            token = connection_access_token(connection=connection)
+            token = connection_access_token(connection=ghl_connection)
         except (GhlNotConnectedError, ProviderError) as exc:
             raise ToolFailure(NOT_SET_UP) from exc
         remaining = max(TOOL_BUDGET_SECONDS - (time.monotonic() - started), 0.5)
         return GhlClient(access_token=token, deadline_seconds=remaining)
 
-    calendars = [
-        CalendarChoice(calendar_id=c.calendar_id, spoken_name=c.spoken_name, minutes=assistant.appointment_minutes)
-        for c in assistant.calendars.all()
-    ]
     return CallContext(
-        client_id=assistant.client_id,
-        tz=ZoneInfo(assistant.time_zone or assistant.client.time_zone),
-        calendars=calendars,
-        location_id=connection.location_id,
+        client_id=setup.client_id,
+        tz=ZoneInfo(setup.time_zone),
+        calendars=[
+            CalendarChoice(calendar_id=calendar_id, spoken_name=spoken_name, minutes=setup.minutes)
+            for calendar_id, spoken_name in setup.calendars
+        ],
+        location_id=setup.location_id,
         caller_phone=caller,
-        call=call,
+        call_loader=call_loader,
         ghl_factory=ghl_factory,
         now=timezone.now(),
         asked_at=asked_at,
@@ -158,52 +167,111 @@ def _answer_one(context: CallContext | None, invocation, failure: str) -> tuple[
         return "", single_line(str(exc))
 
 
-def tool_calls_answer(*, agency: Agency, message: dict) -> dict:
+def _tool_call_record(
+    *, call_match: tuple[str, list], invocation, result: str, error: str, elapsed_ms: int, asked_at: datetime
+) -> bool:
+    """Writes (or rewrites, for a repeated tool call) the record in one statement that also finds the call.
+
+    `call_match` is the WHERE clause on the call table (alias c) and its parameters; False when no call
+    matched and nothing was written.
+    """
+    where, where_params = call_match
+    postgres = connection.vendor == "postgresql"
+    durability, joined = "", ""
+    if postgres and not connection.in_atomic_block:
+        # An audit row, not a booking: committing it without waiting for the WAL flush risks at most the last
+        # fraction of a second of tool-call logs on a server crash. Only this statement's own transaction is
+        # affected (autocommit); bookings are written in their own, fully durable transactions.
+        durability = "WITH durability AS (SELECT set_config('synchronous_commit', 'off', true)) "
+        joined = ", durability"
+    record, call = ToolCallRecord._meta.db_table, Call._meta.db_table
+    # Only this module's fixed clauses and table names are interpolated; every value is a parameter.
+    sql = (
+        f"{durability}INSERT INTO {record} "  # noqa: S608
+        "(call_id, tool_call_id, name, arguments, result, error, duration_ms, created_at) "
+        f"SELECT c.id, %s, %s, {'%s::jsonb' if postgres else '%s'}, %s, %s, %s, %s FROM {call} c{joined} "
+        f"WHERE {where} "
+        "ON CONFLICT (call_id, tool_call_id) DO UPDATE SET name = excluded.name, arguments = excluded.arguments, "
+        "result = excluded.result, error = excluded.error, duration_ms = excluded.duration_ms RETURNING id"
+    )
+    params = [
+        invocation.id[:100],
+        invocation.name[:64],
+        json.dumps(invocation.arguments),
+        result,
+        error,
+        elapsed_ms,
+        connection.ops.adapt_datetimefield_value(asked_at),
+        *where_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
+
+
+def tool_calls_answer(*, auth: AgencyAuth, message: dict) -> dict:
     """Vapi's `{"results": [...]}`: one per tool call, in order, never an HTTP error."""
-    assistant = assistant_for_message(agency=agency, message=message)
-    call = call_upsert(agency=agency, message=message, assistant=assistant)
-    log_context.bind(call_id=message_call_id(message) or "-")
+    agency = auth.agency
+    setup = assistant_setup(auth=auth, message=message)
+    vapi_call_id = message_call_id(message)
+    loaded: dict[str, Call | None] = {}
+
+    def call_loader() -> Call | None:
+        if "call" not in loaded:
+            loaded["call"] = _call_upsert(
+                agency=agency,
+                message=message,
+                assistant_id=setup.assistant_id if setup else None,
+                client_id=setup.client_id if setup else None,
+            )
+        return loaded["call"]
+
     context, failure = None, NOT_SET_UP
     asked_at = message_asked_at(message)
-    if assistant is not None:
+    if setup is not None:
         try:
-            context = call_context(assistant=assistant, call=call, caller=_caller_number(message), asked_at=asked_at)
+            context = call_context(
+                setup=setup, caller=_caller_number(message), call_loader=call_loader, asked_at=asked_at
+            )
         except ToolFailure as exc:
             failure = str(exc)
+    # The call usually exists already (created when it started): found by the record's own INSERT.
+    by_call_id = "c.agency_id = %s AND c.vapi_call_id = %s" + (" AND c.assistant_id IS NOT NULL" if setup else "")
+    invocations = tool_invocations(message)
     results = []
-    for invocation in tool_invocations(message):
+    for invocation in invocations:
         started = time.monotonic()
         try:
             result, error = _answer_one(context, invocation, failure)
         except Exception:  # a bug must not become silence on the phone: logged with context, answered as error
-            logger.exception("Tool %s crashed on call %s", invocation.name, message_call_id(message))
+            logger.exception("Tool %s crashed on call %s", invocation.name, vapi_call_id)
             result, error = "", "I'm sorry, something went wrong on my side. Could I take a message instead?"
         elapsed_ms = int((time.monotonic() - started) * 1000)
         if error:
             logger.warning("Tool %s answered an error in %s ms: %s", invocation.name, elapsed_ms, error)
-        if call is not None and invocation.id:
-            recorded = {
-                "name": invocation.name[:64],
-                "arguments": invocation.arguments,
+        if vapi_call_id and invocation.id:
+            record = {
+                "invocation": invocation,
                 "result": result,
                 "error": error,
-                "duration_ms": elapsed_ms,
+                "elapsed_ms": elapsed_ms,
+                "asked_at": asked_at,
             }
-            ToolCallRecord.objects.update_or_create(
-                call=call,
-                tool_call_id=invocation.id,
-                defaults=recorded,
-                create_defaults={**recorded, "created_at": asked_at},
-            )
+            call = loaded.get("call")
+            match = ("c.id = %s", [call.pk]) if call else (by_call_id, [agency.pk, vapi_call_id])
+            if not _tool_call_record(call_match=match, **record):
+                _tool_call_record(call_match=("c.id = %s", [call_loader().pk]), **record)
         entry = {"toolCallId": invocation.id, "name": invocation.name}
         entry["error" if error else "result"] = error or result
         results.append(entry)
+    if vapi_call_id and not any(i.id for i in invocations):
+        call_loader()  # nothing to record: the call is still known from its first message
     return {"results": results}
 
 
-def function_call_answer(*, agency: Agency, message: dict) -> dict:
+def function_call_answer(*, auth: AgencyAuth, message: dict) -> dict:
     """Legacy `function-call`: Vapi reads `{"result": "..."}` (reference §5.2); a failure is spoken there too."""
-    results = tool_calls_answer(agency=agency, message=message)["results"]
+    results = tool_calls_answer(auth=auth, message=message)["results"]
     first = results[0] if results else {}
     return {"result": first.get("result") or first.get("error") or ""}
 

@@ -142,6 +142,19 @@ def _timestamp_is_fresh(value: str, now: float) -> bool:
     return abs(now - stamp) <= SIGNATURE_TOLERANCE_SECONDS
 
 
+def secret_digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def presented_secret_matches(*, headers, digest: bytes) -> bool:
+    """True when X-Vapi-Secret or Authorization: Bearer carries the secret whose SHA-256 is `digest`.
+
+    Lets the hot path check the common forms against a hash, without the secret itself. Constant time."""
+    candidates = [headers.get("X-Vapi-Secret", ""), headers.get("Authorization", "")]
+    candidates[1] = candidates[1][7:].strip() if candidates[1].startswith("Bearer ") else ""
+    return any(c and hmac.compare_digest(hashlib.sha256(c.encode()).digest(), digest) for c in candidates)
+
+
 def request_authenticated(*, headers, body: bytes, secret: str, now: float | None = None) -> bool:
     """True when the request carries the agency's secret in any form Vapi sends it (DESIGN.md).
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from tenants.models import Agency, ClientAccount, User
 
+from .live_setup import agency_live_forget
 from .models import (
     WEEKDAYS,
     Assistant,
@@ -326,6 +327,8 @@ def assistant_calendars_set(*, assistant: Assistant, calendars: list[dict]) -> N
         )
         for c in calendars
     )
+    # bulk_create sends no post_save: live calls must still see the new calendars at once.
+    agency_live_forget(agency_id=assistant.client.agency_id)
 
 
 def _push_enqueue(assistant: Assistant) -> None:

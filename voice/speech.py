@@ -97,8 +97,16 @@ def spoken_time(moment: datetime) -> str:
     return spoken + _which_of_repeated(moment)
 
 
+# English names by index, not strftime: callers hear English whatever the server's locale, and it is faster.
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
 def spoken_day(moment: datetime) -> str:
-    return f"{moment:%A}, {moment:%B} {moment.day}"
+    return f"{DAY_NAMES[moment.weekday()]}, {MONTH_NAMES[moment.month - 1]} {moment.day}"
 
 
 def spoken_moment(moment: datetime) -> str:

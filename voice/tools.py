@@ -57,11 +57,16 @@ class CallContext:
     calendars: list[CalendarChoice]
     location_id: str
     caller_phone: str
-    call: Call | None
+    # Finds (or creates) the Call row only when a tool writes against it: answering availability never needs it.
+    call_loader: Callable[[], Call | None]
     ghl_factory: Callable
     now: datetime
     # When the caller asked (the message's own timestamp), so a booking is dated to its call's day.
     asked_at: datetime | None = None
+
+    @property
+    def call(self) -> Call | None:
+        return self.call_loader()
 
 
 def _calendar_for(ctx: CallContext, service: str | None) -> CalendarChoice:

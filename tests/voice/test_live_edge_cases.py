@@ -24,6 +24,7 @@ from tests.voice.test_assistants import make_assistant
 from tests.voice.test_live_calls import CALLER, CHICAGO, SECRET, _next_weekday, _post, _results, _tool_calls
 from voice import tools
 from voice.live import call_context
+from voice.live_setup import assistant_setup_build
 from voice.models import Booking, BookingStatus, Call, ToolCallRecord, VapiAccount
 from voice.selectors import client_calendars
 from voice.slots import slots_for_days
@@ -422,7 +423,7 @@ def night(live):
 
 
 def _night_slots(setup, day):
-    ctx = call_context(assistant=setup.assistant, call=None, caller=CALLER)
+    ctx = call_context(setup=assistant_setup_build(setup.assistant), caller=CALLER, call_loader=lambda: None)
     by_day = slots_for_days(
         ghl_factory=ctx.ghl_factory,
         client_id=ctx.client_id,
