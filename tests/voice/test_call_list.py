@@ -272,7 +272,7 @@ def test_the_list_runs_the_same_queries_for_1_and_25_calls(cast, as_user, django
 def test_postgresql_search_and_every_sort_use_their_indexes(cast):
     """EXPLAIN on a few thousand calls: the query's expression must be exactly the GIN index's expression."""
     if connection.vendor != "postgresql":
-        pytest.skip("the GIN and ordering indexes exist on PostgreSQL only (migration 0006)")
+        pytest.skip("the GIN and ordering indexes exist on PostgreSQL only (migration 0004)")
     from voice.selectors import CallFilters, call_list
 
     Call.objects.bulk_create(

@@ -206,3 +206,38 @@ def test_usage_queries_do_not_grow_with_clients(cast, as_user, django_assert_num
         assert len(owner.get(url).context["rows"]) == 16
     with django_assert_num_queries(USAGE_QUERIES - 3):
         assert owner.get(url.replace("usage/", "usage/export.csv")).status_code == 200
+
+
+def test_postgresql_sums_usage_and_dashboards_from_the_covering_index(cast):
+    """Summing a month of 100,000 calls reads the index alone; a column left out of it would mean the wide rows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from voice.models import Call
+    from voice.stats import call_stats, client_month_usage, utc_month
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the covering index exists on PostgreSQL only (migration 0005)")
+    Call.objects.bulk_create(
+        Call(
+            agency=cast.agency,
+            client=cast.client_account,
+            vapi_call_id=f"bulk-{i}",
+            started_at=NOW - timedelta(hours=i),
+            duration_seconds=i % 600,
+            cost=Decimal(i % 97) / 100,
+            outcome=CallOutcome.BOOKED if i % 3 == 0 else CallOutcome.NO_BOOKING,
+        )
+        for i in range(2000)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        client_month_usage(agency=cast.agency, month=utc_month(now=NOW))
+        call_stats(agency=cast.agency, per_client=True, now=NOW)
+    sums = [q["sql"] for q in queries.captured_queries if "SUM(" in q["sql"]]
+    assert len(sums) == 2
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        for sql in sums:
+            cursor.execute("EXPLAIN " + sql)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert "Index Only Scan using call_stats_covering_idx" in plan, plan

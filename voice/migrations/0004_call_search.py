@@ -8,6 +8,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import migrations, models
 from django.db.models import F
 
+from integrations.postgres import PostgresOnlyIndexes
 from voice.models import transcript_search_vector
 
 
@@ -25,32 +26,10 @@ def _indexes():
     ]
 
 
-class PostgresOnlyIndexes(migrations.operations.base.Operation):
-    """Creates the indexes on PostgreSQL and does nothing elsewhere; the model state is left as it is."""
-
-    reversible = True
-
-    def state_forwards(self, app_label, state):
-        pass
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            for model_name, index in _indexes():
-                schema_editor.add_index(to_state.apps.get_model(app_label, model_name), index)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            for model_name, index in _indexes():
-                schema_editor.remove_index(from_state.apps.get_model(app_label, model_name), index)
-
-    def describe(self):
-        return "Create PostgreSQL-only indexes for transcript search and the calls and bookings lists' order"
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
         ("voice", "0003_call_outcome"),
     ]
 
-    operations = [PostgresOnlyIndexes()]
+    operations = [PostgresOnlyIndexes(_indexes())]
