@@ -1,12 +1,12 @@
 """`make bench`: end-of-call-report ingest throughput, served by gunicorn against PostgreSQL.
 
 Creates a throwaway database (agencyhub_bench_ingest), migrates it, seeds an agency and its Vapi
-secret, starts gunicorn (2 workers, tests/bench/wsgi.py) on a free local port, then fires a fixed
-number of signed end-of-call reports (distinct call ids) from a bounded pool of threads, each with
-its own httpx client, within a time limit; the same for the trivial bench/ping/ view, in alternating
-slices so both see the same load from the rest of the machine. Both views are served the same way,
-by each gunicorn configuration of SERVERS in turn. Reports requests/s and the ratio, PASS/MISS
-against the target per server, and writes artifacts/bench/ingest.json and ingest.svg.
+secret, starts gunicorn ((2 x cores) + 1 sync workers, as gunicorn advises; tests/bench/wsgi.py) on a
+free local port, then fires a fixed number of signed end-of-call reports (distinct call ids) from a
+bounded pool of threads, each with its own httpx client, within a time limit; the same for the trivial
+bench/ping/ view, in alternating slices so both see the same load from the rest of the machine. Both
+views are served the same way, by each gunicorn configuration of SERVERS in turn. Reports requests/s
+and the ratio, PASS/MISS against the target per server, and writes artifacts/bench/ingest.json and ingest.svg.
 
 Processing stays in the background as in production: the inbox enqueues each stored report on a real
 Redis broker (db 3; eager Celery would process inside the request). No worker runs during the
@@ -37,7 +37,8 @@ REQUESTS = int(os.environ.get("BENCH_INGEST_REQUESTS", "3000"))
 SECONDS = float(os.environ.get("BENCH_INGEST_SECONDS", "12"))
 THREADS = int(os.environ.get("BENCH_INGEST_THREADS", "8"))
 SLICES = 4
-WORKERS = 2
+# Gunicorn's own advice for sync workers: (2 x cores) + 1, so a worker waiting on a commit leaves the CPU to another.
+WORKERS = int(os.environ.get("BENCH_INGEST_WORKERS", 2 * (os.cpu_count() or 1) + 1))
 # Gunicorn configurations, as {label: threads per worker} (1: sync workers, more: gthread). gthread x 4 was
 # tried: it speeds the trivial view up more than ingest (0.33x against 0.48x for sync on the same run).
 SERVERS = {"sync workers": 1}
