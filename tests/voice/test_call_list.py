@@ -306,24 +306,6 @@ def test_a_broad_search_is_counted_only_so_far(cast, as_user, monkeypatch):
     assert "More than 2 calls match these filters" in html
 
 
-def _call_page_stub(request, client_id, call_id):
-    from django.http import HttpResponse
-
-    return HttpResponse("the client's call page")
-
-
-def _with_client_call_page():
-    from django.urls import path
-
-    from agencyhub.urls import urlpatterns as project
-
-    return [*project, path("c/<uuid:client_id>/calls/<uuid:call_id>/", _call_page_stub, name="client_call_detail")]
-
-
-urlpatterns = _with_client_call_page()
-
-
-@pytest.mark.urls(__name__)
 def test_the_clients_rows_link_to_the_clients_own_call_page(cast, calls, as_user):
     call = Call.objects.get(vapi_call_id="c-root")
     html = as_user(cast.client_admin).get(_client_url(cast)).content.decode()

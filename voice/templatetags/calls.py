@@ -1,5 +1,4 @@
 from django import template
-from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -13,15 +12,6 @@ def minutes_seconds(seconds) -> str:
         return "—"
     minutes, rest = divmod(int(seconds), 60)
     return f"{minutes}:{rest:02d}"
-
-
-@register.simple_tag
-def client_call_url(call, client) -> str:
-    """The client's own page of a call, or "" while no such page is installed (then the row has no link)."""
-    try:
-        return reverse("client_call_detail", kwargs={"client_id": client.public_id, "call_id": call.public_id})
-    except NoReverseMatch:
-        return ""
 
 
 @register.simple_tag
