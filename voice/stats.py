@@ -260,7 +260,8 @@ def usage_months(*, agency: Agency, now: datetime | None = None) -> list[date]:
     """First days of the months from the agency's first call to this month (UTC), newest first."""
     this_month = utc_month(now=now)
     first = Call.objects.filter(agency=agency).aggregate(first=Min("started_at"))["first"]
-    month = month_start(timezone.localtime(first, ZoneInfo("UTC")).date()) if first else this_month
+    # Never later than this month: a provider's clock far ahead must not leave the page without a month.
+    month = min(month_start(timezone.localtime(first, ZoneInfo("UTC")).date()), this_month) if first else this_month
     months = []
     while month <= this_month:
         months.append(month)

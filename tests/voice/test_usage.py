@@ -241,3 +241,11 @@ def test_postgresql_sums_usage_and_dashboards_from_the_covering_index(cast):
             cursor.execute("EXPLAIN " + sql)
             plan = "\n".join(row[0] for row in cursor.fetchall())
             assert "Index Only Scan using call_stats_covering_idx" in plan, plan
+
+
+def test_a_call_dated_after_this_month_still_leaves_this_month_to_show(cast, as_user):
+    """Vapi's startedAt is the provider's word: a clock far ahead must not leave the page without a month."""
+    make_call(cast.client_account, NOW + timedelta(days=60))
+    response = as_user(cast.owner).get(f"/a/{cast.agency.slug}/usage/")
+    assert response.status_code == 200
+    assert "March 2026" in response.content.decode()
