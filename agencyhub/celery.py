@@ -8,6 +8,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agencyhub.settings")
 app = Celery("agencyhub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# voice keeps its tasks beside each domain (voice/<domain>/tasks.py), which autodiscovery of apps does not reach.
+app.autodiscover_tasks(["voice.assistants", "voice.calls", "voice.live"])
 
 
 @task_prerun.connect

@@ -222,7 +222,7 @@ SPECTACULAR_SETTINGS = {
 # GoHighLevel API v2; in SANDBOX mode requests never leave the process.
 GHL_API_BASE_URL = env.str("GHL_API_BASE_URL", default="https://services.leadconnectorhq.com")
 GHL_MARKETPLACE_URL = env.str("GHL_MARKETPLACE_URL", default="https://marketplace.gohighlevel.com")
-GHL_SPECS_DIR = env.str("GHL_SPECS_DIR", default=str(BASE_DIR.parent / "shared" / "specs" / "ghl"))
+GHL_SPECS_DIR = env.str("GHL_SPECS_DIR", default=str(BASE_DIR / "integrations" / "ghl" / "spec"))
 
 # Vapi REST API; in SANDBOX mode requests never leave the process.
 VAPI_API_BASE_URL = env.str("VAPI_API_BASE_URL", default="https://api.vapi.ai")

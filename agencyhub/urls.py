@@ -15,7 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/webhooks/ghl/", include("integrations.ghl.webhook_urls")),
-    path("api/webhooks/vapi/", include("voice.api_urls")),
+    path("api/webhooks/vapi/", include("voice.live.urls")),
     path("api/v1/clients/", ClientListApi.as_view(), name="api_client_list"),
     path("api/v1/calls/", CallListApi.as_view(), name="api_call_list"),
     path("api/v1/calls/<uuid:call_id>/", CallDetailApi.as_view(), name="api_call_detail"),
@@ -29,4 +29,4 @@ urlpatterns = [
 
 if settings.SANDBOX:
     urlpatterns.append(path("sandbox/ghl/", include("integrations.ghl.sandbox_urls")))
-    urlpatterns.append(path("sandbox/vapi/", include("voice.vapi.sandbox_urls")))
+    urlpatterns.append(path("sandbox/vapi/", include("integrations.vapi.sandbox_urls")))

@@ -14,6 +14,9 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class ProviderError(Exception):
+    """Any refusal or failure of a provider. Each provider has one base under this one (`GhlError`,
+    `VapiError`) and its own subclass of each kind below; `for_status` picks the class of an answer."""
+
     def __init__(self, message: str, *, status_code: int | None = None, trace_id: str = "", body=None):
         super().__init__(message)
         self.message = message
@@ -24,6 +27,20 @@ class ProviderError(Exception):
     def __str__(self):
         trace = f" (trace {self.trace_id})" if self.trace_id else ""
         return f"{self.status_code or 'no response'}: {self.message}{trace}"
+
+    @classmethod
+    def of_kind(cls, kind: type["ProviderError"]) -> type["ProviderError"]:
+        """This provider's class of a kind (its `ProviderTimeout`, say); the kind itself for the shared base."""
+        if cls is ProviderError:
+            return kind
+        if issubclass(cls, kind):
+            return cls
+        return next((sub for sub in cls.__subclasses__() if kind in sub.__bases__), cls)
+
+    @classmethod
+    def for_status(cls, status_code: int) -> type["ProviderError"]:
+        default = ProviderServerError if status_code >= 500 else ProviderValidationError
+        return cls.of_kind(KIND_FOR_STATUS.get(status_code, default))
 
 
 class ProviderTimeout(ProviderError):
@@ -50,16 +67,8 @@ class ProviderValidationError(ProviderError):
     pass
 
 
-def error_class_for_status(status_code: int) -> type[ProviderError]:
-    if status_code == 429:
-        return ProviderRateLimited
-    if status_code >= 500:
-        return ProviderServerError
-    if status_code in (401, 403):
-        return ProviderAuthError
-    if status_code == 404:
-        return ProviderNotFound
-    return ProviderValidationError
+# The one map from an HTTP status to the kind of error; 5xx not named here are server errors, other 4xx validation.
+KIND_FOR_STATUS = {429: ProviderRateLimited, 401: ProviderAuthError, 403: ProviderAuthError, 404: ProviderNotFound}
 
 
 def retry_delay_from_headers(response: httpx.Response) -> float | None:
@@ -83,6 +92,8 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELET
 
 class ProviderHttp:
     """One provider's HTTP session. `deadline` is a monotonic() instant no call may run past."""
+
+    errors: type[ProviderError] = ProviderError  # the provider's base error: every raise is of its family
 
     def __init__(
         self,
@@ -110,7 +121,7 @@ class ProviderHttp:
         except ValueError:
             body = response.text
         message = body.get("message", "") if isinstance(body, dict) else body
-        return error_class_for_status(response.status_code)(
+        return self.errors.for_status(response.status_code)(
             str(message) or response.reason_phrase, status_code=response.status_code, body=body
         )
 
@@ -129,18 +140,18 @@ class ProviderHttp:
             if self.deadline is not None:
                 timeout = min(timeout, self.deadline - monotonic())
                 if timeout <= 0:
-                    raise ProviderTimeout(f"{method} {path}: no time left before the deadline")
+                    raise self.errors.of_kind(ProviderTimeout)(f"{method} {path}: no time left before the deadline")
             response = None
             try:
                 response = self.http.request(method, path, timeout=timeout, **kwargs)
             # A connect failure sent nothing, so even a POST is safe to send again.
             except httpx.ConnectTimeout:
-                error = ProviderTimeout(f"{method} {path}: no connection within {timeout:.1f}s")
+                error = self.errors.of_kind(ProviderTimeout)(f"{method} {path}: no connection within {timeout:.1f}s")
             except httpx.ConnectError as exc:
-                error = ProviderServerError(f"{method} {path}: cannot connect ({exc})")
+                error = self.errors.of_kind(ProviderServerError)(f"{method} {path}: cannot connect ({exc})")
             # A read timeout may have booked already: never send it twice.
             except httpx.TimeoutException as exc:
-                raise ProviderTimeout(f"{method} {path}: no answer within {timeout:.1f}s") from exc
+                raise self.errors.of_kind(ProviderTimeout)(f"{method} {path}: no answer within {timeout:.1f}s") from exc
             else:
                 if response.is_success:
                     return response

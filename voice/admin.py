@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Assistant, AssistantCalendar, AssistantRevision, PhoneNumber, VapiAccount
+from voice.models import Assistant, AssistantCalendar, AssistantRevision, PhoneNumber, VapiAccount
 
 
 @admin.register(VapiAccount)

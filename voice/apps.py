@@ -7,11 +7,12 @@ class VoiceConfig(AppConfig):
 
     def ready(self):
         from integrations.inbox import ANY_TYPE, register_handler
-
-        from . import bookings, live, live_setup
+        from voice.bookings.services import booking_sync_from_ghl
+        from voice.calls.ingest import vapi_message_process
+        from voice.live.setup import receivers_connect
 
         # Every stored Vapi message converges the Call; unknown types too (they still name the call).
-        register_handler("vapi", ANY_TYPE, live.vapi_message_process)
+        register_handler("vapi", ANY_TYPE, vapi_message_process)
         for event_type in ("AppointmentCreate", "AppointmentUpdate", "AppointmentDelete"):
-            register_handler("ghl", event_type, bookings.booking_sync_from_ghl)
-        live_setup.receivers_connect()
+            register_handler("ghl", event_type, booking_sync_from_ghl)
+        receivers_connect()

@@ -9,10 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from tenants.models import Agency
-
-from . import selectors, services
-from .models import Assistant, Call, LiveTool
-from .simulator import Scenario, call_simulate, simulated_call_id
+from voice.assistants import selectors, services, vapi_org
+from voice.models import Assistant, Call, LiveTool
+from voice.simulator.services import Scenario, call_simulate, simulated_call_id
 
 DEMO_DAYS = 21
 # About half booked, the rest what a front desk really hears: browsers, people asking for a person, hang-ups.
@@ -33,11 +32,11 @@ DEMO_PROMPT = (
 
 def demo_assistants_seed(*, agency: Agency) -> list[Assistant]:
     """Idempotent: creates the missing assistants, pushes each synchronously and gives each a number."""
-    from voice.vapi.sandbox import sandbox_api_key
+    from integrations.vapi.sandbox import sandbox_api_key
 
-    account, _ = services.vapi_account_ensure(agency=agency)
+    account, _ = vapi_org.vapi_account_ensure(agency=agency)
     if not account.api_key:
-        services.vapi_account_key_save(agency=agency, api_key=sandbox_api_key())
+        vapi_org.vapi_account_key_save(agency=agency, api_key=sandbox_api_key())
     assistants = []
     for client in agency.clients.all():
         assistant = client.assistants.first()
@@ -76,13 +75,13 @@ def demo_assistants_seed(*, agency: Agency) -> list[Assistant]:
 
 def _demo_phone_numbers_assign(*, agency: Agency, assistants: list[Assistant]) -> None:
     """One sandbox number per assistant, so simulated inbound calls find their assistant."""
-    from voice.vapi.sandbox import sandbox_seed_phone_numbers
+    from integrations.vapi.sandbox import sandbox_seed_phone_numbers
 
     sandbox_seed_phone_numbers(count=len(assistants))
-    numbers = services.phone_numbers_sync(agency=agency)
+    numbers = vapi_org.phone_numbers_sync(agency=agency)
     for number, assistant in zip(numbers, assistants, strict=False):
         if number.assistant is None and assistant.vapi_id:
-            services.phone_number_assign(phone_number=number, assistant=assistant)
+            vapi_org.phone_number_assign(phone_number=number, assistant=assistant)
 
 
 def _demo_call_start(rng: random.Random, tz: ZoneInfo) -> datetime:

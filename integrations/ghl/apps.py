@@ -7,9 +7,8 @@ class GhlConfig(AppConfig):
     verbose_name = "GoHighLevel"
 
     def ready(self):
+        from integrations.ghl.services import ghl_install, ghl_location_update, ghl_uninstall
         from integrations.inbox import register_handler
-
-        from .services import ghl_install, ghl_location_update, ghl_uninstall
 
         register_handler("ghl", "INSTALL", ghl_install)
         register_handler("ghl", "UNINSTALL", ghl_uninstall)

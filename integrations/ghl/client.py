@@ -13,39 +13,21 @@ import httpx
 from django.conf import settings
 from django.urls import reverse
 
-from integrations.ghl.sandbox import GhlSandboxTransport
-from integrations.http import (
-    ProviderAuthError,
-    ProviderError,
-    ProviderHttp,
-    ProviderValidationError,
-    error_class_for_status,
+from integrations.ghl.errors import (
+    GhlAuthError,
+    GhlError,
+    GhlInvalidGrant,
+    GhlLocationInactive,
+    GhlSlotUnavailable,
+    GhlTokenExpired,
 )
+from integrations.ghl.sandbox import GhlSandboxTransport
+from integrations.http import ProviderError, ProviderHttp
 
 logger = logging.getLogger(__name__)
 
 CALENDARS_VERSION = "2021-04-15"
 API_VERSION = "2021-07-28"
-
-
-class GhlTokenExpired(ProviderAuthError):
-    """The access token is invalid or expired: refresh and try again."""
-
-
-class GhlAuthError(ProviderAuthError):
-    """A 401 a refresh cannot fix: missing Version header, or a scope the token was not granted."""
-
-
-class GhlInvalidGrant(ProviderAuthError):
-    """The refresh token was used already or revoked: the client must reconnect."""
-
-
-class GhlLocationInactive(ProviderError):
-    """The location's SaaS billing is paused: the same refresh token works again once it is active."""
-
-
-class GhlSlotUnavailable(ProviderValidationError):
-    """GHL refused the booking because the slot is taken or outside the calendar's hours."""
 
 
 def _ghl_error(response: httpx.Response) -> ProviderError:
@@ -70,7 +52,7 @@ def _ghl_error(response: httpx.Response) -> ProviderError:
     elif response.status_code == 400 and "slot" in lowered and "available" in lowered:
         error_class = GhlSlotUnavailable
     else:
-        error_class = error_class_for_status(response.status_code)
+        error_class = GhlError.for_status(response.status_code)
     trace_id = body.get("traceId", "")
     logger.warning(
         "GHL %s %s answered %s: %s (traceId=%s)",
@@ -84,6 +66,8 @@ def _ghl_error(response: httpx.Response) -> ProviderError:
 
 
 class GhlHttp(ProviderHttp):
+    errors = GhlError
+
     def error_for(self, response: httpx.Response) -> ProviderError:
         return _ghl_error(response)
 

@@ -10,6 +10,8 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from integrations.ghl.errors import GhlConnectError, GhlInvalidGrant, GhlNotConnectedError
+from integrations.ghl.selectors import AppCredentials
 from integrations.http import ProviderError
 from integrations.models import WebhookEvent
 from tenants.models import Agency, ClientAccount, User
@@ -29,7 +31,6 @@ from .models import (
     UserType,
     secret_hash,
 )
-from .selectors import AppCredentials
 
 logger = logging.getLogger(__name__)
 
@@ -39,14 +40,6 @@ CONSENT_LINK_LIFETIME = timedelta(days=3)
 REFRESH_MARGIN = timedelta(minutes=10)
 # The beat task refreshes everything expiring within this window, well ahead of any call.
 REFRESH_AHEAD = timedelta(hours=3)
-
-
-class GhlConnectError(Exception):
-    """A connection attempt that did not happen; the message is shown to the person."""
-
-
-class GhlNotConnectedError(Exception):
-    """No usable token for this client: it needs reconnecting (or GHL refuses it for now)."""
 
 
 def _session_hash(session_key: str | None) -> str:
@@ -330,7 +323,7 @@ def token_refresh(*, connection_id: int, margin: timedelta = REFRESH_MARGIN) -> 
             return connection
         try:
             token = _location_token_renew(connection)
-        except ghl_api.GhlInvalidGrant as exc:
+        except GhlInvalidGrant as exc:
             logger.warning("GHL refresh of location %s refused: %s", connection.location_id, exc.message)
             connection.status = ConnectionStatus.NEEDS_RECONNECT
             connection.last_error = exc.message
@@ -356,7 +349,7 @@ def _location_token_renew(connection: GhlConnection) -> dict:
             refresh_token=connection.refresh_token,
             user_type=connection.user_type,
         )
-    except ghl_api.GhlInvalidGrant as invalid:
+    except GhlInvalidGrant as invalid:
         install = selectors.company_install_for_agency(agency=connection.client.agency)
         if connection.kind != ConnectionKind.OAUTH_AGENCY or install is None or not install.is_active:
             raise

@@ -7,9 +7,9 @@ from tenants.access import agency_view
 from tenants.selectors import client_for_agency, client_list
 
 from . import selectors, services
+from .errors import GhlConnectError, GhlNotConnectedError
 from .forms import AppCredentialsForm, InstalledLocationForm, InstalledLocationFormSet, PrivateTokenForm
 from .models import DEFAULT_SCOPES, GhlCompanyInstall
-from .services import GhlConnectError, GhlNotConnectedError
 
 # What each scope lets AgencyHub do, in the words shown on the consent page.
 SCOPE_PURPOSES = {

@@ -53,9 +53,9 @@ def seed():
     from integrations.ghl.sandbox import sandbox_seed
     from tenants.models import User
     from tenants.services import agency_create, client_create
-    from voice import services
+    from voice.assistants import services as assistants_services
+    from voice.assistants.selectors import client_calendars
     from voice.models import LiveTool, VapiAccount
-    from voice.selectors import client_calendars
 
     owner = User.objects.create_user(email="owner@bench.test", password="bench")
     agency = agency_create(name="Bench Agency", owner=owner)
@@ -64,8 +64,8 @@ def seed():
     sandbox_connect(client=client, location_id=LOCATION_ID)
     calendars = {c["name"]: c["id"] for c in client_calendars(client=client)}
     # Pushing the assistant to Vapi is not what is measured here.
-    with mock.patch("voice.tasks.assistant_push.delay"):
-        assistant = services.assistant_create(
+    with mock.patch("voice.assistants.tasks.assistant_push_task.delay"):
+        assistant = assistants_services.assistant_create(
             client=client,
             author=None,
             name="Front desk",
@@ -174,7 +174,7 @@ def booking_slots(client, calendar_id, first_day, count):
     from integrations.ghl.client import GhlClient
     from integrations.ghl.selectors import connection_for_client
     from integrations.ghl.services import connection_access_token
-    from voice.slots import slots_from_ghl
+    from voice.live.slots import slots_from_ghl
 
     token = connection_access_token(connection=connection_for_client(client=client))
     with GhlClient(access_token=token) as ghl:
@@ -193,8 +193,8 @@ def run():
     from zoneinfo import ZoneInfo
 
     from integrations.ghl.sandbox import GhlSandboxTransport
-    from voice.slots import slots_invalidate
-    from voice.speech import requested_day
+    from voice.live.slots import slots_invalidate
+    from voice.live.speech import requested_day
 
     agency, client, cleaning_id = seed()
     url = f"/api/webhooks/vapi/{agency.public_id}/"

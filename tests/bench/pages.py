@@ -141,7 +141,7 @@ def conversation(rng: random.Random, topic: str) -> list[dict]:
 def seed_calls(agency):
     """CALLS calls over CALL_CLIENTS clients, with bookings and tool-call records, in batches."""
     from tenants.models import ClientAccount
-    from voice.ended_reasons import call_outcome
+    from voice.calls.ended_reasons import call_outcome
     from voice.models import Assistant, Booking, BookingStatus, Call, ToolCallRecord
 
     rng = random.Random(6)

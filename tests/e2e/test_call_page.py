@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.test_portal import sign_in
 from tests.voice.test_call_page import _report
-from voice.live import _end_of_call_fields
+from voice.calls.ingest import _end_of_call_fields
 from voice.models import Booking, BookingStatus, Call, CallOutcome, ToolCallRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)

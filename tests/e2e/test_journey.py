@@ -54,8 +54,8 @@ def sign_up_through_invitation(page, base: str, email: str):
 
 
 def test_a_new_staff_member_sets_up_a_client_end_to_end(cast, live_server, browser, page, screenshot, settings):
+    from integrations.vapi.sandbox import sandbox_api_key
     from tests.e2e.test_portal import sign_in
-    from voice.vapi.sandbox import sandbox_api_key
 
     base = live_server.url
     # Links the app hands out (the sandbox chooser, the OAuth callback, recordings) point at this server.

@@ -5,9 +5,11 @@ from unittest import mock
 
 import pytest
 
-from voice import services
+from integrations.vapi.specs import read_only_properties_in, validation_errors
+from voice.assistants import payload as payloads
+from voice.assistants import services as assistants_services
+from voice.assistants import vapi_org
 from voice.models import Assistant, AssistantCalendar, LiveTool, SyncStatus
-from voice.vapi.specs import read_only_properties_in, validation_errors
 
 CALENDARS = [{"id": "cal-clean", "name": "Dental cleaning"}, {"id": "cal-consult", "name": "Consultation"}]
 
@@ -51,14 +53,14 @@ def make_assistant(client, **fields) -> Assistant:
     }
     defaults.update(fields)
     calendars = [{"calendar_id": "cal-clean", "calendar_name": "Dental cleaning", "spoken_name": "cleaning"}]
-    with mock.patch("voice.tasks.assistant_push.delay"):
-        return services.assistant_create(client=client, author=None, calendars=calendars, **defaults)
+    with mock.patch("voice.assistants.tasks.assistant_push_task.delay"):
+        return assistants_services.assistant_create(client=client, author=None, calendars=calendars, **defaults)
 
 
 @contextmanager
 def patched_vapi():
     """Replaces VapiClient; `with VapiClient(...) as client` then gives the same mock as the instance."""
-    with mock.patch("voice.vapi.client.VapiClient") as client_class:
+    with mock.patch("integrations.vapi.client.VapiClient") as client_class:
         client_class.return_value.__enter__.return_value = client_class.return_value
         yield client_class
 
@@ -74,19 +76,19 @@ def vapi():
 
 @pytest.fixture
 def calendars():
-    with mock.patch("voice.selectors.client_calendars", return_value=CALENDARS) as patched:
+    with mock.patch("voice.assistants.selectors.client_calendars", return_value=CALENDARS) as patched:
         yield patched
 
 
 @pytest.fixture
 def keyed(cast):
-    services.vapi_account_key_save(agency=cast.agency, api_key="vapi-private-key")
+    vapi_org.vapi_account_key_save(agency=cast.agency, api_key="vapi-private-key")
     return cast
 
 
 def test_new_assistant_payload_fits_create_dto(keyed):
     assistant = make_assistant(keyed.client_account)
-    payload = services.assistant_payload(assistant=assistant, for_update=False)
+    payload = payloads.assistant_payload(assistant=assistant, for_update=False)
     assert validation_errors(schema_name="CreateAssistantDTO", instance=payload, strict=True) == []
     assert read_only_properties_in(payload) == []
     assert payload["server"]["url"].endswith(f"/api/webhooks/vapi/{keyed.agency.public_id}/")
@@ -97,10 +99,10 @@ def test_new_assistant_payload_fits_create_dto(keyed):
 
 def test_edited_assistant_payload_fits_update_dto_and_carries_complete_nested_objects(keyed):
     assistant = make_assistant(keyed.client_account)
-    services.assistant_update(
+    assistants_services.assistant_update(
         assistant=assistant, author=None, calendars=[], system_prompt="Only greet.", voice_id="Clara"
     )
-    payload = services.assistant_payload(assistant=assistant, for_update=True)
+    payload = payloads.assistant_payload(assistant=assistant, for_update=True)
     assert validation_errors(schema_name="UpdateAssistantDTO", instance=payload, strict=True) == []
     # Vapi replaces nested objects whole: a PATCH must repeat everything, not just what changed.
     assert set(payload["model"]) >= {"provider", "model", "messages", "tools"}
@@ -110,7 +112,7 @@ def test_edited_assistant_payload_fits_update_dto_and_carries_complete_nested_ob
 
 
 def test_inline_tools_fit_vapi_tool_schemas_with_spoken_messages(keyed):
-    payload = services.assistant_payload(assistant=make_assistant(keyed.client_account), for_update=False)
+    payload = payloads.assistant_payload(assistant=make_assistant(keyed.client_account), for_update=False)
     tools = payload["model"]["tools"]
     functions = {t["function"]["name"]: t for t in tools if t["type"] == "function"}
     assert set(functions) == {"check_availability", "book_appointment", "reschedule_appointment", "cancel_appointment"}
@@ -128,7 +130,7 @@ def test_prompt_variables_are_rendered(keyed):
     assistant = make_assistant(
         keyed.client_account, system_prompt="{client_name} in {time_zone}; open {business_hours}; today {today}."
     )
-    rendered = services.assistant_prompt_render(assistant=assistant)
+    rendered = payloads.assistant_prompt_render(assistant=assistant)
     assert rendered.startswith("A Dental in America/Chicago; open Mon 09:00-17:00")
     assert "Sat closed" in rendered and "{today}" not in rendered
 
@@ -233,7 +235,7 @@ def test_an_assistant_of_agency_a_is_404_under_agency_b(keyed, as_user):
 
 
 def test_every_form_field_is_shown_in_a_section(cast, calendars):
-    from voice.forms import AssistantForm
+    from voice.assistants.forms import AssistantForm
 
     form = AssistantForm(calendars=CALENDARS)
     shown = [field.name for section in form.sections() for field in section["fields"]]

@@ -104,7 +104,7 @@ def test_the_export_follows_every_filter_of_the_list(cast, calls, as_user, expor
 
 def test_progress_is_reported_as_rows_are_written(cast, as_user, monkeypatch, export):
     from integrations import jobs
-    from voice import exports
+    from voice.calls import exports
 
     for i in range(5):
         make_call(cast.client_account, f"c-{i}")

@@ -273,7 +273,7 @@ def test_postgresql_search_and_every_sort_use_their_indexes(cast):
     """EXPLAIN on a few thousand calls: the query's expression must be exactly the GIN index's expression."""
     if connection.vendor != "postgresql":
         pytest.skip("the GIN and ordering indexes exist on PostgreSQL only (migration 0004)")
-    from voice.selectors import CallFilters, call_list
+    from voice.calls.selectors import CallFilters, call_list
 
     Call.objects.bulk_create(
         Call(
@@ -299,7 +299,7 @@ def test_postgresql_search_and_every_sort_use_their_indexes(cast):
 
 
 def test_a_broad_search_is_counted_only_so_far(cast, as_user, monkeypatch):
-    monkeypatch.setattr("voice.views.SEARCH_COUNT_CAP", 2)
+    monkeypatch.setattr("voice.calls.views.SEARCH_COUNT_CAP", 2)
     for i in range(3):
         make_call(cast.client_account, f"c-clean-{i}", transcript="User: a cleaning please")
     html = as_user(cast.owner).get(_url(cast), {"q": "cleaning"}).content.decode()

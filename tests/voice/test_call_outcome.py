@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from tests.voice.test_live_calls import _next_weekday, _post, _results, _tool_calls, live  # noqa: F401
-from voice.ended_reasons import call_outcome
+from voice.calls.ended_reasons import call_outcome
 from voice.models import Call, CallOutcome
 
 pytestmark = pytest.mark.django_db

@@ -13,12 +13,12 @@ from django.utils.html import escape
 
 from integrations.ghl.demo import sandbox_connect
 from integrations.ghl.sandbox import sandbox_seed
+from integrations.vapi.specs import specs_path
 from tenants.models import ClientMembership, ClientRole
 from tests.conftest import make_user
 from tests.voice.test_live_calls import _next_weekday, _post, _results, _tool_calls, live  # noqa: F401
-from voice.ended_reasons import ended_reason_text
+from voice.calls.ended_reasons import ended_reason_text
 from voice.models import Booking, BookingStatus, Call, ToolCallRecord
-from voice.vapi.specs import specs_path
 
 pytestmark = pytest.mark.django_db
 

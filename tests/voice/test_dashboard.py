@@ -191,7 +191,7 @@ def test_attention_lists_each_problem_with_its_fix(cast, as_user):
 def test_retry_push_from_the_dashboard_pushes_again(cast, as_user):
     assistant = make_assistant(cast.client_account)
     Assistant.objects.filter(pk=assistant.pk).update(sync_status=SyncStatus.FAILED, sync_error="boom")
-    with mock.patch("voice.services._push_enqueue") as enqueue:
+    with mock.patch("voice.assistants.services.assistant_push_enqueue") as enqueue:
         response = as_user(cast.staff).post(f"/a/{cast.agency.slug}/assistants/{assistant.public_id}/push/")
     assert response.status_code == 302
     assert enqueue.call_args.args[0].pk == assistant.pk

@@ -17,9 +17,9 @@ from integrations.http import ProviderTimeout
 from integrations.models import WebhookEvent
 from integrations.sandbox.models import SandboxObject
 from tests.voice.test_assistants import make_assistant
+from voice.assistants.selectors import client_calendars
+from voice.live.speech import requested_day
 from voice.models import Booking, BookingStatus, Call, PhoneNumber, ToolCallRecord, VapiAccount
-from voice.selectors import client_calendars
-from voice.speech import requested_day
 
 pytestmark = pytest.mark.django_db
 

@@ -22,13 +22,13 @@ from integrations.models import WebhookEvent
 from integrations.sandbox.models import SandboxObject
 from tests.voice.test_assistants import make_assistant
 from tests.voice.test_live_calls import CALLER, CHICAGO, SECRET, _next_weekday, _post, _results, _tool_calls
-from voice import tools
-from voice.live import call_context
-from voice.live_setup import assistant_setup_build
+from voice.assistants.selectors import client_calendars
+from voice.live import tools
+from voice.live.services import call_context
+from voice.live.setup import assistant_setup_build
+from voice.live.slots import slots_for_days
+from voice.live.speech import spoken_time
 from voice.models import Booking, BookingStatus, Call, ToolCallRecord, VapiAccount
-from voice.selectors import client_calendars
-from voice.slots import slots_for_days
-from voice.speech import spoken_time
 
 pytestmark = pytest.mark.django_db
 

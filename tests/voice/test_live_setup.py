@@ -10,7 +10,7 @@ from integrations.ghl.models import GhlConnection
 from integrations.models import WebhookEvent
 from tests.voice import test_live_calls
 from tests.voice.test_live_calls import SECRET, _next_weekday, _post, _results, _tool_calls
-from voice import services
+from voice.assistants import services as assistants_services
 from voice.models import Call, ToolCallRecord, VapiAccount
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def test_a_calendar_removed_is_no_longer_offered(live, client):
 def test_a_rotated_vapi_secret_is_required_at_once(live, client):
     assert _check(client, live.url, "t1").status_code == 200  # the old secret is now cached
 
-    services.vapi_account_secret_rotate(agency=live.agency)
+    assistants_services.vapi_account_secret_rotate(agency=live.agency)
     new_secret = VapiAccount.objects.get(agency=live.agency).webhook_secret
 
     refused = _check(client, live.url, "t2", HTTP_X_VAPI_SECRET=SECRET)
@@ -127,7 +127,9 @@ def test_calendars_given_to_an_assistant_that_had_none_are_used_at_once(live, cl
     (before,) = _results(_check(client, live.url, "t1"))
     assert before["error"] == "I'm sorry, online booking isn't set up for this business yet."
 
-    services.assistant_calendars_set(assistant=live.assistant, calendars=calendars)  # bulk_create: no signals
+    assistants_services.assistant_calendars_set(
+        assistant=live.assistant, calendars=calendars
+    )  # bulk_create: no signals
 
     (after,) = _results(_check(client, live.url, "t2"))
     assert after["result"].startswith("For cleaning,")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from voice import services
+from voice.assistants import vapi_org
 from voice.models import Assistant, PhoneNumber
 
 from .test_assistants import make_assistant, patched_vapi
@@ -15,7 +15,7 @@ REMOTE_NUMBERS = [
 
 @pytest.fixture
 def keyed(cast):
-    services.vapi_account_key_save(agency=cast.agency, api_key="vapi-private-key")
+    vapi_org.vapi_account_key_save(agency=cast.agency, api_key="vapi-private-key")
     return cast
 
 
@@ -45,7 +45,7 @@ def test_assigning_a_number_patches_its_assistant_and_server(keyed, as_user, vap
     assert call["phone_number_id"] == "pn-1"
     assert call["payload"]["assistantId"] == "vapi-1"
     assert call["payload"]["server"] == {
-        "url": services.vapi_endpoint_url(agency=keyed.agency),
+        "url": vapi_org.vapi_endpoint_url(agency=keyed.agency),
         "headers": {"X-Vapi-Secret": keyed.agency.vapi_account.webhook_secret},
     }
     number.refresh_from_db()
@@ -129,7 +129,7 @@ def test_import_and_phone_pages_are_404_to_strangers(keyed, as_user, vapi, who):
 
 def test_import_all_runs_as_a_job_and_reports_each_assistant(keyed, as_user, vapi, django_capture_on_commit_callbacks):
     from integrations.models import Job, JobStatus
-    from voice.vapi.client import VapiError
+    from integrations.vapi.errors import VapiError
 
     make_assistant(keyed.client_account, vapi_id="vapi-attached")
     remote = [

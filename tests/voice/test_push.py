@@ -4,16 +4,17 @@ from unittest import mock
 
 import pytest
 
-from voice import services
+from integrations.vapi.client import vapi_error_message
+from integrations.vapi.errors import VapiAuthError, VapiTimeout, VapiUnavailable, VapiValidationError
+from voice.assistants import vapi_org
 from voice.models import Assistant, PhoneNumber, SyncStatus
-from voice.vapi.client import VapiAuthError, VapiTimeout, VapiUnavailable, VapiValidationError, vapi_error_message
 
 from .test_assistants import form_data, make_assistant, patched_vapi
 
 
 @pytest.fixture
 def keyed(cast):
-    services.vapi_account_key_save(agency=cast.agency, api_key="vapi-private-key")
+    vapi_org.vapi_account_key_save(agency=cast.agency, api_key="vapi-private-key")
     return cast
 
 
@@ -25,7 +26,7 @@ def vapi():
 
 @pytest.fixture(autouse=True)
 def _no_ghl():
-    with mock.patch("voice.selectors.client_calendars", return_value=[]):
+    with mock.patch("voice.assistants.selectors.client_calendars", return_value=[]):
         yield
 
 
@@ -127,8 +128,8 @@ def test_pending_until_the_task_runs(keyed, as_user, vapi):
 
 
 def test_demo_seed_pushes_one_assistant_per_client_to_the_sandbox_once(cast, settings):
+    from integrations.vapi.sandbox import sandbox_assistant, sandbox_phone_number
     from voice.demo import demo_assistants_seed
-    from voice.vapi.sandbox import sandbox_assistant, sandbox_phone_number
 
     settings.SANDBOX = True
     first = demo_assistants_seed(agency=cast.agency)

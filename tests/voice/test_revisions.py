@@ -4,7 +4,8 @@ from unittest import mock
 
 import pytest
 
-from voice import services
+from voice.assistants import services as assistants_services
+from voice.assistants import vapi_org
 from voice.models import AssistantRevision
 
 from .test_assistants import make_assistant, patched_vapi
@@ -12,17 +13,17 @@ from .test_assistants import make_assistant, patched_vapi
 
 @pytest.fixture
 def assistant(cast):
-    services.vapi_account_key_save(agency=cast.agency, api_key="vapi-private-key")
+    vapi_org.vapi_account_key_save(agency=cast.agency, api_key="vapi-private-key")
     return make_assistant(cast.client_account, system_prompt="Line one\nLine two", vapi_id="vapi-1")
 
 
 def _edit(assistant, author, **fields):
-    with mock.patch("voice.tasks.assistant_push.delay"):
+    with mock.patch("voice.assistants.tasks.assistant_push_task.delay"):
         calendars = [
             {"calendar_id": c.calendar_id, "calendar_name": c.calendar_name, "spoken_name": c.spoken_name}
             for c in assistant.calendars.all()
         ]
-        return services.assistant_update(assistant=assistant, author=author, calendars=calendars, **fields)
+        return assistants_services.assistant_update(assistant=assistant, author=author, calendars=calendars, **fields)
 
 
 def test_each_save_records_who_what_and_a_prompt_diff(cast, assistant):

@@ -6,13 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from voice.server_messages import (
-    MalformedMessage,
-    message_from_body,
-    message_timestamp,
-    request_authenticated,
-    tool_invocations,
-)
+from integrations.vapi.auth import request_authenticated
+from integrations.vapi.messages import MalformedMessage, message_from_body, message_timestamp, tool_invocations
 
 SECRET = "agency-secret-123"
 
@@ -121,7 +116,7 @@ def test_hmac_signature_over_timestamp_and_raw_body():
 
 
 def test_end_of_call_times_without_offset_are_read_as_utc():
-    from voice.live import _end_of_call_fields
+    from voice.calls.ingest import _end_of_call_fields
 
     fields = _end_of_call_fields(
         {"type": "end-of-call-report", "startedAt": "2026-11-22T10:00:00", "endedAt": "2026-11-22T10:01:30"}

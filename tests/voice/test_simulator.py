@@ -15,12 +15,13 @@ from django.utils import timezone
 from integrations.ghl.demo import sandbox_connect
 from integrations.ghl.sandbox import sandbox_seed
 from integrations.sandbox.models import SandboxObject
+from integrations.vapi.specs import validation_errors
 from tests.voice.test_assistants import make_assistant
-from voice import services
+from voice.assistants import services as assistants_services
+from voice.assistants import vapi_org
+from voice.assistants.selectors import client_calendars
 from voice.models import Booking, BookingStatus, Call, ToolCallRecord, VapiAccount
-from voice.selectors import client_calendars
-from voice.simulator import Scenario, SimulationError, _caller, _Sender, call_simulate
-from voice.vapi.specs import validation_errors
+from voice.simulator.services import Scenario, SimulationError, _caller, _Sender, call_simulate
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,7 @@ def sim(cast):
     sandbox_connect(client=cast.client_account, location_id="sbxLocChicago0000001")
     cast.client_account.refresh_from_db()
     assistant = make_assistant(cast.client_account, time_zone="America/Chicago")
-    services.assistant_calendars_set(
+    assistants_services.assistant_calendars_set(
         assistant=assistant,
         calendars=[
             {"calendar_id": c["id"], "calendar_name": c["name"], "spoken_name": c["name"].lower()}
@@ -48,7 +49,7 @@ def sim(cast):
     )
     assistant.vapi_id = "asst-sim-1"
     assistant.save()
-    services.vapi_account_ensure(agency=cast.agency)
+    vapi_org.vapi_account_ensure(agency=cast.agency)
     cast.assistant = assistant
     return cast
 
@@ -194,7 +195,7 @@ def test_the_simulator_says_what_is_missing(sim, settings):
     VapiAccount.objects.filter(agency=sim.agency).update(webhook_secret="")
     with pytest.raises(SimulationError, match="no Vapi webhook secret"):
         call_simulate(assistant=sim.assistant)
-    services.vapi_account_ensure(agency=sim.agency)
+    vapi_org.vapi_account_ensure(agency=sim.agency)
     sim.assistant.calendars.all().delete()
     with pytest.raises(SimulationError, match="books into no calendar"):
         call_simulate(assistant=sim.assistant)
@@ -211,14 +212,14 @@ def test_a_refused_message_or_a_failed_tool_stops_the_simulation_with_the_reason
     from integrations.http import ProviderError
 
     with monkeypatch.context() as patch:
-        patch.setattr("voice.simulator.simulation_check", lambda **_: "not-the-agency-secret")
+        patch.setattr("voice.simulator.services.simulation_check", lambda **_: "not-the-agency-secret")
         with pytest.raises(SimulationError, match="The endpoint answered HTTP 401 to status-update"):
             call_simulate(assistant=sim.assistant)
 
     def unreachable(**_):
         raise ProviderError("GHL is down", status_code=503)
 
-    monkeypatch.setattr("voice.tools.slots_for_days", unreachable)
+    monkeypatch.setattr("voice.live.tools.slots_for_days", unreachable)
     with pytest.raises(SimulationError, match="check_availability failed: I'm sorry, I can't reach the calendar"):
         call_simulate(assistant=sim.assistant)
     assert not Booking.objects.exists()

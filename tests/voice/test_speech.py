@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from voice.speech import (
+from voice.live.speech import (
     UnclearTime,
     in_part_of_day,
     requested_datetime,

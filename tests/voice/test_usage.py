@@ -213,8 +213,8 @@ def test_postgresql_sums_usage_and_dashboards_from_the_covering_index(cast):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from voice.dashboards.stats import call_stats, client_month_usage, utc_month
     from voice.models import Call
-    from voice.stats import call_stats, client_month_usage, utc_month
 
     if connection.vendor != "postgresql":
         pytest.skip("the covering index exists on PostgreSQL only (migration 0005)")

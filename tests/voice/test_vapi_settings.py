@@ -6,10 +6,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from integrations.vapi.errors import VapiAuthError
 from tenants.models import AgencyRole
-from voice import services
+from voice.assistants import vapi_org
 from voice.models import PhoneNumber, VapiAccount
-from voice.vapi.client import VapiAuthError
 
 from .test_assistants import make_assistant, patched_vapi
 
@@ -34,7 +34,7 @@ def test_saving_a_working_key_verifies_it_and_shows_the_new_secret_once(cast, as
 
 
 def test_verify_says_when_vapi_rejects_the_key(cast, as_user):
-    services.vapi_account_key_save(agency=cast.agency, api_key="wrong")
+    vapi_org.vapi_account_key_save(agency=cast.agency, api_key="wrong")
     with patched_vapi() as vapi:
         vapi.return_value.list_assistants.side_effect = VapiAuthError("Invalid Key.", status_code=401)
         page = as_user(cast.owner).post(_url(cast), {"action": "verify"}, follow=True).content.decode()
@@ -43,7 +43,7 @@ def test_verify_says_when_vapi_rejects_the_key(cast, as_user):
 
 
 def test_owner_can_reveal_and_rotate_the_secret_which_reaches_vapi(cast, as_user, django_capture_on_commit_callbacks):
-    account, _ = services.vapi_account_key_save(agency=cast.agency, api_key="vapi-private-key")
+    account, _ = vapi_org.vapi_account_key_save(agency=cast.agency, api_key="vapi-private-key")
     old = account.webhook_secret
     assistant = make_assistant(cast.client_account, vapi_id="vapi-1")
     PhoneNumber.objects.create(agency=cast.agency, vapi_id="pn-1", assistant=assistant)
@@ -63,7 +63,7 @@ def test_owner_can_reveal_and_rotate_the_secret_which_reaches_vapi(cast, as_user
 
 def test_an_admin_manages_the_key_but_cannot_see_the_secret(cast, as_user):
     cast.agency.memberships.filter(user=cast.staff).update(role=AgencyRole.ADMIN)
-    account, _ = services.vapi_account_ensure(agency=cast.agency)
+    account, _ = vapi_org.vapi_account_ensure(agency=cast.agency)
     client = as_user(cast.staff)
     assert client.get(_url(cast)).status_code == 200
     response = client.post(_url(cast), {"action": "reveal_secret"})

@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 def outcomes_backfill(apps, schema_editor):
-    from voice.ended_reasons import call_outcome
+    from voice.calls.ended_reasons import call_outcome
 
     Call = apps.get_model("voice", "Call")
     booked = set(Call.objects.filter(bookings__ghl_appointment_id__gt="").values_list("pk", flat=True))

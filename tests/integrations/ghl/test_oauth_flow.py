@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.ghl import services
-from integrations.ghl.client import GhlInvalidGrant
+from integrations.ghl.errors import GhlInvalidGrant
 from integrations.ghl.models import (
     ConnectionKind,
     ConnectionStatus,

@@ -8,16 +8,16 @@ import pytest
 import respx
 
 from integrations.http import ProviderAuthError, ProviderServerError, ProviderValidationError
-from tests.clock import install_fake_clock
-from voice.vapi.client import (
+from integrations.vapi.client import VapiClient
+from integrations.vapi.errors import (
     VapiAuthError,
-    VapiClient,
     VapiNotFound,
     VapiRateLimited,
     VapiTimeout,
     VapiUnavailable,
     VapiValidationError,
 )
+from tests.clock import install_fake_clock
 
 BASE = "https://vapi.test"
 KEY = "private-key-of-agency-a"
@@ -37,7 +37,7 @@ def real_http(settings):
 
 @pytest.fixture
 def clock(monkeypatch):
-    return install_fake_clock(monkeypatch, "voice.vapi.client")
+    return install_fake_clock(monkeypatch, "integrations.vapi.client")
 
 
 @pytest.fixture

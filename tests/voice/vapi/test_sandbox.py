@@ -5,10 +5,10 @@ import copy
 import httpx
 import pytest
 
-from tests.voice.vapi.test_specs import ASSISTANT
-from voice.vapi import specs
-from voice.vapi.client import VapiAuthError, VapiClient, VapiNotFound, VapiValidationError
-from voice.vapi.sandbox import (
+from integrations.vapi import specs
+from integrations.vapi.client import VapiClient
+from integrations.vapi.errors import VapiAuthError, VapiNotFound, VapiValidationError
+from integrations.vapi.sandbox import (
     VapiSandboxTransport,
     sandbox_api_key,
     sandbox_assistant,
@@ -16,6 +16,7 @@ from voice.vapi.sandbox import (
     sandbox_phone_number,
     sandbox_seed_phone_numbers,
 )
+from tests.voice.vapi.test_specs import ASSISTANT
 
 ANSWER_SCHEMAS = {"/assistant": "Assistant", "/phone-number": "VapiPhoneNumber", "/call": "Call"}
 

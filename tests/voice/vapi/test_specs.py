@@ -6,7 +6,7 @@ import json
 import pytest
 from jsonschema import Draft7Validator
 
-from voice.vapi import specs
+from integrations.vapi import specs
 
 CHECK_AVAILABILITY = {
     "type": "function",

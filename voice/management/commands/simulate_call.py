@@ -6,9 +6,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
 from tenants.models import ClientAccount
-from voice.calls import call_page_url
-from voice.simulator import Scenario, SimulationError, call_simulate
-from voice.speech import spoken_moment
+from voice.calls.notes import call_page_url
+from voice.live.speech import spoken_moment
+from voice.simulator.services import Scenario, SimulationError
+from voice.simulator.services import call_simulate
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from tenants.models import Agency
-from voice.services import vapi_account_ensure, vapi_endpoint_url
+from voice.assistants.vapi_org import vapi_account_ensure, vapi_endpoint_url
 
 
 class Command(BaseCommand):

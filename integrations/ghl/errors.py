@@ -1,0 +1,63 @@
+"""GoHighLevel's errors: one family under the shared ProviderError (DESIGN.md "GHL connection")."""
+
+from integrations.http import (
+    ProviderAuthError,
+    ProviderError,
+    ProviderNotFound,
+    ProviderRateLimited,
+    ProviderServerError,
+    ProviderTimeout,
+    ProviderValidationError,
+)
+
+
+class GhlError(ProviderError):
+    """Any refusal or failure from GoHighLevel, or a client account that cannot reach it."""
+
+
+class GhlTimeout(GhlError, ProviderTimeout):
+    pass
+
+
+class GhlRateLimited(GhlError, ProviderRateLimited):
+    """Still rate limited after the retries the deadline allowed."""
+
+
+class GhlUnavailable(GhlError, ProviderServerError):
+    """5xx or no connection, after the retries the deadline allowed."""
+
+
+class GhlAuthError(GhlError, ProviderAuthError):
+    """A 401 a refresh cannot fix: missing Version header, or a scope the token was not granted."""
+
+
+class GhlTokenExpired(GhlError, ProviderAuthError):
+    """The access token is invalid or expired: refresh and try again."""
+
+
+class GhlInvalidGrant(GhlError, ProviderAuthError):
+    """The refresh token was used already or revoked: the client must reconnect."""
+
+
+class GhlNotFound(GhlError, ProviderNotFound):
+    pass
+
+
+class GhlValidationError(GhlError, ProviderValidationError):
+    """GHL refused the request body or its parameters; `message` says which."""
+
+
+class GhlSlotUnavailable(GhlValidationError):
+    """GHL refused the booking because the slot is taken or outside the calendar's hours."""
+
+
+class GhlLocationInactive(GhlError):
+    """The location's SaaS billing is paused: the same refresh token works again once it is active."""
+
+
+class GhlNotConnectedError(GhlError):
+    """The client account has no usable GHL connection (none, disconnected, or it needs reconnecting)."""
+
+
+class GhlConnectError(Exception):
+    """Connecting a client failed for a reason to show the person connecting (not a provider answer)."""

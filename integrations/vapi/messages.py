@@ -1,0 +1,170 @@
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+
+class MalformedMessage(ValueError):
+    """The body is not a Vapi server message; the text says why (answered as HTTP 400)."""
+
+
+@dataclass(frozen=True)
+class ToolInvocation:
+    id: str
+    name: str
+    arguments: dict = field(default_factory=dict)
+    arguments_error: str = ""
+
+
+def message_from_body(raw: bytes) -> dict:
+    """The `message` object of a server-URL request, or MalformedMessage with the reason."""
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedMessage(f"The body is not JSON: {exc}.") from exc
+    if not isinstance(body, dict):
+        raise MalformedMessage("The body must be a JSON object with a `message`.")
+    message = body.get("message")
+    if not isinstance(message, dict):
+        raise MalformedMessage("The body has no `message` object.")
+    message_type = message.get("type")
+    if not isinstance(message_type, str) or not message_type:
+        raise MalformedMessage("The message has no `type`.")
+    return message
+
+
+def _arguments(raw) -> tuple[dict, str]:
+    if raw is None:
+        return {}, ""
+    if isinstance(raw, str):
+        if not raw.strip():
+            return {}, ""
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            return {}, f"The arguments are not valid JSON: {exc.msg}."
+    if not isinstance(raw, dict):
+        return {}, "The arguments must be an object."
+    return raw, ""
+
+
+def _function_call_id(message: dict) -> str:
+    """Legacy function calls carry no id: one derived from the call's content and timestamp, so a
+    redelivery is recognised as the same call and a second request in the same call is not."""
+    content = json.dumps([message.get("functionCall"), message.get("timestamp")], sort_keys=True, default=str)
+    return "fc-" + hashlib.sha256(content.encode()).hexdigest()[:32]
+
+
+def tool_invocations(message: dict) -> list[ToolInvocation]:
+    """Every tool call in a `tool-calls` (or legacy `function-call`) message, in the order Vapi sent them."""
+    if message.get("type") == "function-call":
+        call = message.get("functionCall") if isinstance(message.get("functionCall"), dict) else {}
+        arguments, error = _arguments(call.get("parameters"))
+        return [
+            ToolInvocation(
+                id=str(call.get("id") or _function_call_id(message)),
+                name=str(call.get("name") or ""),
+                arguments=arguments,
+                arguments_error=error,
+            )
+        ]
+
+    entries = message.get("toolCallList") or message.get("toolCalls")
+    if not entries:
+        tools = message.get("toolWithToolCallList")
+        tools = tools if isinstance(tools, list) else []
+        entries = [item.get("toolCall") for item in tools if isinstance(item, dict) and item.get("toolCall")]
+    invocations = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        function = entry.get("function") if isinstance(entry.get("function"), dict) else {}
+        raw = next(
+            (
+                value
+                for value in (
+                    function.get("arguments"),
+                    entry.get("arguments"),
+                    entry.get("parameters"),
+                    function.get("parameters"),
+                )
+                if value is not None
+            ),
+            None,
+        )
+        arguments, error = _arguments(raw)
+        invocations.append(
+            ToolInvocation(
+                id=str(entry.get("id") or ""),
+                name=str(function.get("name") or entry.get("name") or ""),
+                arguments=arguments,
+                arguments_error=error,
+            )
+        )
+    return invocations
+
+
+def message_timestamp(message: dict) -> datetime | None:
+    """When Vapi sent the message: epoch milliseconds now, an ISO-8601 string before 2025-04."""
+    value = message.get("timestamp")
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        seconds = value / 1000 if value > 10**11 else value
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def message_object(value) -> dict:
+    """Vapi's fields as we expect them, or {} when a message carries something else there."""
+    return value if isinstance(value, dict) else {}
+
+
+def message_call(message: dict) -> dict:
+    return message_object(message.get("call"))
+
+
+def message_call_id(message: dict) -> str:
+    return str(message_call(message).get("id") or "")
+
+
+def message_unique_key(message: dict) -> str:
+    """Call id + type + timestamp, so a redelivery is recognised; a hash of the body when they are missing."""
+    call_id, stamp = message_call_id(message), message.get("timestamp")
+    if call_id and stamp is not None:
+        return f"{call_id}:{message['type']}:{stamp}"
+    digest = hashlib.sha256(json.dumps(message, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{call_id or 'no-call'}:{message['type']}:{digest[:32]}"
+
+
+def message_caller_number(message: dict) -> str:
+    customer = message_object(message_call(message).get("customer") or message.get("customer"))
+    return str(customer.get("number") or "")[:32]
+
+
+def moment_parse(value) -> datetime | None:
+    if not value:
+        return None
+    if isinstance(value, int | float):
+        return message_timestamp({"timestamp": value})
+    parsed = parse_datetime(str(value))
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def decimal_or_none(value) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value is not None else None
+    except InvalidOperation:
+        return None

@@ -1,0 +1,174 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from voice.assistants.vapi_org import vapi_account_ensure, vapi_endpoint_url
+from voice.models import WEEKDAYS, Assistant, LiveTool
+
+# Explicit since Vapi's 2025-05 change: only what the server-URL endpoint handles
+# (assistant-request is not an assistant message: it goes to the phone number's server).
+SERVER_MESSAGES = [
+    "tool-calls",
+    "status-update",
+    "end-of-call-report",
+    "hang",
+    "transfer-destination-request",
+]
+
+
+WEEKDAY_NAMES = dict(zip(WEEKDAYS, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), strict=True))
+
+
+def business_hours_text(hours: dict) -> str:
+    parts = []
+    for day in WEEKDAYS:
+        span = hours.get(day)
+        parts.append(f"{WEEKDAY_NAMES[day]} {span['open']}-{span['close']}" if span else f"{WEEKDAY_NAMES[day]} closed")
+    return ", ".join(parts)
+
+
+def assistant_prompt_render(*, assistant: Assistant, prompt: str | None = None) -> str:
+    """The system prompt with {client_name}, {time_zone}, {business_hours} and {today} filled in."""
+    today = datetime.now(ZoneInfo(assistant.time_zone)).strftime("%A, %B %-d, %Y")
+    values = {
+        "client_name": assistant.client.name,
+        "time_zone": assistant.time_zone,
+        "business_hours": business_hours_text(assistant.business_hours),
+        "today": today,
+    }
+    text = assistant.system_prompt if prompt is None else prompt
+    # Only known variables are replaced, so stray braces in a prompt never break rendering.
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+def _function_tool(*, name: str, description: str, properties: dict, required: list[str], start: str) -> dict:
+    return {
+        "type": "function",
+        "async": False,
+        "function": {
+            "name": name,
+            "description": description,
+            "parameters": {"type": "object", "properties": properties, "required": required},
+        },
+        "messages": [
+            {"type": "request-start", "content": start},
+            {
+                "type": "request-response-delayed",
+                "content": "Thanks for your patience, this is taking a moment.",
+                "timingMilliseconds": 4000,
+            },
+            {"type": "request-failed", "content": "Sorry, I couldn't reach the calendar just now."},
+        ],
+    }
+
+
+def _assistant_tools(assistant: Assistant) -> list[dict]:
+    spoken = [c.spoken_name for c in assistant.calendars.all()]
+    service = {"type": "string", "description": "What the appointment is for."}
+    if spoken:
+        service["enum"] = spoken
+    start_time = {
+        "type": "string",
+        "description": f"ISO 8601 start, e.g. 2026-03-02T14:30; without an offset it is {assistant.time_zone} time.",
+    }
+    builders = {
+        LiveTool.CHECK_AVAILABILITY: lambda: _function_tool(
+            name="check_availability",
+            description="Find open appointment times on a day or in a date range.",
+            properties={
+                "date": {"type": "string", "description": "A day (YYYY-MM-DD) or the first day of a range."},
+                "end_date": {"type": "string", "description": "Last day of the range (YYYY-MM-DD), optional."},
+                "part_of_day": {"type": "string", "enum": ["morning", "afternoon", "evening"]},
+                "service": service,
+            },
+            required=["date"],
+            start="One moment while I check the calendar.",
+        ),
+        LiveTool.BOOK_APPOINTMENT: lambda: _function_tool(
+            name="book_appointment",
+            description="Book an appointment at a time the caller chose.",
+            properties={
+                "start_time": start_time,
+                "name": {"type": "string", "description": "The caller's full name."},
+                "phone": {"type": "string", "description": "Phone number; defaults to the caller's."},
+                "email": {"type": "string"},
+                "notes": {"type": "string"},
+                "service": service,
+            },
+            required=["start_time", "name"],
+            start="Let me book that for you.",
+        ),
+        LiveTool.RESCHEDULE_APPOINTMENT: lambda: _function_tool(
+            name="reschedule_appointment",
+            description="Move one of the caller's upcoming appointments to a new time.",
+            properties={
+                "appointment_time": {"type": "string", "description": "When the existing appointment is."},
+                "new_start_time": start_time,
+            },
+            required=["new_start_time"],
+            start="Let me move that for you.",
+        ),
+        LiveTool.CANCEL_APPOINTMENT: lambda: _function_tool(
+            name="cancel_appointment",
+            description="Cancel one of the caller's upcoming appointments.",
+            properties={"appointment_time": {"type": "string", "description": "When the appointment is."}},
+            required=[],
+            start="One moment while I cancel that.",
+        ),
+    }
+    tools = [builders[tool]() for tool in LiveTool if tool in assistant.live_tools and tool in builders]
+    if LiveTool.TRANSFER_CALL in assistant.live_tools and assistant.transfer_number:
+        tools.append(
+            {
+                "type": "transferCall",
+                "destinations": [
+                    {
+                        "type": "number",
+                        "number": assistant.transfer_number,
+                        "message": "I'm transferring you to a colleague now.",
+                        "description": "A person at the front desk.",
+                    }
+                ],
+            }
+        )
+    if LiveTool.END_CALL in assistant.live_tools:
+        tools.append({"type": "endCall"})
+    return tools
+
+
+def assistant_payload(*, assistant: Assistant, for_update: bool) -> dict:
+    """The one body for POST (`for_update=False`) and PATCH (`for_update=True`).
+
+    Both are complete and identical in shape: Vapi's PATCH replaces nested objects whole, so an
+    update must carry everything a create does; neither carries read-only or legacy fields."""
+    account, _ = vapi_account_ensure(agency=assistant.client.agency)
+    payload = {
+        "name": assistant.name[:40],
+        "firstMessage": assistant.first_message,
+        "firstMessageMode": "assistant-speaks-first" if assistant.first_message else "assistant-waits-for-user",
+        "model": {
+            "provider": assistant.model_provider,
+            "model": assistant.model,
+            "messages": [{"role": "system", "content": assistant_prompt_render(assistant=assistant)}],
+            "tools": _assistant_tools(assistant),
+        },
+        "voice": {"provider": assistant.voice_provider, "voiceId": assistant.voice_id},
+        "transcriber": {
+            "provider": assistant.transcriber_provider,
+            "model": assistant.transcriber_model,
+            "language": assistant.transcriber_language,
+        },
+        "endCallPhrases": [phrase[:140] for phrase in assistant.end_call_phrases],
+        "server": {
+            "url": vapi_endpoint_url(agency=assistant.client.agency),
+            "headers": {"X-Vapi-Secret": account.webhook_secret},
+        },
+        "serverMessages": list(SERVER_MESSAGES),
+        "metadata": {
+            "agencyId": str(assistant.client.agency.public_id),
+            "clientId": str(assistant.client.public_id),
+            "assistantId": str(assistant.public_id),
+        },
+    }
+    return payload

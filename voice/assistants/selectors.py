@@ -1,0 +1,47 @@
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from tenants.models import Agency, ClientAccount
+from voice.models import Assistant, AssistantRevision, PhoneNumber, VapiAccount
+
+
+def vapi_account_for_agency(*, agency: Agency) -> VapiAccount | None:
+    return VapiAccount.objects.filter(agency=agency).first()
+
+
+def assistant_list(*, agency: Agency) -> QuerySet[Assistant]:
+    return Assistant.objects.filter(client__agency=agency).select_related("client")
+
+
+def assistant_for_agency(*, agency: Agency, public_id) -> Assistant:
+    return get_object_or_404(assistant_list(agency=agency), public_id=public_id)
+
+
+def assistant_revision_for_agency(*, agency: Agency, assistant_public_id, public_id) -> AssistantRevision:
+    return get_object_or_404(
+        AssistantRevision.objects.filter(assistant__client__agency=agency, assistant__public_id=assistant_public_id),
+        public_id=public_id,
+    )
+
+
+def phone_number_list(*, agency: Agency) -> QuerySet[PhoneNumber]:
+    return PhoneNumber.objects.filter(agency=agency).select_related("assistant__client")
+
+
+def phone_number_for_agency(*, agency: Agency, public_id) -> PhoneNumber:
+    return get_object_or_404(phone_number_list(agency=agency), public_id=public_id)
+
+
+def client_calendars(*, client: ClientAccount) -> list[dict]:
+    """The client's GHL calendars ({"id", "name"}), or [] when the client has no GHL connection."""
+    from integrations.ghl.client import GhlClient
+    from integrations.ghl.selectors import connection_for_client
+    from integrations.ghl.services import connection_access_token
+
+    connection = connection_for_client(client=client)
+    if connection is None:
+        return []
+    token = connection_access_token(connection=connection)
+    with GhlClient(access_token=token) as ghl:
+        calendars = ghl.list_calendars(location_id=connection.location_id).get("calendars", [])
+    return [{"id": c["id"], "name": c.get("name") or c["id"]} for c in calendars]

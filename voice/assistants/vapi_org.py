@@ -1,0 +1,126 @@
+import logging
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from tenants.models import Agency
+from voice.models import Assistant, PhoneNumber, VapiAccount
+
+logger = logging.getLogger(__name__)
+
+
+def vapi_endpoint_url(*, agency: Agency) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/api/webhooks/vapi/{agency.public_id}/"
+
+
+def vapi_account_ensure(*, agency: Agency) -> tuple[VapiAccount, bool]:
+    """The agency's Vapi account with a webhook secret; True when the secret was just created."""
+    account, _ = VapiAccount.objects.get_or_create(agency=agency)
+    if account.webhook_secret:
+        return account, False
+    account.webhook_secret = secrets.token_urlsafe(32)
+    account.save(update_fields=["webhook_secret", "updated_at"])
+    return account, True
+
+
+def vapi_account_key_save(*, agency: Agency, api_key: str) -> tuple[VapiAccount, bool]:
+    account, secret_created = vapi_account_ensure(agency=agency)
+    account.api_key = api_key.strip()
+    account.verified_at = None
+    account.verify_error = ""
+    account.save(update_fields=["api_key", "verified_at", "verify_error", "updated_at"])
+    return account, secret_created
+
+
+@contextmanager
+def vapi_client_for(agency: Agency) -> Iterator:
+    """A VapiClient with the agency's key, closed afterwards."""
+    from integrations.vapi.client import VapiClient
+
+    account = VapiAccount.objects.filter(agency=agency).first()
+    if account is None or not account.api_key:
+        raise ValidationError("Add the agency's Vapi private API key in Settings → Vapi first.")
+    with VapiClient(api_key=account.api_key) as client:
+        yield client
+
+
+def vapi_account_verify(*, agency: Agency) -> VapiAccount:
+    """Calls Vapi with the stored key and records whether it works."""
+    from integrations.vapi.errors import VapiError
+
+    account, _ = vapi_account_ensure(agency=agency)
+    try:
+        with vapi_client_for(agency) as vapi:
+            vapi.list_assistants()
+    except VapiError as exc:
+        account.verified_at, account.verify_error = None, exc.message
+    else:
+        account.verified_at, account.verify_error = timezone.now(), ""
+    account.save(update_fields=["verified_at", "verify_error", "updated_at"])
+    return account
+
+
+def vapi_assistants_list(*, agency: Agency) -> list[dict]:
+    with vapi_client_for(agency) as vapi:
+        return vapi.list_assistants()
+
+
+def phone_numbers_sync(*, agency: Agency) -> list[PhoneNumber]:
+    """Mirrors the Vapi org's numbers locally, keeping which assistant each one answers with."""
+    with vapi_client_for(agency) as vapi:
+        remote = vapi.list_phone_numbers()
+    by_vapi_id = {a.vapi_id: a for a in Assistant.objects.filter(client__agency=agency).exclude(vapi_id="")}
+    numbers = []
+    for item in remote:
+        number, _ = PhoneNumber.objects.update_or_create(
+            agency=agency,
+            vapi_id=item["id"],
+            defaults={
+                "number": item.get("number") or item.get("sipUri") or "",
+                "name": item.get("name") or "",
+                "assistant": by_vapi_id.get(item.get("assistantId") or ""),
+            },
+        )
+        numbers.append(number)
+    PhoneNumber.objects.filter(agency=agency).exclude(vapi_id__in=[n.vapi_id for n in numbers]).delete()
+    return numbers
+
+
+def phone_number_assign(*, phone_number: PhoneNumber, assistant: Assistant | None) -> PhoneNumber:
+    """Points the number at the assistant (or at our assistant-request answer when None) in Vapi, then here."""
+    from integrations.vapi.errors import VapiError
+
+    agency = phone_number.agency
+    if assistant is not None:
+        if assistant.client.agency_id != agency.pk:
+            raise ValidationError("That assistant belongs to another agency.")
+        if not assistant.vapi_id:
+            raise ValidationError("Push the assistant to Vapi before assigning it a number.")
+    account, _ = vapi_account_ensure(agency=agency)
+    payload = {
+        "assistantId": assistant.vapi_id if assistant else None,
+        "server": {"url": vapi_endpoint_url(agency=agency), "headers": {"X-Vapi-Secret": account.webhook_secret}},
+    }
+    try:
+        with vapi_client_for(agency) as vapi:
+            vapi.update_phone_number(phone_number_id=phone_number.vapi_id, payload=payload)
+    except VapiError as exc:
+        raise ValidationError(f"Vapi refused the change: {exc.message}") from exc
+    phone_number.assistant = assistant
+    phone_number.save(update_fields=["assistant"])
+    return phone_number
+
+
+def phone_numbers_server_refresh(*, agency_id: int) -> None:
+    """Re-sends each number's server (URL and secret), e.g. after the secret was rotated."""
+    agency = Agency.objects.get(pk=agency_id)
+    for number in PhoneNumber.objects.filter(agency=agency).select_related("assistant__client"):
+        try:
+            phone_number_assign(phone_number=number, assistant=number.assistant)
+        except ValidationError as exc:
+            # One refused number must not stop the others; assigning it again from the numbers page retries.
+            logger.warning("Phone number %s of agency %s kept its old server: %s", number.vapi_id, agency.slug, exc)

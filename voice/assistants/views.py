@@ -1,0 +1,165 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from integrations.jobs import job_create
+from tenants.access import agency_view
+from tenants.forms import form_errors_from
+from tenants.selectors import client_for_agency, client_list
+from voice.assistants import selectors, services, tasks
+from voice.assistants.defaults import DEFAULT_PROMPT
+from voice.assistants.forms import AssistantForm
+from voice.assistants.payload import assistant_prompt_render
+from voice.models import WEEKDAYS, LiveTool
+from voice.simulator.services import scenario_choices
+
+
+def _calendars_for_form(request, *, client, assistant=None) -> list[dict]:
+    """The client's GHL calendars plus any the assistant already uses, so an outage never drops one."""
+    from integrations.http import ProviderError
+
+    try:
+        calendars = selectors.client_calendars(client=client)
+    except ProviderError as exc:
+        messages.warning(request, f"GoHighLevel calendars could not be loaded: {exc}")
+        calendars = []
+    if assistant is not None:
+        known = {c["id"] for c in calendars}
+        calendars += [
+            {"id": c.calendar_id, "name": c.calendar_name}
+            for c in assistant.calendars.all()
+            if c.calendar_id not in known
+        ]
+    return calendars
+
+
+@agency_view()
+def assistant_list(request):
+    assistants = selectors.assistant_list(agency=request.agency)
+    clients = client_list(agency=request.agency)
+    return render(request, "voice/assistant_list.html", {"assistants": assistants, "clients": clients})
+
+
+@agency_view()
+@require_POST
+def assistants_push_all(request):
+    """The bulk action of the Assistants page: every assistant pushed again, as a job with a progress page."""
+    job = job_create(
+        agency=request.agency,
+        created_by=request.user,
+        kind="assistants_push",
+        title="Push every assistant to Vapi",
+        params={},
+        back_url=reverse("assistant_list", args=[request.agency.slug]),
+    )
+    transaction.on_commit(lambda: tasks.assistants_push_task.delay(job.pk))
+    return redirect("job_detail", agency_slug=request.agency.slug, job_id=job.public_id)
+
+
+@agency_view()
+def assistant_create(request, client_id):
+    client = client_for_agency(agency=request.agency, public_id=client_id)
+    calendars = _calendars_for_form(request, client=client)
+    initial = {
+        "name": f"{client.name} receptionist"[:40],
+        "first_message": f"Thanks for calling {client.name}, how can I help you today?",
+        "system_prompt": DEFAULT_PROMPT,
+        "time_zone": client.time_zone,
+        "live_tools": [LiveTool.CHECK_AVAILABILITY, LiveTool.BOOK_APPOINTMENT, LiveTool.END_CALL],
+        **{f"hours_{day}": ("09:00-17:00" if day not in ("sat", "sun") else "") for day in WEEKDAYS},
+    }
+    form = AssistantForm(request.POST or None, calendars=calendars, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            assistant = services.assistant_create(
+                client=client, author=request.user, calendars=form.calendar_choices(), **form.assistant_fields()
+            )
+        except ValidationError as exc:
+            form_errors_from(exc, form)
+        else:
+            messages.success(request, f"{assistant.name} was saved and is being pushed to Vapi.")
+            return redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
+    return render(request, "voice/assistant_form.html", {"form": form, "client": client, "assistant": None})
+
+
+@agency_view()
+def assistant_update(request, assistant_id):
+    assistant = selectors.assistant_for_agency(agency=request.agency, public_id=assistant_id)
+    calendars = _calendars_for_form(request, client=assistant.client, assistant=assistant)
+    form = AssistantForm(request.POST or None, calendars=calendars, assistant=assistant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.assistant_update(
+                assistant=assistant, author=request.user, calendars=form.calendar_choices(), **form.assistant_fields()
+            )
+        except ValidationError as exc:
+            form_errors_from(exc, form)
+        else:
+            messages.success(request, "Saved. The assistant is being pushed to Vapi.")
+            return redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
+    context = {"form": form, "client": assistant.client, "assistant": assistant}
+    return render(request, "voice/assistant_form.html", context)
+
+
+@agency_view()
+def assistant_detail(request, assistant_id):
+    assistant = selectors.assistant_for_agency(agency=request.agency, public_id=assistant_id)
+    context = {
+        "assistant": assistant,
+        "revisions": assistant.revisions.select_related("author")[:20],
+        "rendered_prompt": assistant_prompt_render(assistant=assistant),
+        "phone_numbers": assistant.phone_numbers.all(),
+        "simulator_scenarios": scenario_choices(),
+    }
+    template = "voice/assistant_sync_status.html" if request.htmx else "voice/assistant_detail.html"
+    return render(request, template, context)
+
+
+@agency_view()
+def assistant_prompt_preview(request, assistant_id):
+    """htmx: the prompt as the assistant will read it; POST previews what is typed in the form."""
+    assistant = selectors.assistant_for_agency(agency=request.agency, public_id=assistant_id)
+    prompt = request.POST.get("system_prompt") if request.method == "POST" else None
+    rendered = assistant_prompt_render(assistant=assistant, prompt=prompt)
+    return render(request, "voice/assistant_prompt_preview.html", {"assistant": assistant, "rendered_prompt": rendered})
+
+
+@agency_view()
+def assistant_delete(request, assistant_id):
+    assistant = selectors.assistant_for_agency(agency=request.agency, public_id=assistant_id)
+    if request.method == "POST":
+        try:
+            services.assistant_delete(assistant=assistant)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
+        messages.success(request, f"{assistant.name} was deleted.")
+        return redirect("assistant_list", agency_slug=request.agency.slug)
+    return render(request, "voice/assistant_confirm_delete.html", {"assistant": assistant})
+
+
+@agency_view()
+@require_POST
+def assistant_push(request, assistant_id):
+    assistant = selectors.assistant_for_agency(agency=request.agency, public_id=assistant_id)
+    services.assistant_push_retry(assistant=assistant)
+    messages.info(request, "Pushing to Vapi again.")
+    return redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
+
+
+@agency_view()
+@require_POST
+def assistant_revision_restore(request, assistant_id, revision_id):
+    revision = selectors.assistant_revision_for_agency(
+        agency=request.agency, assistant_public_id=assistant_id, public_id=revision_id
+    )
+    try:
+        services.assistant_revision_restore(revision=revision, author=request.user)
+    except ValidationError as exc:
+        messages.error(request, f"That revision can't be restored: {' '.join(exc.messages)}")
+    else:
+        messages.success(request, f"Restored the version of {revision.created_at:%b %d, %H:%M}; pushing to Vapi.")
+    return redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant_id)

@@ -1,0 +1,30 @@
+from django import forms
+
+from voice.bookings.selectors import BookingFilters
+from voice.models import (
+    BookingStatus,
+)
+
+BOOKING_WHEN_CHOICES = [("upcoming", "Upcoming"), ("past", "Past")]
+
+
+class BookingFilterForm(forms.Form):
+    when = forms.ChoiceField(choices=BOOKING_WHEN_CHOICES, required=False)
+    status = forms.ChoiceField(required=False)
+    client = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, clients=None, statuses=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", "Any status")] + [
+            (value, label) for value, label in BookingStatus.choices if statuses is None or value in statuses
+        ]
+        if clients is None:
+            del self.fields["client"]
+        else:
+            self.fields["client"].choices = [("", "All clients")] + [(str(c.public_id), c.name) for c in clients]
+
+    def filters(self) -> BookingFilters:
+        data = getattr(self, "cleaned_data", {})
+        return BookingFilters(
+            when=data.get("when") or "upcoming", status=data.get("status") or "", client_id=data.get("client") or ""
+        )

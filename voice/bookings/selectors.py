@@ -1,0 +1,58 @@
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from tenants.models import Agency, ClientAccount
+from voice.models import Booking, BookingStatus
+
+BOOKED_STATUSES = (BookingStatus.BOOKED, BookingStatus.RESCHEDULED)
+
+
+# Appointments that exist(ed) in GHL; failed and slot-taken attempts are the agency's to fix, not a client's.
+MADE_STATUSES = (BookingStatus.BOOKED, BookingStatus.RESCHEDULED, BookingStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class BookingFilters:
+    when: str = "upcoming"  # "upcoming" (soonest first) or "past" (latest first)
+    status: str = ""
+    client_id: str = ""
+
+
+def _bookings_filtered(bookings: QuerySet[Booking], filters: BookingFilters, now: datetime) -> QuerySet[Booking]:
+    if filters.status:
+        bookings = bookings.filter(status=filters.status)
+    if filters.client_id:
+        bookings = bookings.filter(client__public_id=filters.client_id)
+    if filters.when == "past":
+        return bookings.filter(start__lt=now).order_by("-start", "-id")
+    return bookings.filter(start__gte=now).order_by("start", "id")
+
+
+def booking_list(
+    *, agency: Agency, filters: BookingFilters | None = None, now: datetime | None = None
+) -> QuerySet[Booking]:
+    """The agency's bookings; without filters all of them, latest first."""
+    bookings = Booking.objects.filter(client__agency=agency).exclude(status=BookingStatus.PENDING)
+    if filters is None:
+        return bookings.select_related("client", "call").order_by("-start")
+    bookings = _bookings_filtered(bookings, filters, now or timezone.now())
+    return bookings.select_related("client", "call")
+
+
+def client_booking_list(
+    *, client: ClientAccount, filters: BookingFilters | None = None, now: datetime | None = None
+) -> QuerySet[Booking]:
+    filters = replace(filters or BookingFilters(), client_id="")
+    bookings = Booking.objects.filter(client=client, status__in=MADE_STATUSES)
+    return _bookings_filtered(bookings, filters, now or timezone.now()).select_related("client", "call")
+
+
+def client_upcoming_bookings(*, client: ClientAccount, limit: int) -> QuerySet[Booking]:
+    return (
+        Booking.objects.filter(client=client, status__in=BOOKED_STATUSES, start__gte=timezone.now())
+        .select_related("call")
+        .order_by("start")[:limit]
+    )

@@ -1,0 +1,39 @@
+from dataclasses import replace
+
+from tenants.access import agency_view, client_portal_view
+from voice.bookings import selectors
+from voice.bookings.forms import BookingFilterForm
+from voice.calls.selectors import filter_choices
+from voice.paging import CALLS_PER_PAGE, CappedPaginator, list_response
+
+
+def _booking_list_response(request, *, form, bookings, portal: bool):
+    page = CappedPaginator(bookings, CALLS_PER_PAGE).get_page(request.GET.get("page"))
+    filters = form.filters()
+    context = {
+        "page": page,
+        "form": form,
+        "portal": portal,
+        "when": filters.when,
+        "filtered": replace(filters, when="upcoming") != selectors.BookingFilters(),
+    }
+    return list_response(
+        request, page_template="voice/booking_list.html", rows_template="voice/_booking_results.html", context=context
+    )
+
+
+@agency_view()
+def booking_list(request):
+    clients, _ = filter_choices(agency=request.agency)
+    form = BookingFilterForm(request.GET, clients=clients)
+    form.is_valid()
+    bookings = selectors.booking_list(agency=request.agency, filters=form.filters())
+    return _booking_list_response(request, form=form, bookings=bookings, portal=False)
+
+
+@client_portal_view
+def client_booking_list(request):
+    form = BookingFilterForm(request.GET, statuses=selectors.MADE_STATUSES)
+    form.is_valid()
+    bookings = selectors.client_booking_list(client=request.client, filters=form.filters())
+    return _booking_list_response(request, form=form, bookings=bookings, portal=True)

@@ -1,0 +1,221 @@
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib.postgres.search import SearchQuery
+from django.db import connections
+from django.db.models import F, QuerySet
+from django.http import Http404
+
+from integrations.ghl.models import ConnectionStatus, GhlConnection
+from tenants.models import Agency, ClientAccount
+from voice.bookings.selectors import MADE_STATUSES
+from voice.calls.ended_reasons import ended_reason_text
+from voice.calls.report import cost_rows, cost_total, key_value_rows, success_verdict
+from voice.calls.transcripts import clock, conversation_turns, tool_call_seconds, tool_words
+from voice.models import (
+    Assistant,
+    Booking,
+    Call,
+    ToolCallRecord,
+    transcript_search_vector,
+)
+
+
+def call_for_agency(*, agency: Agency, public_id) -> Call:
+    call = Call.objects.filter(agency=agency, public_id=public_id).select_related("client", "assistant").first()
+    if call is None:
+        raise Http404("No such call.")
+    return call
+
+
+@dataclass(frozen=True)
+class CallFilters:
+    """What a person narrowed the calls to; dates are whole days in `time_zone`. JSON round-trips for tasks."""
+
+    client_id: str = ""
+    assistant_id: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    time_zone: str = "UTC"
+    outcome: str = ""
+    ended_reason: str = ""
+    duration: str = ""
+    q: str = ""
+    sort: str = "newest"
+
+    def as_params(self) -> dict:
+        params = asdict(self)
+        for key in ("date_from", "date_to"):
+            params[key] = params[key].isoformat() if params[key] else None
+        return params
+
+    @classmethod
+    def from_params(cls, params: dict) -> "CallFilters":
+        values = {f.name: params[f.name] for f in fields(cls) if params.get(f.name) is not None}
+        for key in ("date_from", "date_to"):
+            if key in values:
+                values[key] = date.fromisoformat(values[key])
+        return cls(**values)
+
+
+def filter_choices(*, agency: Agency) -> tuple[list[ClientAccount], list[Assistant]]:
+    """The agency's clients and assistants as the filter bars offer them: names and ids only."""
+    clients = list(
+        ClientAccount.objects.filter(agency=agency).order_by("name", "pk").only("public_id", "name", "time_zone")
+    )
+    assistants = list(
+        Assistant.objects.filter(client__agency=agency)
+        .select_related("client")
+        .order_by("client__name", "name", "pk")
+        .only("public_id", "name", "client__name")
+    )
+    return clients, assistants
+
+
+def _calls_filtered(calls: QuerySet[Call], filters: CallFilters) -> QuerySet[Call]:
+    if filters.client_id:
+        calls = calls.filter(client__public_id=filters.client_id)
+    if filters.assistant_id:
+        calls = calls.filter(assistant__public_id=filters.assistant_id)
+    zone = ZoneInfo(filters.time_zone)
+    if filters.date_from:
+        calls = calls.filter(started_at__gte=datetime.combine(filters.date_from, time.min, tzinfo=zone))
+    if filters.date_to:
+        day_after = filters.date_to + timedelta(days=1)
+        calls = calls.filter(started_at__lt=datetime.combine(day_after, time.min, tzinfo=zone))
+    if filters.outcome:
+        calls = calls.filter(outcome=filters.outcome)
+    if filters.ended_reason:
+        calls = calls.filter(ended_reason__startswith=filters.ended_reason)
+    if filters.duration in DURATION_BUCKETS:
+        low, high = DURATION_BUCKETS[filters.duration]
+        calls = calls.filter(duration_seconds__gte=low)
+        if high is not None:
+            calls = calls.filter(duration_seconds__lt=high)
+    if filters.q:
+        calls = _calls_matching(calls, filters.q)
+    return calls.order_by(*CALL_SORTS.get(filters.sort, CALL_SORTS["newest"]))
+
+
+def _calls_matching(calls: QuerySet[Call], text: str) -> QuerySet[Call]:
+    """Full-text search on PostgreSQL (served by the GIN index on the same expression); substring elsewhere."""
+    if connections[calls.db].vendor == "postgresql":
+        query = SearchQuery(text, search_type="websearch", config="english")
+        return calls.alias(transcript_search=transcript_search_vector()).filter(transcript_search=query)
+    return calls.filter(transcript__icontains=text)
+
+
+def call_list(*, agency: Agency, filters: CallFilters | None = None) -> QuerySet[Call]:
+    calls = _calls_filtered(Call.objects.filter(agency=agency), filters or CallFilters())
+    return calls.select_related("client", "assistant")
+
+
+def client_call_list(*, client: ClientAccount, filters: CallFilters | None = None) -> QuerySet[Call]:
+    """One client's calls, for its own portal: the client and assistant filters do not apply there."""
+    filters = replace(filters or CallFilters(), client_id="", assistant_id="")
+    calls = _calls_filtered(Call.objects.filter(agency_id=client.agency_id, client=client), filters)
+    return calls.select_related("client", "assistant")
+
+
+def call_for_client(*, client: ClientAccount, public_id) -> Call:
+    call = Call.objects.filter(client=client, public_id=public_id).select_related("client", "assistant").first()
+    if call is None:
+        raise Http404("No such call.")
+    return call
+
+
+@dataclass(frozen=True)
+class ToolStep:
+    """One tool call on the call page's timeline."""
+
+    record: ToolCallRecord
+    title: str
+    arguments: list[tuple[str, str]]
+    seconds: float | None
+
+    @property
+    def at(self) -> str:
+        return clock(self.seconds)
+
+
+@dataclass(frozen=True)
+class BookingRow:
+    booking: Booking
+    contact_url: str
+
+
+def _ghl_location_id(*, client: ClientAccount | None) -> str:
+    if client is None:
+        return ""
+    connections = GhlConnection.objects.filter(client=client).exclude(status=ConnectionStatus.DISCONNECTED)
+    return connections.values_list("location_id", flat=True).first() or ""
+
+
+def _web_url(url: str) -> str:
+    # Stored from a payload without validation; only http(s) may reach a src or href.
+    return url if url.startswith(("https://", "http://")) else ""
+
+
+def call_page(*, call: Call, with_costs: bool) -> dict:
+    """Everything the call page shows, in a fixed number of queries whatever the call holds."""
+    bookings = list(call.bookings.filter(status__in=MADE_STATUSES).order_by("start", "pk"))
+    location_id = _ghl_location_id(client=call.client) if any(b.ghl_contact_id for b in bookings) else ""
+    booking_rows = [
+        BookingRow(
+            booking,
+            GHL_CONTACT_URL.format(location_id=location_id, contact_id=booking.ghl_contact_id)
+            if location_id and booking.ghl_contact_id
+            else "",
+        )
+        for booking in bookings
+    ]
+    zone = ZoneInfo(call.client.time_zone if call.client else "UTC")
+    asked_at = tool_call_seconds(call.messages)
+    steps = []
+    for record in call.tool_calls.order_by("created_at", "pk"):
+        seconds = asked_at.get(record.tool_call_id)
+        if seconds is None and call.started_at and record.created_at >= call.started_at:
+            seconds = (record.created_at - call.started_at).total_seconds()
+        steps.append(ToolStep(record, tool_words(record.name), key_value_rows(record.arguments, tz=zone), seconds))
+    context = {
+        "turns": conversation_turns(messages=call.messages, transcript=call.transcript),
+        "structured_rows": key_value_rows(call.structured_data, tz=zone) if call.structured_data else [],
+        "verdict": success_verdict(call.success_evaluation),
+        "ended_reason_text": ended_reason_text(call.ended_reason) if call.ended_reason else "",
+        "duration": clock(call.duration_seconds),
+        # Until it ends, a call shows where it is (ringing, in progress) instead of an outcome.
+        "live_status": call.status.replace("-", " ").capitalize() if call.status not in ("", "ended") else "",
+        "recording_url": _web_url(call.recording_url),
+        "stereo_recording_url": _web_url(call.stereo_recording_url),
+        "tool_steps": steps,
+        "bookings": booking_rows,
+        "contact_url": next((row.contact_url for row in booking_rows if row.contact_url), ""),
+        "time_zone": zone,
+    }
+    if with_costs:
+        rows = cost_rows(call.cost_breakdown)
+        context.update(cost_rows=rows, cost_total=cost_total(cost=call.cost, rows=rows))
+    return context
+
+
+def client_recent_calls(*, client: ClientAccount, limit: int) -> QuerySet[Call]:
+    return Call.objects.filter(client=client).order_by(F("started_at").desc(nulls_last=True), "-created_at")[:limit]
+
+
+CALL_SORTS = {
+    # The PostgreSQL-only indexes of migration 0006 follow these exactly, so a page reads 50 index entries.
+    "newest": (F("started_at").desc(nulls_last=True), F("id").desc()),
+    "oldest": (F("started_at").asc(nulls_last=True), F("id").asc()),
+    "longest": (F("duration_seconds").desc(nulls_last=True), F("id").desc()),
+    "shortest": (F("duration_seconds").asc(nulls_last=True), F("id").asc()),
+    "cost": (F("cost").desc(nulls_last=True), F("id").desc()),
+}
+
+
+# Seconds: [min, max) of each duration bucket a person picks.
+DURATION_BUCKETS = {"short": (0, 60), "medium": (60, 300), "long": (300, None)}
+
+
+# GHL documents no contact-page URL; this is the address its app uses for a contact in a sub-account.
+GHL_CONTACT_URL = "https://app.gohighlevel.com/v2/location/{location_id}/contacts/detail/{contact_id}"

@@ -1,0 +1,14 @@
+from celery import shared_task
+
+from integrations.http import ProviderError
+from voice.calls import exports, notes
+
+
+@shared_task(autoretry_for=(ProviderError,), retry_backoff=True, max_retries=5)
+def call_note_task(call_id: int) -> None:
+    notes.call_note_add(call_id=call_id)
+
+
+@shared_task
+def call_export_task(job_id: int) -> None:
+    exports.call_export_write(job_id=job_id)

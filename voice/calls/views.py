@@ -1,0 +1,88 @@
+from dataclasses import replace
+
+from django.contrib import messages
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from integrations.jobs import job_create
+from tenants.access import agency_view, client_portal_view
+from voice.calls import selectors, tasks
+from voice.calls.forms import COMMON_ENDED_REASONS, CallFilterForm
+from voice.paging import CALLS_PER_PAGE, CappedPaginator, list_response
+
+# Counting search hits re-reads each matching transcript, so a broad word is counted only this far.
+SEARCH_COUNT_CAP = 1_000
+
+
+def _call_list_response(request, *, form, calls, portal: bool):
+    filters = form.filters()
+    cap = SEARCH_COUNT_CAP if filters.q else 10_000
+    page = CappedPaginator(calls, CALLS_PER_PAGE, cap=cap).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "form": form,
+        "portal": portal,
+        # Sorting or an empty form submitted without JavaScript narrows nothing.
+        "filtered": replace(filters, sort="newest", time_zone="UTC") != selectors.CallFilters(),
+        "ended_reasons": COMMON_ENDED_REASONS,
+    }
+    return list_response(
+        request, page_template="voice/call_list.html", rows_template="voice/_call_results.html", context=context
+    )
+
+
+@agency_view()
+def call_list(request):
+    clients, assistants = selectors.filter_choices(agency=request.agency)
+    form = CallFilterForm(request.GET, clients=clients, assistants=assistants)
+    form.is_valid()
+    calls = selectors.call_list(agency=request.agency, filters=form.filters())
+    return _call_list_response(request, form=form, calls=calls, portal=False)
+
+
+@client_portal_view
+def client_call_list(request):
+    form = CallFilterForm(request.GET, time_zone=request.client.time_zone)
+    form.is_valid()
+    calls = selectors.client_call_list(client=request.client, filters=form.filters())
+    return _call_list_response(request, form=form, calls=calls, portal=True)
+
+
+@agency_view()
+@require_POST
+def call_export(request):
+    """Starts a CSV export of exactly the rows the list shows with these filters (the query string)."""
+    clients, assistants = selectors.filter_choices(agency=request.agency)
+    form = CallFilterForm(request.GET, clients=clients, assistants=assistants)
+    back_url = reverse("call_list", args=[request.agency.slug]) + "?" + request.GET.urlencode()
+    if not form.is_valid():
+        messages.error(request, "Fix the filters before exporting: the export must match what you see.")
+        return redirect(back_url)
+    job = job_create(
+        agency=request.agency,
+        created_by=request.user,
+        kind="call_export",
+        title="Calls export (CSV)",
+        params={"filters": form.filters().as_params()},
+        back_url=back_url,
+    )
+    transaction.on_commit(lambda: tasks.call_export_task.delay(job.pk))
+    return redirect("job_detail", agency_slug=request.agency.slug, job_id=job.public_id)
+
+
+def _call_page(request, call, *, portal: str):
+    """One template for both portals; the client's leaves out costs and everything of the agency."""
+    context = {"call": call, "portal": portal, **selectors.call_page(call=call, with_costs=portal == "agency")}
+    return render(request, "voice/call_detail.html", context)
+
+
+@agency_view()
+def call_detail(request, call_id):
+    return _call_page(request, selectors.call_for_agency(agency=request.agency, public_id=call_id), portal="agency")
+
+
+@client_portal_view
+def client_call_detail(request, call_id):
+    return _call_page(request, selectors.call_for_client(client=request.client, public_id=call_id), portal="client")

@@ -1,0 +1,303 @@
+"""Reads behind the dashboards and usage: calls, bookings, minutes and cost aggregated in the database,
+always scoped to one agency (or one of its clients), in a fixed number of queries whatever the volume.
+
+Kept beside selectors.py because every function here is an aggregate over a period, not a row lookup.
+"""
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from integrations.ghl.selectors import connections_needing_attention
+from integrations.inbox import webhook_events_for_agency
+from integrations.models import WebhookStatus
+from tenants.models import Agency, ClientAccount
+from voice.assistants.selectors import assistant_list
+from voice.models import Booking, BookingStatus, Call, CallOutcome, SyncStatus
+
+CHART_DAYS = 30
+ATTENTION_EVENTS_SHOWN = 5
+# Appointments the assistant made in GHL, whatever happened to them afterwards.
+MADE_BOOKING_STATUSES = (BookingStatus.BOOKED, BookingStatus.RESCHEDULED, BookingStatus.CANCELLED)
+CENT = Decimal("0.01")
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def previous_month(first: date) -> date:
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+def next_month(first: date) -> date:
+    return (first + timedelta(days=32)).replace(day=1)
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+@dataclass
+class Totals:
+    """What a set of calls added up to. Minutes are exact (seconds / 60): Vapi bills by the second."""
+
+    calls: int = 0
+    booked_calls: int = 0
+    seconds: int = 0
+    timed_calls: int = 0
+    cost: Decimal = field(default_factory=Decimal)
+    bookings: int = 0
+
+    def add(self, row: dict) -> None:
+        self.calls += row["calls"]
+        self.booked_calls += row["booked_calls"]
+        self.seconds += row["seconds"] or 0
+        self.timed_calls += row["timed_calls"]
+        self.cost += row["cost"] or Decimal(0)
+
+    def __iadd__(self, other: "Totals") -> "Totals":
+        for name in ("calls", "booked_calls", "seconds", "timed_calls", "cost", "bookings"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        return self
+
+    @property
+    def booking_rate(self) -> float | None:
+        """Percent of calls whose outcome is booked; None without calls."""
+        return 100 * self.booked_calls / self.calls if self.calls else None
+
+    @property
+    def minutes(self) -> Decimal:
+        return (Decimal(self.seconds) / 60).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+    @property
+    def average_seconds(self) -> int | None:
+        return round(self.seconds / self.timed_calls) if self.timed_calls else None
+
+    @property
+    def average_duration(self) -> str:
+        seconds = self.average_seconds
+        return "—" if seconds is None else f"{seconds // 60}:{seconds % 60:02d}"
+
+    @property
+    def cost_cents(self) -> Decimal:
+        return self.cost.quantize(CENT, ROUND_HALF_UP)
+
+
+_CALL_SUMS = {
+    "calls": Count("id"),
+    "booked_calls": Count("id", filter=Q(outcome=CallOutcome.BOOKED)),
+    "seconds": Sum("duration_seconds"),
+    "timed_calls": Count("duration_seconds"),
+    "cost": Sum("cost"),
+}
+
+
+@dataclass
+class CallStats:
+    """The last CHART_DAYS days day by day, and this month against last month, in one time zone.
+
+    On dashboards a booking is a call that booked (outcome booked), so the chart and the booking rate agree.
+    """
+
+    time_zone: str
+    month: date
+    days: list[date]
+    calls_per_day: list[int]
+    bookings_per_day: list[int]
+    this_month: Totals
+    last_month: Totals
+    # This month per client id, filled when asked for (the agency dashboard).
+    clients: dict[int, Totals] = field(default_factory=dict)
+
+    @property
+    def has_calls(self) -> bool:
+        return bool(any(self.calls_per_day) or self.this_month.calls or self.last_month.calls)
+
+    def chart(self) -> dict:
+        return {
+            "labels": [f"{day:%b} {day.day}" for day in self.days],
+            "datasets": [
+                {"label": "Calls", "data": self.calls_per_day, "kind": "bar"},
+                {"label": "Bookings", "data": self.bookings_per_day, "kind": "line"},
+            ],
+        }
+
+
+def _bookings(*, agency: Agency) -> QuerySet[Booking]:
+    """Bookings made on the agency's calls; counted in the month of the call that made them."""
+    return Booking.objects.filter(call__agency=agency, status__in=MADE_BOOKING_STATUSES)
+
+
+def call_stats(
+    *,
+    agency: Agency,
+    client: ClientAccount | None = None,
+    time_zone: str = "UTC",
+    per_client: bool = False,
+    now: datetime | None = None,
+) -> CallStats:
+    """One query: calls grouped by day in `time_zone` (and by client when `per_client`), from the start of
+    last month or of the chart, whichever is earlier; the month totals are summed from those days."""
+    zone = ZoneInfo(time_zone)
+    today = timezone.localtime(now or timezone.now(), zone).date()
+    this_month = month_start(today)
+    last_month = previous_month(this_month)
+    chart_from = today - timedelta(days=CHART_DAYS - 1)
+    since, until = _midnight(min(chart_from, last_month), zone), _midnight(today + timedelta(days=1), zone)
+
+    calls = Call.objects.filter(agency=agency, started_at__gte=since, started_at__lt=until)
+    if client is not None:
+        calls = calls.filter(client=client)
+    rows = (
+        calls.annotate(day=TruncDate("started_at", tzinfo=zone))
+        .values("day", *(["client_id"] if per_client else []))
+        .annotate(**_CALL_SUMS)
+        .order_by()
+    )
+    by_day: dict[date, Totals] = defaultdict(Totals)
+    months = {this_month: Totals(), last_month: Totals()}
+    clients: dict[int, Totals] = defaultdict(Totals)
+    for row in rows:
+        by_day[row["day"]].add(row)
+        month = months.get(month_start(row["day"]))
+        if month is not None:
+            month.add(row)
+        if per_client and row["client_id"] is not None and row["day"] >= this_month:
+            clients[row["client_id"]].add(row)
+
+    days = [chart_from + timedelta(days=n) for n in range(CHART_DAYS)]
+    return CallStats(
+        time_zone=time_zone,
+        month=this_month,
+        days=days,
+        calls_per_day=[by_day[day].calls if day in by_day else 0 for day in days],
+        bookings_per_day=[by_day[day].booked_calls if day in by_day else 0 for day in days],
+        this_month=months[this_month],
+        last_month=months[last_month],
+        clients=dict(clients),
+    )
+
+
+@dataclass
+class ClientUsage:
+    """One client's month, and what the agency rebills for it: Vapi cost plus the client's markup."""
+
+    client_public_id: uuid.UUID
+    name: str
+    markup_percent: Decimal | None
+    totals: Totals
+
+    @property
+    def billable(self) -> Decimal:
+        markup = self.markup_percent or Decimal(0)
+        return (self.totals.cost * (1 + markup / 100)).quantize(CENT, ROUND_HALF_UP)
+
+
+def client_month_usage(*, agency: Agency, month: date, time_zone: str = "UTC") -> list[ClientUsage]:
+    """Every client with calls in the month (by name), in two queries however many clients and calls."""
+    zone = ZoneInfo(time_zone)
+    start, end = _midnight(month, zone), _midnight(next_month(month), zone)
+    rows = (
+        Call.objects.filter(agency=agency, client__isnull=False, started_at__gte=start, started_at__lt=end)
+        .values("client_id", "client__public_id", "client__name", "client__markup_percent")
+        .annotate(**_CALL_SUMS)
+        .order_by()
+    )
+    bookings = dict(
+        _bookings(agency=agency)
+        .filter(call__started_at__gte=start, call__started_at__lt=end)
+        .values("call__client_id")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("call__client_id", "n")
+    )
+    usage = []
+    for row in rows:
+        totals = Totals(bookings=bookings.get(row["client_id"], 0))
+        totals.add(row)
+        usage.append(
+            ClientUsage(
+                client_public_id=row["client__public_id"],
+                name=row["client__name"],
+                markup_percent=row["client__markup_percent"],
+                totals=totals,
+            )
+        )
+    return sorted(usage, key=lambda u: (u.name.lower(), str(u.client_public_id)))
+
+
+def utc_month(*, now: datetime | None = None) -> date:
+    """The first day of this month in UTC, the zone usage months run in."""
+    return month_start(timezone.localtime(now or timezone.now(), ZoneInfo("UTC")).date())
+
+
+def busiest_clients(*, agency: Agency, stats: CallStats, limit: int) -> list[ClientUsage]:
+    """The clients with the most calls this month (from stats made with per_client), in one small query."""
+    top = sorted(stats.clients.items(), key=lambda item: -item[1].calls)[:limit]
+    accounts = ClientAccount.objects.filter(agency=agency, pk__in=[pk for pk, _ in top]).in_bulk()
+    return [
+        ClientUsage(
+            client_public_id=accounts[pk].public_id,
+            name=accounts[pk].name,
+            markup_percent=accounts[pk].markup_percent,
+            totals=totals,
+        )
+        for pk, totals in top
+        if pk in accounts
+    ]
+
+
+def usage_months(*, agency: Agency, now: datetime | None = None) -> list[date]:
+    """First days of the months from the agency's first call to this month (UTC), newest first."""
+    this_month = utc_month(now=now)
+    first = Call.objects.filter(agency=agency).aggregate(first=Min("started_at"))["first"]
+    # Never later than this month: a provider's clock far ahead must not leave the page without a month.
+    month = min(month_start(timezone.localtime(first, ZoneInfo("UTC")).date()), this_month) if first else this_month
+    months = []
+    while month <= this_month:
+        months.append(month)
+        month = next_month(month)
+    return months[::-1]
+
+
+@dataclass
+class Attention:
+    """What needs a person: GHL connections to reconnect, assistants Vapi refused, events that failed."""
+
+    reconnect: list = field(default_factory=list)
+    failed_assistants: list = field(default_factory=list)
+    failed_events: list = field(default_factory=list)
+    failed_event_count: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.reconnect) + len(self.failed_assistants) + self.failed_event_count
+
+    @property
+    def more_failed_events(self) -> int:
+        return self.failed_event_count - len(self.failed_events)
+
+
+def attention_items(*, agency: Agency, client: ClientAccount | None = None) -> Attention:
+    """Four queries whatever the numbers: the newest failed events are listed, the rest counted."""
+    reconnect = connections_needing_attention(agency=agency)
+    assistants = assistant_list(agency=agency).filter(sync_status=SyncStatus.FAILED)
+    events = webhook_events_for_agency(agency=agency, status=WebhookStatus.FAILED)
+    if client is not None:
+        reconnect = reconnect.filter(client=client)
+        assistants = assistants.filter(client=client)
+        events = events.filter(client=client)
+    return Attention(
+        reconnect=list(reconnect),
+        failed_assistants=list(assistants),
+        failed_events=list(events[:ATTENTION_EVENTS_SHOWN]),
+        failed_event_count=events.count(),
+    )

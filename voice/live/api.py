@@ -1,0 +1,79 @@
+from django.http import JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from agencyhub.observability import log_context
+from integrations.inbox import webhook_store
+from integrations.models import WebhookProvider
+from integrations.vapi.messages import MalformedMessage, message_call_id, message_from_body, message_unique_key
+from voice.live import services as live
+from voice.live.setup import agency_auth
+
+# End-of-call reports carry whole transcripts and message lists; far beyond this is not Vapi.
+MAX_BODY_BYTES = 5 * 1024 * 1024
+
+
+STORED_HEADERS = ("Content-Type", "User-Agent", "X-Timestamp")
+
+
+ANSWERED_AT_ONCE = {"tool-calls": live.tool_calls_answer, "function-call": live.function_call_answer}
+
+
+class VapiServerUrlView(APIView):
+    # Answers are plain JSON objects: JsonResponse skips DRF's renderer while a caller waits on a tool answer.
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    parser_classes = []
+
+    @extend_schema(
+        summary="Vapi server URL",
+        description="Every server message Vapi sends for this agency's assistants. Authenticated by "
+        "X-Vapi-Secret, Authorization: Bearer, or an HMAC X-Signature over '{X-Timestamp}.{body}'.",
+        request={"application/json": OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter("X-Vapi-Secret", str, OpenApiParameter.HEADER, description="The agency's secret"),
+            OpenApiParameter("X-Signature", str, OpenApiParameter.HEADER, description="Hex HMAC-SHA256"),
+            OpenApiParameter("X-Timestamp", str, OpenApiParameter.HEADER, description="Unix seconds of the HMAC"),
+        ],
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="Tool results, an assistant, or {}"),
+            400: OpenApiResponse(description="Not JSON, or no message.type"),
+            401: OpenApiResponse(description="Missing or wrong secret: nothing stored"),
+            413: OpenApiResponse(description="Body too large"),
+        },
+        tags=["webhooks"],
+    )
+    def post(self, request, agency_id):
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return JsonResponse({"error": f"The body is over {MAX_BODY_BYTES} bytes."}, status=413)
+        raw = request.body
+        if len(raw) > MAX_BODY_BYTES:
+            return JsonResponse({"error": f"The body is over {MAX_BODY_BYTES} bytes."}, status=413)
+        auth = agency_auth(public_id=agency_id)
+        if auth is None or not auth.authenticates(headers=request.headers, body=raw):
+            # Same answer for an unknown agency and a wrong secret: nothing to learn by probing.
+            return JsonResponse({"error": "Missing or invalid credentials."}, status=401)
+        agency = auth.agency
+        log_context.bind(agency=agency.slug)
+        try:
+            message = message_from_body(raw)
+        except MalformedMessage as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
+        kind = message["type"]
+        log_context.bind(call_id=message_call_id(message) or "-")
+        if kind in ANSWERED_AT_ONCE:
+            return JsonResponse(ANSWERED_AT_ONCE[kind](auth=auth, message=message))
+        if kind == "assistant-request":
+            return JsonResponse(live.assistant_request_answer(agency=agency, message=message))
+        webhook_store(
+            provider=WebhookProvider.VAPI,
+            event_type=kind[:100],
+            unique_key=message_unique_key(message)[:255],
+            body=message,
+            headers={name: request.headers[name] for name in STORED_HEADERS if name in request.headers},
+            agency=agency,
+        )
+        return JsonResponse({})

@@ -1,0 +1,184 @@
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.ghl.client import GhlClient
+from integrations.ghl.errors import GhlNotConnectedError
+from integrations.ghl.models import GhlConnection
+from integrations.ghl.services import connection_access_token
+from integrations.http import ProviderError
+from integrations.vapi.messages import (
+    message_call,
+    message_call_id,
+    message_caller_number,
+    message_timestamp,
+    tool_invocations,
+)
+from tenants.models import Agency
+from voice.calls.services import call_upsert, call_upsert_by_ids
+from voice.live.records import tool_call_record_write
+from voice.live.setup import AgencyAuth, AssistantSetup, assistant_setup
+from voice.live.speech import single_line
+from voice.live.tools import TOOLS, CalendarChoice, CallContext, ToolFailure
+from voice.models import Call, PhoneNumber
+
+logger = logging.getLogger(__name__)
+
+# Vapi waits 20 s for a tool by default; GHL gets most of a smaller budget so the caller never hears silence.
+TOOL_BUDGET_SECONDS = 8.0
+
+
+NOT_SET_UP = "I'm sorry, I can't check the calendar right now. Could I take a message instead?"
+
+
+UNKNOWN_NUMBER = "Sorry, this number is not set up to take calls yet. Please try again later."
+
+
+def message_asked_at(message: dict) -> datetime:
+    """The message's own timestamp, never later than now: a replayed or simulated past call keeps its day."""
+    now = timezone.now()
+    return min(message_timestamp(message) or now, now)
+
+
+def call_context(
+    *, setup: AssistantSetup, caller: str, call_loader: Callable[[], Call | None], asked_at: datetime | None = None
+) -> CallContext:
+    if setup.connection_id is None:
+        raise ToolFailure(NOT_SET_UP)
+    started = time.monotonic()
+
+    def ghl_factory():
+        # Read only when GHL is called: a warm availability answer never needs the token.
+        ghl_connection = GhlConnection.objects.filter(pk=setup.connection_id).first()
+        if ghl_connection is None:
+            raise ToolFailure(NOT_SET_UP)
+        try:
+            token = connection_access_token(connection=ghl_connection)
+        except (GhlNotConnectedError, ProviderError) as exc:
+            raise ToolFailure(NOT_SET_UP) from exc
+        remaining = max(TOOL_BUDGET_SECONDS - (time.monotonic() - started), 0.5)
+        return GhlClient(access_token=token, deadline_seconds=remaining)
+
+    return CallContext(
+        client_id=setup.client_id,
+        tz=ZoneInfo(setup.time_zone),
+        calendars=[
+            CalendarChoice(calendar_id=calendar_id, spoken_name=spoken_name, minutes=setup.minutes)
+            for calendar_id, spoken_name in setup.calendars
+        ],
+        location_id=setup.location_id,
+        caller_phone=caller,
+        call_loader=call_loader,
+        ghl_factory=ghl_factory,
+        now=timezone.now(),
+        asked_at=asked_at,
+    )
+
+
+def _answer_one(context: CallContext | None, invocation, failure: str) -> tuple[str, str]:
+    """(result, error) for one tool call; exactly one of them is set, both single-line."""
+    if context is None:
+        return "", failure
+    tool = TOOLS.get(invocation.name)
+    if tool is None:
+        return "", f"I can't do {invocation.name or 'that'} on this call."
+    if invocation.arguments_error:
+        return "", "Sorry, I didn't catch that. Could you say it again?"
+    try:
+        return single_line(tool(context, invocation.arguments, tool_call_id=invocation.id)), ""
+    except ToolFailure as exc:
+        return "", single_line(str(exc))
+
+
+def tool_calls_answer(*, auth: AgencyAuth, message: dict) -> dict:
+    """Vapi's `{"results": [...]}`: one per tool call, in order, never an HTTP error."""
+    agency = auth.agency
+    setup = assistant_setup(auth=auth, message=message)
+    vapi_call_id = message_call_id(message)
+    loaded: dict[str, Call | None] = {}
+
+    def call_loader() -> Call | None:
+        if "call" not in loaded:
+            loaded["call"] = call_upsert_by_ids(
+                agency=agency,
+                message=message,
+                assistant_id=setup.assistant_id if setup else None,
+                client_id=setup.client_id if setup else None,
+            )
+        return loaded["call"]
+
+    context, failure = None, NOT_SET_UP
+    asked_at = message_asked_at(message)
+    if setup is not None:
+        try:
+            context = call_context(
+                setup=setup, caller=message_caller_number(message), call_loader=call_loader, asked_at=asked_at
+            )
+        except ToolFailure as exc:
+            failure = str(exc)
+    # The call usually exists already (created when it started): found by the record's own INSERT.
+    by_call_id = "c.agency_id = %s AND c.vapi_call_id = %s" + (" AND c.assistant_id IS NOT NULL" if setup else "")
+    invocations = tool_invocations(message)
+    results = []
+    for invocation in invocations:
+        started = time.monotonic()
+        try:
+            result, error = _answer_one(context, invocation, failure)
+        except Exception:  # a bug must not become silence on the phone: logged with context, answered as error
+            logger.exception("Tool %s crashed on call %s", invocation.name, vapi_call_id)
+            result, error = "", "I'm sorry, something went wrong on my side. Could I take a message instead?"
+        elapsed_ms = int((time.monotonic() - started) * 1000)
+        if error:
+            logger.warning("Tool %s answered an error in %s ms: %s", invocation.name, elapsed_ms, error)
+        if vapi_call_id and invocation.id:
+            record = {
+                "invocation": invocation,
+                "result": result,
+                "error": error,
+                "elapsed_ms": elapsed_ms,
+                "asked_at": asked_at,
+            }
+            call = loaded.get("call")
+            match = ("c.id = %s", [call.pk]) if call else (by_call_id, [agency.pk, vapi_call_id])
+            if not tool_call_record_write(call_match=match, **record):
+                tool_call_record_write(call_match=("c.id = %s", [call_loader().pk]), **record)
+        entry = {"toolCallId": invocation.id, "name": invocation.name}
+        entry["error" if error else "result"] = error or result
+        results.append(entry)
+    if vapi_call_id and not any(i.id for i in invocations):
+        call_loader()  # nothing to record: the call is still known from its first message
+    return {"results": results}
+
+
+def function_call_answer(*, auth: AgencyAuth, message: dict) -> dict:
+    """Legacy `function-call`: Vapi reads `{"result": "..."}` (reference §5.2); a failure is spoken there too."""
+    results = tool_calls_answer(auth=auth, message=message)["results"]
+    first = results[0] if results else {}
+    return {"result": first.get("result") or first.get("error") or ""}
+
+
+def assistant_request_answer(*, agency: Agency, message: dict) -> dict:
+    """The assistant assigned to the called number, or an error the caller hears (Vapi allows 7.5 s)."""
+    phone = message.get("phoneNumber") if isinstance(message.get("phoneNumber"), dict) else {}
+    numbers = PhoneNumber.objects.filter(agency=agency, assistant__isnull=False).select_related("assistant")
+    phone_id = message_call(message).get("phoneNumberId") or phone.get("id")
+    number = (phone_id and numbers.filter(vapi_id=phone_id).first()) or (
+        phone.get("number") and numbers.filter(number=phone["number"]).first()
+    )
+    if not number or not number.assistant.vapi_id:
+        logger.warning("assistant-request for an unassigned number %s", phone_id or phone.get("number"))
+        return {"error": UNKNOWN_NUMBER}
+    call_upsert(agency=agency, message=message, assistant=number.assistant)
+    transaction.on_commit(lambda: slots_warm_enqueue(number.assistant_id))
+    return {"assistantId": number.assistant.vapi_id}
+
+
+def slots_warm_enqueue(assistant_id: int) -> None:
+    from voice.live.tasks import slots_warm_task
+
+    slots_warm_task.delay(assistant_id)

@@ -1,0 +1,188 @@
+"""What a live call needs from the database, cached: the agency's auth material and each assistant's setup.
+
+A tool call is answered while a caller waits, so the rows it needs (agency, Vapi secret, assistant,
+calendars, GHL location) are read once and kept in the cache for a short while. Any write to one of
+them forgets the agency's entry at once; the entry carries a generation that every assistant entry's
+key includes, so forgetting it makes the agency's assistant entries unreachable too. The secret stays
+encrypted in the cache, as it is in the database.
+"""
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+
+from integrations.crypto import decrypt, encrypt
+from integrations.ghl.models import GhlConnection
+from integrations.vapi.auth import presented_secret_matches, request_authenticated, secret_digest
+from tenants.models import Agency, ClientAccount
+from voice.models import Assistant, AssistantCalendar, VapiAccount
+
+# Bounds how long a cache write that raced an invalidation can keep an old value.
+TTL_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class AgencyAuth:
+    agency: Agency
+    secret_digest: bytes  # SHA-256 of the webhook secret: enough for X-Vapi-Secret and Bearer
+    secret_token: str  # the webhook secret, Fernet-encrypted like in the database: HMAC signatures need it
+    generation: str
+
+    def authenticates(self, *, headers, body: bytes) -> bool:
+        if not self.secret_token:
+            return False
+        if presented_secret_matches(headers=headers, digest=self.secret_digest):
+            return True
+        return request_authenticated(headers=headers, body=body, secret=decrypt(self.secret_token))
+
+
+@dataclass(frozen=True)
+class AssistantSetup:
+    assistant_id: int
+    client_id: int
+    time_zone: str
+    minutes: int
+    calendars: tuple[tuple[str, str], ...]  # (GHL calendar id, spoken name), in the assistant's order
+    connection_id: int | None
+    location_id: str
+
+
+def _auth_key(public_id) -> str:
+    return f"vapi:live:{public_id}"
+
+
+def agency_auth(*, public_id: UUID) -> AgencyAuth | None:
+    """The agency a server-URL request names and its Vapi secret; None for an unknown agency."""
+    key = _auth_key(public_id)
+    auth = cache.get(key)
+    if auth is not None:
+        return auth
+    agency = Agency.objects.filter(public_id=public_id).first()
+    if agency is None:
+        return None
+    account = VapiAccount.objects.filter(agency=agency).first()
+    secret = account.webhook_secret if account else ""
+    auth = AgencyAuth(
+        agency=agency,
+        secret_digest=secret_digest(secret) if secret else b"",
+        secret_token=encrypt(secret) if secret else "",
+        generation=uuid.uuid4().hex,
+    )
+    cache.set(key, auth, timeout=TTL_SECONDS)
+    return auth
+
+
+def _assistant_references(message: dict) -> list[tuple[str, str]]:
+    """How the message names its assistant, in the order to try: Vapi's id, then the metadata we pushed."""
+    call = message.get("call") if isinstance(message.get("call"), dict) else {}
+    assistant = message.get("assistant") if isinstance(message.get("assistant"), dict) else {}
+    metadata = assistant.get("metadata") if isinstance(assistant.get("metadata"), dict) else {}
+    references = []
+    vapi_id = call.get("assistantId") or assistant.get("id")
+    if vapi_id:
+        references.append(("vapi", str(vapi_id)))
+    if metadata.get("assistantId"):
+        references.append(("metadata", str(metadata["assistantId"])))
+    return references
+
+
+def _assistant_find(*, agency: Agency, kind: str, reference: str) -> Assistant | None:
+    assistants = Assistant.objects.filter(client__agency=agency).select_related("client")
+    if kind == "vapi":
+        return assistants.filter(vapi_id=reference).first()
+    try:
+        return assistants.filter(public_id=reference).first()
+    except ValueError:  # not a UUID: metadata of someone else's assistant
+        return None
+
+
+def assistant_setup_build(assistant: Assistant) -> AssistantSetup:
+    connection = GhlConnection.objects.filter(client_id=assistant.client_id).only("pk", "location_id").first()
+    return AssistantSetup(
+        assistant_id=assistant.pk,
+        client_id=assistant.client_id,
+        time_zone=assistant.time_zone or assistant.client.time_zone,
+        minutes=assistant.appointment_minutes,
+        calendars=tuple(assistant.calendars.values_list("calendar_id", "spoken_name")),
+        connection_id=connection.pk if connection else None,
+        location_id=connection.location_id if connection else "",
+    )
+
+
+def assistant_setup(*, auth: AgencyAuth, message: dict) -> AssistantSetup | None:
+    """The setup of the agency's assistant the message is about (by Vapi id, else our metadata); None if none."""
+    references = _assistant_references(message)
+    if not references:
+        return None
+    # Hashed: the references come from the message, the key must stay short and plain.
+    digest = hashlib.sha256(repr(references).encode()).hexdigest()[:32]
+    key = f"{_auth_key(auth.agency.public_id)}:{auth.generation}:{digest}"
+    setup = cache.get(key)
+    if setup is not None:
+        return setup
+    assistant = next(
+        (
+            found
+            for kind, reference in references
+            if (found := _assistant_find(agency=auth.agency, kind=kind, reference=reference))
+        ),
+        None,
+    )
+    if assistant is None:
+        return None
+    setup = assistant_setup_build(assistant)
+    cache.set(key, setup, timeout=TTL_SECONDS)
+    return setup
+
+
+def agency_live_forget(*, agency_id: int | None) -> None:
+    """Drops the agency's cached auth and assistant setups, now and again once the write is committed
+    (so a request that read the old rows before the commit cannot leave them cached)."""
+    public_id = Agency.objects.filter(pk=agency_id).values_list("public_id", flat=True).first() if agency_id else None
+    if public_id is None:
+        return
+    key = _auth_key(public_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+def _agency_forget(sender, instance, **kwargs):
+    cache.delete(_auth_key(instance.public_id))
+
+
+def _vapi_account_changed(sender, instance, **kwargs):
+    agency_live_forget(agency_id=instance.agency_id)
+
+
+def _client_changed(sender, instance, **kwargs):
+    agency_live_forget(agency_id=instance.agency_id)
+
+
+def _client_part_changed(sender, instance, **kwargs):
+    agency_id = ClientAccount.objects.filter(pk=instance.client_id).values_list("agency_id", flat=True).first()
+    agency_live_forget(agency_id=agency_id)
+
+
+def _calendar_changed(sender, instance, **kwargs):
+    agency_id = Assistant.objects.filter(pk=instance.assistant_id).values_list("client__agency_id", flat=True).first()
+    agency_live_forget(agency_id=agency_id)
+
+
+def receivers_connect() -> None:
+    """Every write that changes what a live call sees forgets the agency's cached setup (AppConfig.ready)."""
+    receivers = [
+        (Agency, _agency_forget),
+        (VapiAccount, _vapi_account_changed),
+        (ClientAccount, _client_changed),
+        (Assistant, _client_part_changed),
+        (GhlConnection, _client_part_changed),
+        (AssistantCalendar, _calendar_changed),
+    ]
+    for signal_name, signal in (("save", post_save), ("delete", post_delete)):
+        for model, receiver in receivers:
+            signal.connect(receiver, sender=model, dispatch_uid=f"live_setup_{model.__name__}_{signal_name}")

@@ -1,0 +1,96 @@
+"""Free slots of a client's GHL calendars, cached for live calls.
+
+A call's first `check_availability` should not wait on GHL: when a call starts, the next days are
+fetched into the cache (per client and calendar, short-lived). A booking, or a GHL appointment
+webhook, bumps the calendar's cache version, so stale slots are never offered after a change.
+Bookings themselves always re-check with GHL (`fresh=True`).
+"""
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from integrations.ghl.client import GhlClient
+from integrations.ghl.selectors import connection_for_client
+from integrations.ghl.services import connection_access_token
+from voice.live.speech import instant, requested_datetime
+from voice.models import Assistant
+
+SLOT_TTL_SECONDS = 300
+WARM_DAYS = 7
+
+
+def _version_key(client_id: int, calendar_id: str) -> str:
+    return f"slots:version:{client_id}:{calendar_id}"
+
+
+def _day_key(client_id: int, calendar_id: str, version: int, day: date) -> str:
+    return f"slots:{client_id}:{calendar_id}:{version}:{day.isoformat()}"
+
+
+def slots_invalidate(*, client_id: int, calendar_id: str) -> None:
+    """Makes every cached day of this calendar stale at once (a new version, old keys just expire)."""
+    key = _version_key(client_id, calendar_id)
+    cache.add(key, 0, timeout=None)
+    cache.incr(key)
+
+
+def slots_from_ghl(*, ghl, calendar_id: str, tz: ZoneInfo, first_day: date, days: int) -> dict[date, list[datetime]]:
+    """GHL's free slots for [first_day, first_day + days) in the client's zone, one list per day."""
+    start = datetime.combine(first_day, time.min, tz)
+    answer = ghl.free_slots(calendar_id=calendar_id, start=start, end=start + timedelta(days=days), timezone=tz.key)
+    by_day: dict[date, list[datetime]] = {first_day + timedelta(days=i): [] for i in range(days)}
+    for value in answer.values():
+        if not isinstance(value, dict):  # "traceId" and anything else that is not a day
+            continue
+        for raw in value.get("slots") or []:
+            moment = requested_datetime(raw, tz)
+            by_day.setdefault(moment.date(), []).append(moment)
+    # By real instant: two slots in one zone compare by wall clock, which misorders the fall-back hour.
+    return {day: sorted(moments, key=instant) for day, moments in by_day.items()}
+
+
+def slots_for_days(
+    *, ghl_factory, client_id: int, calendar_id: str, tz: ZoneInfo, first_day: date, days: int, fresh: bool = False
+) -> dict[date, list[datetime]]:
+    """Free slots per day, from the cache when every asked day is there, else one GHL call for the range."""
+    version = cache.get(_version_key(client_id, calendar_id), 0)
+    wanted = [first_day + timedelta(days=i) for i in range(days)]
+    keys = {day: _day_key(client_id, calendar_id, version, day) for day in wanted}
+    if not fresh:
+        cached = cache.get_many(keys.values())
+        if len(cached) == len(keys):
+            # Back in the zone itself (not a fixed offset), so the repeated fall-back hour is still recognised.
+            return {day: [datetime.fromisoformat(s).astimezone(tz) for s in cached[keys[day]]] for day in wanted}
+    fetched = slots_from_ghl(ghl=ghl_factory(), calendar_id=calendar_id, tz=tz, first_day=first_day, days=days)
+    cache.set_many(
+        {keys[day]: [m.isoformat() for m in fetched.get(day, [])] for day in wanted}, timeout=SLOT_TTL_SECONDS
+    )
+    return {day: fetched.get(day, []) for day in wanted}
+
+
+def slots_warm(*, assistant_id: int) -> int:
+    """Fetches the next days of every calendar the assistant books into; returns how many calendars."""
+    assistant = Assistant.objects.select_related("client").filter(pk=assistant_id).first()
+    connection = connection_for_client(client=assistant.client) if assistant else None
+    if connection is None:
+        return 0
+    token = connection_access_token(connection=connection)
+    tz = ZoneInfo(assistant.time_zone or assistant.client.time_zone)
+    today = timezone.now().astimezone(tz).date()
+    warmed = 0
+    with GhlClient(access_token=token, deadline_seconds=20) as ghl:
+        for calendar in assistant.calendars.all():
+            slots_for_days(
+                ghl_factory=lambda: ghl,
+                client_id=assistant.client_id,
+                calendar_id=calendar.calendar_id,
+                tz=tz,
+                first_day=today,
+                days=WARM_DAYS,
+                fresh=True,
+            )
+            warmed += 1
+    return warmed

@@ -1,9 +1,0 @@
-from django.urls import path
-
-from voice.vapi import sandbox_views
-
-app_name = "vapi_sandbox"
-
-urlpatterns = [
-    path("recordings/<uuid:call_id>.wav", sandbox_views.recording, name="recording"),
-]
