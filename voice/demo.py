@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from integrations.ghl.errors import GhlNotConnectedError
 from tenants.models import Agency
 from voice.assistants import selectors, services, vapi_org
 from voice.models import Assistant, Call, LiveTool
@@ -60,12 +61,16 @@ def demo_assistants_seed(*, agency: Agency) -> list[Assistant]:
             assistant.save()
             services.assistant_revision_create(assistant=assistant, author=None)
         if not assistant.calendars.exists():
+            try:
+                calendars = selectors.client_calendars(client=client)
+            except GhlNotConnectedError:
+                calendars = []  # a client not connected to GHL yet gets its calendars on its Edit page
             # Every connected calendar, called by its own name: "cleaning", "consultation".
             services.assistant_calendars_set(
                 assistant=assistant,
                 calendars=[
                     {"calendar_id": c["id"], "calendar_name": c["name"], "spoken_name": c["name"].lower()}
-                    for c in selectors.client_calendars(client=client)
+                    for c in calendars
                 ],
             )
         assistants.append(services.assistant_push(assistant_id=assistant.pk))

@@ -163,9 +163,12 @@ def _epoch_ms(moment: datetime) -> int:
 
 
 class GhlClient:
-    """Calls on behalf of one location token. deadline_seconds bounds everything this client does, retries included."""
+    """Calls on behalf of one location token. deadline_seconds bounds everything this client does, retries included.
 
-    def __init__(self, *, access_token: str, deadline_seconds: float | None = None):
+    Outside this package, get one from `tokens.ghl_client_for`, which picks and refreshes the token."""
+
+    def __init__(self, *, access_token: str, location_id: str = "", deadline_seconds: float | None = None):
+        self.location_id = location_id  # the location the token is for, when one is
         self.http = _http(access_token=access_token, deadline_seconds=deadline_seconds)
 
     def __enter__(self):

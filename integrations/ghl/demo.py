@@ -4,7 +4,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tenants.models import Agency, ClientAccount
 
-from . import services
+from . import oauth, services
 from .models import DEFAULT_SCOPES, ConnectionStatus, GhlAppCredentials, GhlConnection, InstallModel
 from .sandbox import sandbox_authorization_code_create, sandbox_locations, sandbox_seed
 
@@ -21,14 +21,14 @@ def sandbox_connect(*, client: ClientAccount, location_id: str) -> GhlConnection
         install_model=InstallModel.LOCATION,
         scopes=DEFAULT_SCOPES,
     )
-    query = parse_qs(urlsplit(services.client_oauth_start(client=client, session_key=None)).query)
+    query = parse_qs(urlsplit(oauth.client_oauth_start(client=client, session_key=None)).query)
     code = sandbox_authorization_code_create(
         client_id=app.client_id,
         redirect_uri=query["redirect_uri"][0],
         scopes=query["scope"][0].split(),
         location_id=location_id,
     )
-    return services.oauth_callback_complete(state=query["state"][0], code=code, session_key=None)
+    return oauth.oauth_callback_complete(state=query["state"][0], code=code, session_key=None)
 
 
 def demo_connections_seed(*, agency: Agency) -> list[GhlConnection]:

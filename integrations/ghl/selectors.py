@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from tenants.models import Agency, ClientAccount
 
+from .errors import GhlConnectError
 from .models import (
     AGENCY_INSTALL_SCOPES,
     DEFAULT_SCOPES,
@@ -66,6 +67,14 @@ def app_credentials_for_agency(*, agency: Agency) -> AppCredentials | None:
     return None
 
 
+def app_credentials_required(*, agency: Agency) -> AppCredentials:
+    """The agency's app credentials; connecting or refreshing without them cannot start."""
+    credentials = app_credentials_for_agency(agency=agency)
+    if credentials is None:
+        raise GhlConnectError(f"{agency.name} has not set up its GoHighLevel app yet.")
+    return credentials
+
+
 def app_settings_for_agency(*, agency: Agency) -> GhlAppCredentials | None:
     return GhlAppCredentials.objects.filter(agency=agency).first()
 
@@ -82,6 +91,43 @@ def connection_for_location(location_id: str) -> GhlConnection | None:
 
 def connection_for_client(*, client: ClientAccount) -> GhlConnection | None:
     return GhlConnection.objects.filter(client=client).first()
+
+
+def connection_for_client_id(*, client_id: int) -> GhlConnection | None:
+    return GhlConnection.objects.filter(client_id=client_id).first()
+
+
+def client_for_location(location_id: str) -> ClientAccount | None:
+    """The client a verified webhook's location id belongs to; None when no live connection has it."""
+    connection = connection_for_location(location_id)
+    return connection.client if connection else None
+
+
+@dataclass(frozen=True)
+class GhlLocation:
+    """What the product may know of a client's GHL sub-account: where it is and whether it answers, never tokens."""
+
+    location_id: str
+    status: str  # a ConnectionStatus value
+    last_error: str
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status == ConnectionStatus.CONNECTED
+
+    @property
+    def needs_reconnect(self) -> bool:
+        return self.status == ConnectionStatus.NEEDS_RECONNECT
+
+    @property
+    def is_disconnected(self) -> bool:
+        return self.status == ConnectionStatus.DISCONNECTED
+
+
+def ghl_location_for_client(*, client_id: int) -> GhlLocation | None:
+    """The client's GHL sub-account as plain data (one query, no token decrypted); None if it never connected."""
+    row = GhlConnection.objects.filter(client_id=client_id).values("location_id", "status", "last_error").first()
+    return GhlLocation(**row) if row else None
 
 
 def connections_for_agency(*, agency: Agency) -> QuerySet[GhlConnection]:

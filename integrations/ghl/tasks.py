@@ -1,19 +1,19 @@
 from celery import shared_task
 
-from . import services
+from . import oauth, tokens
 
 
 @shared_task
 def token_refresh(connection_id: int) -> None:
-    services.token_refresh(connection_id=connection_id)
+    tokens.token_refresh(connection_id=connection_id)
 
 
 @shared_task
 def tokens_refresh_due() -> None:
     """Beat: refresh every token expiring within the next few hours, so no live call waits on one."""
-    services.tokens_refresh_due()
+    tokens.tokens_refresh_due()
 
 
 @shared_task
 def oauth_states_purge() -> None:
-    services.oauth_states_purge()
+    oauth.oauth_states_purge()

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tenants.access import agency_view
 from tenants.selectors import client_for_agency, client_list
 
-from . import selectors, services
+from . import oauth, selectors, services
 from .errors import GhlConnectError, GhlNotConnectedError
 from .forms import AppCredentialsForm, InstalledLocationForm, InstalledLocationFormSet, PrivateTokenForm
 from .models import DEFAULT_SCOPES, GhlCompanyInstall
@@ -43,7 +43,7 @@ def connection_list(request):
 def client_connect(request, client_id):
     client = client_for_agency(agency=request.agency, public_id=client_id)
     try:
-        url = services.client_oauth_start(client=client, session_key=request.session.session_key)
+        url = oauth.client_oauth_start(client=client, session_key=request.session.session_key)
     except GhlConnectError as exc:
         messages.error(request, str(exc))
         return _back_to_client(request, client)
@@ -54,7 +54,7 @@ def client_connect(request, client_id):
 @require_POST
 def consent_link_create(request, client_id):
     client = client_for_agency(agency=request.agency, public_id=client_id)
-    _, token = services.consent_link_create(client=client, created_by=request.user)
+    _, token = oauth.consent_link_create(client=client, created_by=request.user)
     url = request.build_absolute_uri(reverse("ghl_consent", args=[token]))
     # Rendered, not redirected: only the hash is stored, so this is the one time the link exists in full.
     return render(request, "ghl/consent_link_created.html", {"client": client, "url": url})
@@ -110,7 +110,7 @@ def app_settings(request):
 @require_POST
 def company_install(request):
     try:
-        url = services.company_install_start(agency=request.agency, session_key=request.session.session_key)
+        url = oauth.company_install_start(agency=request.agency, session_key=request.session.session_key)
     except GhlConnectError as exc:
         messages.error(request, str(exc))
         return redirect("ghl_connection_list", agency_slug=request.agency.slug)
@@ -172,7 +172,7 @@ def consent(request, token):
     credentials = selectors.app_credentials_for_agency(agency=client.agency)
     if request.method == "POST":
         try:
-            url = services.client_oauth_start(client=client, consent_link=link, session_key=request.session.session_key)
+            url = oauth.client_oauth_start(client=client, consent_link=link, session_key=request.session.session_key)
         except GhlConnectError as exc:
             return render(
                 request, "ghl/oauth_result.html", {"title": "Cannot connect", "message": str(exc)}, status=409
@@ -199,7 +199,7 @@ def oauth_callback(request):
         }
         return render(request, "ghl/oauth_result.html", context, status=400)
     try:
-        result = services.oauth_callback_complete(
+        result = oauth.oauth_callback_complete(
             state=request.GET.get("state", ""),
             code=request.GET.get("code", ""),
             session_key=request.session.session_key,

@@ -171,13 +171,10 @@ def booking_slots(client, calendar_id, first_day, count):
     """Free slots at least two hours apart, so one booking never takes another's slot."""
     from zoneinfo import ZoneInfo
 
-    from integrations.ghl.client import GhlClient
-    from integrations.ghl.selectors import connection_for_client
-    from integrations.ghl.services import connection_access_token
+    from integrations.ghl.tokens import ghl_client_for
     from voice.live.slots import slots_from_ghl
 
-    token = connection_access_token(connection=connection_for_client(client=client))
-    with GhlClient(access_token=token) as ghl:
+    with ghl_client_for(client_id=client.pk) as ghl:
         by_day = slots_from_ghl(
             ghl=ghl, calendar_id=calendar_id, tz=ZoneInfo(client.time_zone), first_day=first_day, days=14
         )

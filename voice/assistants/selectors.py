@@ -1,6 +1,7 @@
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from integrations.ghl.tokens import ghl_client_for
 from tenants.models import Agency, ClientAccount
 from voice.models import Assistant, AssistantRevision, PhoneNumber, VapiAccount
 
@@ -33,15 +34,7 @@ def phone_number_for_agency(*, agency: Agency, public_id) -> PhoneNumber:
 
 
 def client_calendars(*, client: ClientAccount) -> list[dict]:
-    """The client's GHL calendars ({"id", "name"}), or [] when the client has no GHL connection."""
-    from integrations.ghl.client import GhlClient
-    from integrations.ghl.selectors import connection_for_client
-    from integrations.ghl.services import connection_access_token
-
-    connection = connection_for_client(client=client)
-    if connection is None:
-        return []
-    token = connection_access_token(connection=connection)
-    with GhlClient(access_token=token) as ghl:
-        calendars = ghl.list_calendars(location_id=connection.location_id).get("calendars", [])
+    """The client's GHL calendars ({"id", "name"}); GhlNotConnectedError when GHL cannot be asked."""
+    with ghl_client_for(client_id=client.pk) as ghl:
+        calendars = ghl.list_calendars(location_id=ghl.location_id).get("calendars", [])
     return [{"id": c["id"], "name": c.get("name") or c["id"]} for c in calendars]

@@ -5,6 +5,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from integrations.ghl.errors import GhlNotConnectedError
+from integrations.ghl.selectors import ghl_location_for_client
+from integrations.http import ProviderError
 from integrations.jobs import job_create
 from tenants.access import agency_view
 from tenants.forms import form_errors_from
@@ -17,12 +20,15 @@ from voice.models import WEEKDAYS, LiveTool
 from voice.simulator.services import scenario_choices
 
 
-def _calendars_for_form(request, *, client, assistant=None) -> list[dict]:
-    """The client's GHL calendars plus any the assistant already uses, so an outage never drops one."""
-    from integrations.http import ProviderError
-
+def _calendars_for_form(request, *, client, assistant=None) -> tuple[list[dict], dict]:
+    """The client's GHL calendars plus any the assistant already uses, so an outage never drops one; and what
+    the form's calendars section says when the client's GHL connection cannot be asked (none, or a reconnect)."""
+    unreachable = {}
     try:
         calendars = selectors.client_calendars(client=client)
+    except GhlNotConnectedError:
+        calendars = []
+        unreachable = {"ghl_unreachable": True, "ghl_location": ghl_location_for_client(client_id=client.pk)}
     except ProviderError as exc:
         messages.warning(request, f"GoHighLevel calendars could not be loaded: {exc}")
         calendars = []
@@ -33,7 +39,7 @@ def _calendars_for_form(request, *, client, assistant=None) -> list[dict]:
             for c in assistant.calendars.all()
             if c.calendar_id not in known
         ]
-    return calendars
+    return calendars, unreachable
 
 
 @agency_view()
@@ -62,7 +68,7 @@ def assistants_push_all(request):
 @agency_view()
 def assistant_create(request, client_id):
     client = client_for_agency(agency=request.agency, public_id=client_id)
-    calendars = _calendars_for_form(request, client=client)
+    calendars, ghl_unreachable = _calendars_for_form(request, client=client)
     initial = {
         "name": f"{client.name} receptionist"[:40],
         "first_message": f"Thanks for calling {client.name}, how can I help you today?",
@@ -82,13 +88,14 @@ def assistant_create(request, client_id):
         else:
             messages.success(request, f"{assistant.name} was saved and is being pushed to Vapi.")
             return redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
-    return render(request, "voice/assistant_form.html", {"form": form, "client": client, "assistant": None})
+    context = {"form": form, "client": client, "assistant": None, **ghl_unreachable}
+    return render(request, "voice/assistant_form.html", context)
 
 
 @agency_view()
 def assistant_update(request, assistant_id):
     assistant = selectors.assistant_for_agency(agency=request.agency, public_id=assistant_id)
-    calendars = _calendars_for_form(request, client=assistant.client, assistant=assistant)
+    calendars, ghl_unreachable = _calendars_for_form(request, client=assistant.client, assistant=assistant)
     form = AssistantForm(request.POST or None, calendars=calendars, assistant=assistant)
     if request.method == "POST" and form.is_valid():
         try:
@@ -100,7 +107,7 @@ def assistant_update(request, assistant_id):
         else:
             messages.success(request, "Saved. The assistant is being pushed to Vapi.")
             return redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
-    context = {"form": form, "client": assistant.client, "assistant": assistant}
+    context = {"form": form, "client": assistant.client, "assistant": assistant, **ghl_unreachable}
     return render(request, "voice/assistant_form.html", context)
 
 

@@ -2,7 +2,7 @@
 
 from django.utils.dateparse import parse_datetime
 
-from integrations.ghl.selectors import connection_for_location
+from integrations.ghl.selectors import client_for_location
 from voice.live.slots import slots_invalidate
 from voice.models import Booking, BookingStatus
 
@@ -14,8 +14,7 @@ def booking_sync_from_ghl(event) -> None:
     appointment = body.get("appointment") or {}
     client = event.client
     if client is None and body.get("locationId"):
-        connection = connection_for_location(body["locationId"])
-        client = connection.client if connection else None
+        client = client_for_location(body["locationId"])
     if client is None or not appointment.get("id"):
         return
     if appointment.get("calendarId"):

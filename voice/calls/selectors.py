@@ -7,7 +7,7 @@ from django.db import connections
 from django.db.models import F, QuerySet
 from django.http import Http404
 
-from integrations.ghl.models import ConnectionStatus, GhlConnection
+from integrations.ghl.selectors import ghl_location_for_client
 from tenants.models import Agency, ClientAccount
 from voice.bookings.selectors import MADE_STATUSES
 from voice.calls.ended_reasons import ended_reason_text
@@ -148,8 +148,8 @@ class BookingRow:
 def _ghl_location_id(*, client: ClientAccount | None) -> str:
     if client is None:
         return ""
-    connections = GhlConnection.objects.filter(client=client).exclude(status=ConnectionStatus.DISCONNECTED)
-    return connections.values_list("location_id", flat=True).first() or ""
+    location = ghl_location_for_client(client_id=client.pk)
+    return location.location_id if location and not location.is_disconnected else ""
 
 
 def _web_url(url: str) -> str:

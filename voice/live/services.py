@@ -1,6 +1,7 @@
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -9,9 +10,7 @@ from django.utils import timezone
 
 from integrations.ghl.client import GhlClient
 from integrations.ghl.errors import GhlNotConnectedError
-from integrations.ghl.models import GhlConnection
-from integrations.ghl.services import connection_access_token
-from integrations.http import ProviderError
+from integrations.ghl.tokens import ghl_client_for
 from integrations.vapi.messages import (
     message_call,
     message_call_id,
@@ -48,21 +47,19 @@ def message_asked_at(message: dict) -> datetime:
 def call_context(
     *, setup: AssistantSetup, caller: str, call_loader: Callable[[], Call | None], asked_at: datetime | None = None
 ) -> CallContext:
-    if setup.connection_id is None:
+    if not setup.ghl_connected:
         raise ToolFailure(NOT_SET_UP)
     started = time.monotonic()
 
-    def ghl_factory():
-        # Read only when GHL is called: a warm availability answer never needs the token.
-        ghl_connection = GhlConnection.objects.filter(pk=setup.connection_id).first()
-        if ghl_connection is None:
-            raise ToolFailure(NOT_SET_UP)
-        try:
-            token = connection_access_token(connection=ghl_connection)
-        except (GhlNotConnectedError, ProviderError) as exc:
-            raise ToolFailure(NOT_SET_UP) from exc
+    @contextmanager
+    def ghl_factory() -> Iterator[GhlClient]:
+        # Entered only when GHL is called: a warm availability answer never reads the token.
         remaining = max(TOOL_BUDGET_SECONDS - (time.monotonic() - started), 0.5)
-        return GhlClient(access_token=token, deadline_seconds=remaining)
+        try:
+            with ghl_client_for(client_id=setup.client_id, deadline_seconds=remaining) as ghl:
+                yield ghl
+        except GhlNotConnectedError as exc:
+            raise ToolFailure(NOT_SET_UP) from exc
 
     return CallContext(
         client_id=setup.client_id,

@@ -17,7 +17,8 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from integrations.crypto import decrypt, encrypt
-from integrations.ghl.models import GhlConnection
+from integrations.ghl.selectors import ghl_location_for_client
+from integrations.ghl.signals import connection_changed
 from integrations.vapi.auth import presented_secret_matches, request_authenticated, secret_digest
 from tenants.models import Agency, ClientAccount
 from voice.models import Assistant, AssistantCalendar, VapiAccount
@@ -48,7 +49,7 @@ class AssistantSetup:
     time_zone: str
     minutes: int
     calendars: tuple[tuple[str, str], ...]  # (GHL calendar id, spoken name), in the assistant's order
-    connection_id: int | None
+    ghl_connected: bool  # a GHL connection that answers (not disconnected, not waiting for a reconnect)
     location_id: str
 
 
@@ -102,15 +103,15 @@ def _assistant_find(*, agency: Agency, kind: str, reference: str) -> Assistant |
 
 
 def assistant_setup_build(assistant: Assistant) -> AssistantSetup:
-    connection = GhlConnection.objects.filter(client_id=assistant.client_id).only("pk", "location_id").first()
+    location = ghl_location_for_client(client_id=assistant.client_id)
     return AssistantSetup(
         assistant_id=assistant.pk,
         client_id=assistant.client_id,
         time_zone=assistant.time_zone or assistant.client.time_zone,
         minutes=assistant.appointment_minutes,
         calendars=tuple(assistant.calendars.values_list("calendar_id", "spoken_name")),
-        connection_id=connection.pk if connection else None,
-        location_id=connection.location_id if connection else "",
+        ghl_connected=location is not None and location.is_connected,
+        location_id=location.location_id if location else "",
     )
 
 
@@ -168,6 +169,11 @@ def _client_part_changed(sender, instance, **kwargs):
     agency_live_forget(agency_id=agency_id)
 
 
+def _ghl_connection_changed(sender, client_id, **kwargs):
+    agency_id = ClientAccount.objects.filter(pk=client_id).values_list("agency_id", flat=True).first()
+    agency_live_forget(agency_id=agency_id)
+
+
 def _calendar_changed(sender, instance, **kwargs):
     agency_id = Assistant.objects.filter(pk=instance.assistant_id).values_list("client__agency_id", flat=True).first()
     agency_live_forget(agency_id=agency_id)
@@ -180,9 +186,9 @@ def receivers_connect() -> None:
         (VapiAccount, _vapi_account_changed),
         (ClientAccount, _client_changed),
         (Assistant, _client_part_changed),
-        (GhlConnection, _client_part_changed),
         (AssistantCalendar, _calendar_changed),
     ]
     for signal_name, signal in (("save", post_save), ("delete", post_delete)):
         for model, receiver in receivers:
             signal.connect(receiver, sender=model, dispatch_uid=f"live_setup_{model.__name__}_{signal_name}")
+    connection_changed.connect(_ghl_connection_changed, dispatch_uid="live_setup_ghl_connection")

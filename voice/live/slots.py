@@ -6,15 +6,15 @@ webhook, bumps the calendar's cache version, so stale slots are never offered af
 Bookings themselves always re-check with GHL (`fresh=True`).
 """
 
+from contextlib import nullcontext
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.utils import timezone
 
-from integrations.ghl.client import GhlClient
-from integrations.ghl.selectors import connection_for_client
-from integrations.ghl.services import connection_access_token
+from integrations.ghl.errors import GhlNotConnectedError
+from integrations.ghl.tokens import ghl_client_for
 from voice.live.speech import instant, requested_datetime
 from voice.models import Assistant
 
@@ -64,7 +64,8 @@ def slots_for_days(
         if len(cached) == len(keys):
             # Back in the zone itself (not a fixed offset), so the repeated fall-back hour is still recognised.
             return {day: [datetime.fromisoformat(s).astimezone(tz) for s in cached[keys[day]]] for day in wanted}
-    fetched = slots_from_ghl(ghl=ghl_factory(), calendar_id=calendar_id, tz=tz, first_day=first_day, days=days)
+    with ghl_factory() as ghl:
+        fetched = slots_from_ghl(ghl=ghl, calendar_id=calendar_id, tz=tz, first_day=first_day, days=days)
     cache.set_many(
         {keys[day]: [m.isoformat() for m in fetched.get(day, [])] for day in wanted}, timeout=SLOT_TTL_SECONDS
     )
@@ -74,23 +75,25 @@ def slots_for_days(
 def slots_warm(*, assistant_id: int) -> int:
     """Fetches the next days of every calendar the assistant books into; returns how many calendars."""
     assistant = Assistant.objects.select_related("client").filter(pk=assistant_id).first()
-    connection = connection_for_client(client=assistant.client) if assistant else None
-    if connection is None:
+    if assistant is None:
         return 0
-    token = connection_access_token(connection=connection)
     tz = ZoneInfo(assistant.time_zone or assistant.client.time_zone)
     today = timezone.now().astimezone(tz).date()
     warmed = 0
-    with GhlClient(access_token=token, deadline_seconds=20) as ghl:
-        for calendar in assistant.calendars.all():
-            slots_for_days(
-                ghl_factory=lambda: ghl,
-                client_id=assistant.client_id,
-                calendar_id=calendar.calendar_id,
-                tz=tz,
-                first_day=today,
-                days=WARM_DAYS,
-                fresh=True,
-            )
-            warmed += 1
+    try:
+        with ghl_client_for(client_id=assistant.client_id, deadline_seconds=20) as ghl:
+            for calendar in assistant.calendars.all():
+                slots_for_days(
+                    # One client for every calendar, closed when this block ends.
+                    ghl_factory=lambda: nullcontext(ghl),
+                    client_id=assistant.client_id,
+                    calendar_id=calendar.calendar_id,
+                    tz=tz,
+                    first_day=today,
+                    days=WARM_DAYS,
+                    fresh=True,
+                )
+                warmed += 1
+    except GhlNotConnectedError:
+        return 0  # nothing to warm: a call will hear that the calendar is not set up
     return warmed

@@ -58,6 +58,7 @@ class CallContext:
     caller_phone: str
     # Finds (or creates) the Call row only when a tool writes against it: answering availability never needs it.
     call_loader: Callable[[], Call | None]
+    # Opens a GHL client for the block it is entered in (`with ctx.ghl_factory() as ghl`), closed after it.
     ghl_factory: Callable
     now: datetime
     # When the caller asked (the message's own timestamp), so a booking is dated to its call's day.

@@ -26,7 +26,7 @@ from django.db import close_old_connections
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.ghl.selectors import connection_for_client
+from integrations.ghl.selectors import ghl_location_for_client
 from integrations.vapi.sandbox import SANDBOX_ORG_ID, sandbox_call_record
 from voice.assistants.payload import assistant_prompt_render
 from voice.live.speech import requested_datetime, spoken_moment, spoken_time
@@ -184,7 +184,7 @@ def simulation_check(*, assistant: Assistant) -> str:
     account = VapiAccount.objects.filter(agency=assistant.client.agency).first()
     if account is None or not account.webhook_secret:
         raise SimulationError("The agency has no Vapi webhook secret yet: add the Vapi key in Settings → Vapi.")
-    if connection_for_client(client=assistant.client) is None:
+    if ghl_location_for_client(client_id=assistant.client_id) is None:
         raise SimulationError(f"{assistant.client.name} is not connected to GoHighLevel yet.")
     if not assistant.calendars.exists():
         raise SimulationError(f"{assistant.name} books into no calendar yet: choose one on its Edit page.")

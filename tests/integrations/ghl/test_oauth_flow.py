@@ -10,7 +10,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.ghl import services
+from integrations.ghl import tokens
 from integrations.ghl.errors import GhlInvalidGrant
 from integrations.ghl.models import (
     ConnectionKind,
@@ -363,7 +363,7 @@ def test_location_install_through_the_sandbox(cast, app, as_user):
     GhlConnection.objects.filter(pk=connection.pk).update(expires_at=timezone.now())
     connection.refresh_from_db()
 
-    services.connection_access_token(connection=connection)
+    tokens.connection_access_token(connection=connection)
 
     connection.refresh_from_db()
     assert connection.refresh_token != old_refresh

@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.ghl import client as ghl_client
-from integrations.ghl import services, tasks
+from integrations.ghl import oauth, services, tasks, tokens
+from integrations.ghl.errors import GhlNotConnectedError
 from integrations.ghl.models import (
     ConnectionKind,
     ConnectionStatus,
@@ -60,14 +61,14 @@ def make_connection(client, *, expires_in=timedelta(minutes=2), location_id="loc
 def test_fresh_token_is_used_without_refresh(cast, app):
     connection = make_connection(cast.client_account, expires_in=timedelta(hours=5))
     with patch("integrations.ghl.client.oauth_refresh") as refresh:
-        assert services.connection_access_token(connection=connection) == "at-old"
+        assert tokens.connection_access_token(connection=connection) == "at-old"
     refresh.assert_not_called()
 
 
 def test_expiring_token_is_refreshed_and_rotated(cast, app):
     connection = make_connection(cast.client_account)
     with patch("integrations.ghl.client.oauth_refresh", return_value=dict(NEW_TOKEN)) as refresh:
-        assert services.connection_access_token(connection=connection) == "at-new"
+        assert tokens.connection_access_token(connection=connection) == "at-new"
     assert refresh.call_args.kwargs == {
         "client_id": "app1-suffix",
         "client_secret": "app-secret",
@@ -89,7 +90,7 @@ def test_refresh_under_lock_uses_the_token_another_worker_stored(cast, app):
         expires_at=timezone.now() + timedelta(hours=24),
     )
     with patch("integrations.ghl.client.oauth_refresh") as refresh:
-        assert services.connection_access_token(connection=stale) == "at-other-worker"
+        assert tokens.connection_access_token(connection=stale) == "at-other-worker"
     refresh.assert_not_called()
     stale.refresh_from_db()
     assert stale.refresh_token == "rt-other-worker"
@@ -100,9 +101,9 @@ def test_invalid_grant_marks_needs_reconnect(cast, app, as_user):
     error = ghl_error(ghl_client.GhlInvalidGrant, "Invalid grant: refresh token is invalid")
     with (
         patch("integrations.ghl.client.oauth_refresh", side_effect=error),
-        pytest.raises(services.GhlNotConnectedError),
+        pytest.raises(GhlNotConnectedError),
     ):
-        services.connection_access_token(connection=connection)
+        tokens.connection_access_token(connection=connection)
 
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.NEEDS_RECONNECT
@@ -117,7 +118,7 @@ def test_location_not_active_keeps_the_connection(cast, app):
     connection = make_connection(cast.client_account)
     error = ghl_error(ghl_client.GhlLocationInactive, "Location is not active")
     with patch("integrations.ghl.client.oauth_refresh", side_effect=error):
-        services.token_refresh(connection_id=connection.pk)
+        tokens.token_refresh(connection_id=connection.pk)
 
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.CONNECTED
@@ -140,7 +141,7 @@ def test_agency_install_location_token_is_minted_again_when_refresh_fails(cast, 
         patch("integrations.ghl.client.oauth_refresh", side_effect=error),
         patch("integrations.ghl.client.oauth_location_token", return_value=dict(NEW_TOKEN)) as mint,
     ):
-        assert services.connection_access_token(connection=connection) == "at-new"
+        assert tokens.connection_access_token(connection=connection) == "at-new"
     assert mint.call_args.kwargs == {
         "company_access_token": "at-company",
         "company_id": "comp-1",
@@ -153,7 +154,7 @@ def test_agency_install_location_token_is_minted_again_when_refresh_fails(cast, 
 def test_private_token_is_never_refreshed(cast, app):
     connection = make_connection(cast.client_account, kind=ConnectionKind.PRIVATE_TOKEN, expires_in=None)
     with patch("integrations.ghl.client.oauth_refresh") as refresh:
-        assert services.connection_access_token(connection=connection) == "at-old"
+        assert tokens.connection_access_token(connection=connection) == "at-old"
     refresh.assert_not_called()
 
 
@@ -202,7 +203,7 @@ def test_agency_uninstall_removes_company_and_minted_tokens(cast, app):
 def test_a_timeout_keeps_the_connection_for_a_later_try(cast, app):
     connection = make_connection(cast.client_account)
     with patch("integrations.ghl.client.oauth_refresh", side_effect=ghl_error(ProviderTimeout, "timed out")):
-        services.token_refresh(connection_id=connection.pk)
+        tokens.token_refresh(connection_id=connection.pk)
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.CONNECTED
     assert connection.refresh_token == "rt-old"
@@ -219,7 +220,7 @@ def test_agency_location_needs_reconnect_when_company_token_fails_too(cast, app)
     connection = make_connection(cast.client_account, kind=ConnectionKind.OAUTH_AGENCY)
     invalid = ghl_error(ghl_client.GhlInvalidGrant, "Invalid grant: refresh token is invalid")
     with patch("integrations.ghl.client.oauth_refresh", side_effect=invalid) as refresh:
-        services.token_refresh(connection_id=connection.pk)
+        tokens.token_refresh(connection_id=connection.pk)
 
     assert [c.kwargs["user_type"] for c in refresh.call_args_list] == ["Location", "Company"]
     connection.refresh_from_db()
@@ -243,9 +244,9 @@ def test_beat_task_refreshes_a_soon_expiring_company_token(cast, app):
 
 
 def test_expired_oauth_states_and_old_consent_links_are_purged(cast, app):
-    link, _ = services.consent_link_create(client=cast.client_account, created_by=cast.staff)
-    services.client_oauth_start(client=cast.client_account, session_key=None, consent_link=link)
-    fresh_link, _ = services.consent_link_create(client=cast.client_account, created_by=cast.staff)
+    link, _ = oauth.consent_link_create(client=cast.client_account, created_by=cast.staff)
+    oauth.client_oauth_start(client=cast.client_account, session_key=None, consent_link=link)
+    fresh_link, _ = oauth.consent_link_create(client=cast.client_account, created_by=cast.staff)
     OAuthState.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
     ConsentLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(days=30))
 
@@ -271,7 +272,7 @@ def test_two_workers_refreshing_at_once_call_ghl_once(cast, app):
         try:
             stale = GhlConnection.objects.get(pk=connection.pk)
             barrier.wait()
-            results.append(services.connection_access_token(connection=stale))
+            results.append(tokens.connection_access_token(connection=stale))
         finally:
             db_connection.close()
 
