@@ -254,3 +254,35 @@ def test_delete_asks_first(keyed, as_user):
     page = as_user(keyed.staff).get(f"/a/{keyed.agency.slug}/assistants/{assistant.public_id}/delete/")
     assert "Delete Front desk?" in page.content.decode()
     assert Assistant.objects.filter(pk=assistant.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("status", "says"),
+    [
+        (None, "A Dental is not connected to GoHighLevel"),
+        ("disconnected", "A Dental is not connected to GoHighLevel"),
+        ("needs_reconnect", "GoHighLevel no longer accepts"),
+    ],
+)
+def test_new_and_edit_pages_say_why_calendars_are_missing_and_link_to_reconnect(cast, as_user, status, says):
+    from integrations.ghl.models import ConnectionKind, GhlConnection
+
+    if status is not None:
+        GhlConnection.objects.create(
+            client=cast.client_account, location_id="loc-a", kind=ConnectionKind.OAUTH_LOCATION, status=status,
+            last_error="refresh token revoked" if status == "needs_reconnect" else "",
+        )  # fmt: skip
+    assistant = make_assistant(cast.client_account)
+    browser = as_user(cast.staff)
+    slug, client_id = cast.agency.slug, cast.client_account.public_id
+    reconnect = f'action="/a/{slug}/clients/{client_id}/ghl/connect/"'
+    for url in (f"/a/{slug}/assistants/new/{client_id}/", f"/a/{slug}/assistants/{assistant.public_id}/edit/"):
+        response = browser.get(url)
+        assert response.status_code == 200, url
+        page = response.content.decode()
+        assert says in page, url
+        assert reconnect in page and 'form="ghl-reconnect"' in page, url
+    # The calendar the assistant already books into stays on its Edit page.
+    assert "Dental cleaning" in page
+    if status == "needs_reconnect":
+        assert "refresh token revoked" in page

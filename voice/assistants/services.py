@@ -207,9 +207,10 @@ def _pick(value: str, allowed: list[str], default: str) -> str:
     return value if value in allowed else default
 
 
-@transaction.atomic
 def assistant_import(*, client: ClientAccount, vapi_id: str, author: User | None) -> Assistant:
-    """Adopts an assistant from the agency's Vapi org; the first push then attaches our server and tools."""
+    """Adopts an assistant from the agency's Vapi org; the first push then attaches our server and tools.
+
+    Not atomic itself: Vapi is asked first, outside any transaction; assistant_create then saves atomically."""
     from voice.models import LANGUAGE_CHOICES
 
     if Assistant.objects.filter(client__agency=client.agency, vapi_id=vapi_id).exists():
