@@ -1,7 +1,14 @@
-"""A fake clock for the provider HTTP clients: sleeping moves it, so retries and deadlines run without waiting."""
+"""Time for tests: the moment frozen-time tests stand at, and a fake clock for the provider HTTP clients."""
+
+from datetime import UTC, datetime
+
+# Mid-month, so "this month" and "last month" never depend on the day the suite runs.
+NOW = datetime(2026, 3, 15, 15, 0, tzinfo=UTC)
 
 
 class FakeClock:
+    """Sleeping moves it, so retries and deadlines run without waiting."""
+
     def __init__(self):
         self.now = 1000.0
         self.sleeps: list[float] = []

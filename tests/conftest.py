@@ -1,13 +1,11 @@
-"""The standing cast (DESIGN.md): an owner and a staff member of agency A, a client admin of
-one of A's clients, and a member of agency B: the outsider."""
+"""The standing cast (DESIGN.md): an owner and a staff member of agency A, a client admin of one of A's clients,
+and a member of agency B: the outsider. Each is a fixture of its own; `cast` holds them all."""
 
 import pytest
-from allauth.account.models import EmailAddress
+from django.core.cache import cache
 
-from tenants.models import AgencyRole, ClientMembership, ClientRole, User
-from tenants.services import agency_create, client_create
-
-PASSWORD = "correct horse battery staple"
+from tenants.models import AgencyRole, ClientMembership, ClientRole
+from tests.factories import AgencyFactory, ClientAccountFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
@@ -18,8 +16,6 @@ def _fast_hashing(settings):
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Rate-limit counters and cached slots must not leak from one test into the next."""
-    from django.core.cache import cache
-
     cache.clear()
     yield
     cache.clear()
@@ -31,32 +27,75 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-def make_user(email: str) -> User:
-    user = User.objects.create_user(email=email, password=PASSWORD)
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    return user
-
-
-class Cast:
-    def __init__(self):
-        self.owner = make_user("owner@a.test")
-        self.agency = agency_create(name="Agency A", owner=self.owner)
-        self.staff = make_user("staff@a.test")
-        self.agency.memberships.create(user=self.staff, role=AgencyRole.STAFF)
-        self.client_account = client_create(agency=self.agency, name="A Dental", time_zone="America/Chicago")
-        self.other_client = client_create(agency=self.agency, name="A Physio", time_zone="Europe/London")
-        self.client_admin = make_user("admin@client-a.test")
-        ClientMembership.objects.create(
-            client=self.client_account, user=self.client_admin, role=ClientRole.CLIENT_ADMIN
-        )
-        self.outsider = make_user("outsider@b.test")
-        self.agency_b = agency_create(name="Agency B", owner=self.outsider)
-        self.client_b = client_create(agency=self.agency_b, name="B Plumbing", time_zone="America/Denver")
+@pytest.fixture
+def owner(db):
+    return UserFactory(email="owner@a.test")
 
 
 @pytest.fixture
-def cast(db) -> Cast:
-    return Cast()
+def agency(owner):
+    return AgencyFactory(name="Agency A", owner=owner)
+
+
+@pytest.fixture
+def staff(agency):
+    user = UserFactory(email="staff@a.test")
+    agency.memberships.create(user=user, role=AgencyRole.STAFF)
+    return user
+
+
+@pytest.fixture
+def client_account(agency):
+    return ClientAccountFactory(agency=agency, name="A Dental", time_zone="America/Chicago")
+
+
+@pytest.fixture
+def other_client(agency):
+    return ClientAccountFactory(agency=agency, name="A Physio", time_zone="Europe/London")
+
+
+@pytest.fixture
+def client_admin(client_account):
+    user = UserFactory(email="admin@client-a.test")
+    ClientMembership.objects.create(client=client_account, user=user, role=ClientRole.CLIENT_ADMIN)
+    return user
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(email="outsider@b.test")
+
+
+@pytest.fixture
+def agency_b(outsider):
+    return AgencyFactory(name="Agency B", owner=outsider)
+
+
+@pytest.fixture
+def client_b(agency_b):
+    return ClientAccountFactory(agency=agency_b, name="B Plumbing", time_zone="America/Denver")
+
+
+class Cast:
+    """The whole cast by name; tests may hang what they build on it (an assistant, a URL)."""
+
+    def __init__(self, **members):
+        self.__dict__.update(members)
+
+
+@pytest.fixture
+def cast(owner, agency, staff, client_account, other_client, client_admin, outsider, agency_b, client_b) -> Cast:
+    return Cast(
+        owner=owner,
+        agency=agency,
+        staff=staff,
+        client_account=client_account,
+        other_client=other_client,
+        client_admin=client_admin,
+        outsider=outsider,
+        agency_b=agency_b,
+        client_b=client_b,
+    )
 
 
 @pytest.fixture

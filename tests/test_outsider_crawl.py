@@ -11,7 +11,7 @@ from integrations.jobs import job_create
 from integrations.models import WebhookEvent
 from tenants.models import AgencyRole
 from tenants.services import api_key_create, invitation_create
-from tests.voice.test_assistants import make_assistant
+from tests.factories import AssistantFactory
 from voice.models import Booking, BookingStatus, Call, PhoneNumber
 
 # Routes anyone may reach, each guarded by its own token, signature or sign-in.
@@ -50,7 +50,7 @@ class Ids:
         self.invitation = invitation_create(
             agency=cast.agency, email="new@a.test", role=AgencyRole.STAFF, invited_by=cast.owner
         )
-        self.assistant = make_assistant(cast.client_account)
+        self.assistant = AssistantFactory(client=cast.client_account)
         self.phone_number = PhoneNumber.objects.create(agency=cast.agency, vapi_id="pn-crawl", number="+13125550199")
         self.call = Call.objects.create(
             agency=cast.agency, client=cast.client_account, assistant=self.assistant, vapi_call_id="call-crawl"

@@ -4,10 +4,10 @@ pytest-django's live server. Screenshots of the main pages land in artifacts/scr
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+
+from tests.e2e.browser import SCREENSHOTS
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_portal import sign_in
+from tests.e2e.browser import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

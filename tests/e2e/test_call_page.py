@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.e2e.test_portal import sign_in
-from tests.voice.test_call_page import _report
+from tests.call_report import full_report
+from tests.e2e.browser import sign_in
 from voice.calls.ingest import _end_of_call_fields
 from voice.models import Booking, BookingStatus, Call, CallOutcome, ToolCallRecord
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def call(cast):
     started = timezone.now() - timedelta(hours=2)
-    fields = _end_of_call_fields(_report("call-e2e", started=started))
+    fields = _end_of_call_fields(full_report("call-e2e", started=started))
     call = Call.objects.create(
         agency=cast.agency,
         client=cast.client_account,

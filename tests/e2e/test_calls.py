@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.e2e.test_portal import sign_in
-from tests.voice.test_assistants import make_assistant
+from tests.e2e.browser import sign_in
+from tests.factories import AssistantFactory
 from voice.models import Booking, BookingStatus, Call, CallOutcome
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def history(cast):
     now = timezone.now()
-    desk = make_assistant(cast.client_account, name="Dental desk")
+    desk = AssistantFactory(client=cast.client_account, name="Dental desk")
     rows = [
         ("+13125550101", CallOutcome.BOOKED, "customer-ended-call", 95, "User: I need a root canal next week."),
         ("+13125550102", CallOutcome.TRANSFERRED, "assistant-forwarded-call", 210, "User: Can I talk about my bill?"),

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.e2e.test_portal import sign_in
-from tests.voice.test_dashboard import make_call
+from tests.e2e.browser import sign_in
+from tests.factories import EndedCallFactory
 from voice.models import CallOutcome
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,13 +20,15 @@ def _seed(cast):
     for day in range(12):
         for n in range(day % 4 + 1):
             outcome = CallOutcome.BOOKED if n % 2 == 0 else CallOutcome.NO_BOOKING
-            make_call(
-                cast.client_account,
-                now - timedelta(days=day, minutes=n),
+            EndedCallFactory(
+                client=cast.client_account,
+                started_at=now - timedelta(days=day, minutes=n),
                 outcome=outcome,
                 booked=1 if n % 2 == 0 else 0,
             )
-        make_call(cast.other_client, now - timedelta(days=day, hours=1), seconds=200, cost="0.35")
+        EndedCallFactory(
+            client=cast.other_client, started_at=now - timedelta(days=day, hours=1), seconds=200, cost="0.35"
+        )
     cast.client_account.markup_percent = Decimal("25")
     cast.client_account.save()
 

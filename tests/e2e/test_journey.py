@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tenants.models import ClientAccount
-from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.browser import SCREENSHOTS, sign_in
 from voice.models import Call
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,7 +55,6 @@ def sign_up_through_invitation(page, base: str, email: str):
 
 def test_a_new_staff_member_sets_up_a_client_end_to_end(cast, live_server, browser, page, screenshot, settings):
     from integrations.vapi.sandbox import sandbox_api_key
-    from tests.e2e.test_portal import sign_in
 
     base = live_server.url
     # Links the app hands out (the sandbox chooser, the OAuth callback, recordings) point at this server.

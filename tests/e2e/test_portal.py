@@ -4,16 +4,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tenants.models import ClientAccount, Invitation
-from tests.conftest import PASSWORD
+from tests.e2e.browser import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def sign_in(page, base, email):
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
 
 
 def test_owner_adds_a_client_and_invites_its_admin(cast, live_server, page, screenshot):

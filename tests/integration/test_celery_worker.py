@@ -13,6 +13,7 @@ from django.db import connection
 
 from integrations.models import Job, JobStatus
 from tenants.models import Invitation
+from tests.factories import CallFactory
 
 pytestmark = [
     pytest.mark.celery_worker,
@@ -73,10 +74,8 @@ def test_invitation_email_is_sent_by_the_worker(cast, as_user, worker):
 
 
 def test_a_calls_export_is_written_by_the_worker(cast, as_user, worker):
-    from tests.voice.test_call_list import make_call
-
     for i in range(3):
-        make_call(cast.client_account, f"c-worker-{i}", summary=f"=cmd|{i}")
+        CallFactory(client=cast.client_account, vapi_call_id=f"c-worker-{i}", summary=f"=cmd|{i}")
     client = as_user(cast.owner)
     response = client.post(f"/a/{cast.agency.slug}/calls/export/")
     assert response.status_code == 302

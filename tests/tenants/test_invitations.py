@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from tenants.models import AgencyMembership, AgencyRole, ClientMembership, ClientRole, Invitation, User
 from tenants.services import invitation_create
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -59,9 +60,7 @@ def test_an_invitation_works_once(cast, client, as_user):
         agency=cast.agency, email="once@a.test", role=AgencyRole.STAFF, invited_by=cast.owner
     )
     link = f"/invitations/{invitation.token}/"
-    from tests.conftest import make_user
-
-    first = make_user("once@a.test")
+    first = UserFactory(email="once@a.test")
     assert as_user(first).post(link).status_code == 302
     again = as_user(first).post(link)
     assert again.status_code == 410
@@ -70,13 +69,11 @@ def test_an_invitation_works_once(cast, client, as_user):
 
 
 def test_an_expired_invitation_shows_a_clear_page(cast, as_user):
-    from tests.conftest import make_user
-
     invitation = invitation_create(
         agency=cast.agency, email="late@a.test", role=AgencyRole.STAFF, invited_by=cast.owner
     )
     Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
-    late = make_user("late@a.test")
+    late = UserFactory(email="late@a.test")
     response = as_user(late).post(f"/invitations/{invitation.token}/")
     assert response.status_code == 410
     assert b"expired" in response.content
@@ -103,15 +100,13 @@ def test_someone_else_cannot_use_a_forwarded_invitation(cast, as_user):
 
 
 def test_client_invitation_gives_the_client_view_only(cast, as_user):
-    from tests.conftest import make_user
-
     response = as_user(cast.staff).post(
         f"/a/{cast.agency.slug}/clients/{cast.client_account.public_id}/invite/",
         {"email": "boss@dental.test", "role": "client_admin"},
     )
     assert response.status_code == 302
     invitation = Invitation.objects.get(email="boss@dental.test")
-    boss = make_user("boss@dental.test")
+    boss = UserFactory(email="boss@dental.test")
     accepted = as_user(boss).post(f"/invitations/{invitation.token}/")
     assert accepted.url == f"/c/{cast.client_account.public_id}/"
     assert ClientMembership.objects.get(user=boss).role == ClientRole.CLIENT_ADMIN

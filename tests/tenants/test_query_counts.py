@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tenants.models import AgencyRole, ClientAccount, ClientMembership, ClientRole
-from tests.conftest import make_user
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def test_client_list_queries_do_not_grow_with_rows(cast, as_user):
     few = _queries(client, url)
     for i in range(20):
         account = ClientAccount.objects.create(agency=cast.agency, name=f"Extra {i}", time_zone="UTC")
-        ClientMembership.objects.create(client=account, user=make_user(f"u{i}@x.test"), role=ClientRole.VIEWER)
+        ClientMembership.objects.create(client=account, user=UserFactory(email=f"u{i}@x.test"), role=ClientRole.VIEWER)
     assert _queries(client, url) == few
 
 
@@ -32,5 +32,5 @@ def test_team_page_queries_do_not_grow_with_members(cast, as_user):
     url = f"/a/{cast.agency.slug}/team/"
     few = _queries(client, url)
     for i in range(15):
-        cast.agency.memberships.create(user=make_user(f"m{i}@a.test"), role=AgencyRole.STAFF)
+        cast.agency.memberships.create(user=UserFactory(email=f"m{i}@a.test"), role=AgencyRole.STAFF)
     assert _queries(client, url) == few

@@ -1,6 +1,7 @@
 import pytest
 
 from tenants.models import AgencyMembership, AgencyRole, ClientAccount
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -106,9 +107,7 @@ def test_switcher_lists_each_agency_and_home_remembers_the_last(cast, as_user):
 
 
 def test_new_user_without_agency_creates_one_and_owns_it(db, as_user):
-    from tests.conftest import make_user
-
-    user = make_user("solo@new.test")
+    user = UserFactory(email="solo@new.test")
     client = as_user(user)
     assert client.get("/").url == "/agencies/new/"
     response = client.post("/agencies/new/", {"name": "Solo Voice Co"})

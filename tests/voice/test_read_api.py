@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from tenants.services import api_key_create, client_create
-from tests.voice.test_assistants import make_assistant
+from tests.factories import AssistantFactory, BookingFactory, CallFactory, ToolCallRecordFactory
 from voice.models import Booking, BookingStatus, Call, ToolCallRecord
 
 pytestmark = pytest.mark.django_db
@@ -28,43 +28,22 @@ def api(cast, client):
     return get
 
 
-def make_call(cast, n=0, *, client=None, assistant=None, started_at=MAY_1, **fields):
-    return Call.objects.create(
-        agency=(client or cast.client_account).agency,
-        client=client or cast.client_account,
-        assistant=assistant,
-        vapi_call_id=f"call-{client.pk if client else 0}-{n}",
-        caller_number="+13125550100",
-        started_at=started_at,
-        **fields,
-    )
-
-
-def make_booking(call, n=0, *, status=BookingStatus.BOOKED, start=MAY_1 + timedelta(days=3)):
-    return Booking.objects.create(
-        client=call.client,
-        call=call,
-        tool_call_id=f"tc-{n}",
-        calendar_id="cal-clean",
-        calendar_name="Dental cleaning",
-        caller_name="Ada",
-        caller_phone="+13125550100",
-        start=start,
-        status=status,
-        outcome="You're booked.",
-    )
-
-
 def ids(response):
     assert response.status_code == 200, response.content
     return [row["id"] for row in response.json()["results"]]
 
 
 def test_calls_are_listed_newest_first_with_their_client_and_assistant(cast, api):
-    assistant = make_assistant(cast.client_account)
-    older = make_call(cast, 1, assistant=assistant, started_at=MAY_1 - timedelta(hours=1))
-    newer = make_call(cast, 2, assistant=assistant, cost=Decimal("0.1234"), summary="Booked a cleaning.")
-    make_booking(newer)
+    assistant = AssistantFactory(client=cast.client_account)
+    older = CallFactory(client=cast.client_account, started_at=MAY_1 - timedelta(hours=1), assistant=assistant)
+    newer = CallFactory(
+        client=cast.client_account,
+        started_at=MAY_1,
+        assistant=assistant,
+        cost=Decimal("0.1234"),
+        summary="Booked a cleaning.",
+    )
+    BookingFactory(call=newer, start=MAY_1 + timedelta(days=3))
     response = api("/api/v1/calls/")
     assert ids(response) == [str(newer.public_id), str(older.public_id)]
     row = response.json()["results"][0]
@@ -75,10 +54,10 @@ def test_calls_are_listed_newest_first_with_their_client_and_assistant(cast, api
 
 
 def test_calls_filter_by_client_assistant_and_start(cast, api):
-    assistant = make_assistant(cast.client_account)
-    dental = make_call(cast, 1, assistant=assistant)
-    physio = make_call(cast, 2, client=cast.other_client, started_at=MAY_1 + timedelta(days=1))
-    late_may_1 = make_call(cast, 3, started_at=datetime(2026, 5, 1, 23, 30, tzinfo=UTC))
+    assistant = AssistantFactory(client=cast.client_account)
+    dental = CallFactory(client=cast.client_account, started_at=MAY_1, assistant=assistant)
+    physio = CallFactory(client=cast.other_client, started_at=MAY_1 + timedelta(days=1))
+    late_may_1 = CallFactory(client=cast.client_account, started_at=datetime(2026, 5, 1, 23, 30, tzinfo=UTC))
     everything = {str(c.public_id) for c in (dental, physio, late_may_1)}
     assert set(ids(api("/api/v1/calls/"))) == everything
     assert ids(api("/api/v1/calls/", client=cast.other_client.public_id)) == [str(physio.public_id)]
@@ -106,15 +85,15 @@ def test_calls_filter_by_client_assistant_and_start(cast, api):
     ],
 )
 def test_bad_call_filters_get_400_naming_the_parameter(cast, api, params, field):
-    make_call(cast)
+    CallFactory(client=cast.client_account, started_at=MAY_1)
     response = api("/api/v1/calls/", **params)
     assert response.status_code == 400
     assert field in response.json()
 
 
 def test_calls_filter_by_outcome_and_show_it(cast, api):
-    booked = make_call(cast, 1, outcome="booked")
-    failed = make_call(cast, 2, outcome="failed", started_at=MAY_1 - timedelta(hours=1))
+    booked = CallFactory(client=cast.client_account, started_at=MAY_1, outcome="booked")
+    failed = CallFactory(client=cast.client_account, started_at=MAY_1 - timedelta(hours=1), outcome="failed")
     assert ids(api("/api/v1/calls/", outcome="booked")) == [str(booked.public_id)]
     assert ids(api("/api/v1/calls/", outcome="transferred")) == []
     assert [r["outcome"] for r in api("/api/v1/calls/").json()["results"]] == ["booked", "failed"]
@@ -122,7 +101,7 @@ def test_calls_filter_by_outcome_and_show_it(cast, api):
 
 
 def test_lists_are_paged_with_a_page_size_limit(cast, api):
-    calls = [make_call(cast, n, started_at=MAY_1 - timedelta(minutes=n)) for n in range(5)]
+    calls = [CallFactory(client=cast.client_account, started_at=MAY_1 - timedelta(minutes=n)) for n in range(5)]
     first = api("/api/v1/calls/", page_size=2).json()
     assert first["count"] == 5
     assert [r["id"] for r in first["results"]] == [str(c.public_id) for c in calls[:2]]
@@ -134,15 +113,16 @@ def test_lists_are_paged_with_a_page_size_limit(cast, api):
 
 
 def test_calls_starting_together_keep_one_order_across_pages(cast, api):
-    calls = [make_call(cast, n, created_at=MAY_1) for n in range(6)]
+    calls = [CallFactory(client=cast.client_account, started_at=MAY_1, created_at=MAY_1) for n in range(6)]
     pages = [ids(api("/api/v1/calls/", page_size=2, page=p)) for p in (1, 2, 3)]
     seen = [i for page in pages for i in page]
     assert sorted(seen) == sorted(str(c.public_id) for c in calls)
 
 
 def test_call_detail_has_everything_about_the_call(cast, api):
-    call = make_call(
-        cast,
+    call = CallFactory(
+        client=cast.client_account,
+        started_at=MAY_1,
         transcript="AI: Hello\nUser: Hi",
         messages=[{"role": "bot", "message": "Hello"}],
         summary="Booked.",
@@ -155,8 +135,8 @@ def test_call_detail_has_everything_about_the_call(cast, api):
     ToolCallRecord.objects.create(
         call=call, tool_call_id="tc-1", name="book_appointment", arguments={"time": "3pm"}, result="Booked."
     )
-    booked = make_booking(call, 1)
-    make_booking(call, 2, status=BookingStatus.PENDING)
+    booked = BookingFactory(call=call, tool_call_id="tc-1", start=MAY_1 + timedelta(days=3))
+    BookingFactory(call=call, tool_call_id="tc-2", start=MAY_1 + timedelta(days=3), status=BookingStatus.PENDING)
     detail = api(f"/api/v1/calls/{call.public_id}/").json()
     assert detail["transcript"] == "AI: Hello\nUser: Hi"
     assert detail["messages"] == [{"role": "bot", "message": "Hello"}]
@@ -174,18 +154,30 @@ def test_a_call_not_yet_matched_to_a_client_or_assistant_reads_as_nulls(cast, ap
     detail = api(f"/api/v1/calls/{call.public_id}/").json()
     assert (detail["client"], detail["assistant"], detail["started_at"], detail["cost"]) == (None, None, None, None)
     assert ids(api("/api/v1/calls/")) == [str(call.public_id)]
-    orphan = make_booking(make_call(cast), 9)
+    orphan = BookingFactory(
+        call=CallFactory(client=cast.client_account, started_at=MAY_1),
+        tool_call_id="tc-9",
+        start=MAY_1 + timedelta(days=3),
+    )
     Booking.objects.filter(pk=orphan.pk).update(call=None)
     assert api("/api/v1/bookings/").json()["results"][0]["call"] is None
 
 
 def test_bookings_are_listed_and_filtered(cast, api):
-    call = make_call(cast)
-    physio_call = make_call(cast, 2, client=cast.other_client)
-    soon = make_booking(call, 1, start=datetime(2026, 5, 4, 14, 0, tzinfo=UTC))
-    later = make_booking(physio_call, 2, start=datetime(2026, 5, 9, 14, 0, tzinfo=UTC))
-    cancelled = make_booking(call, 3, status=BookingStatus.CANCELLED, start=datetime(2026, 5, 6, 9, 0, tzinfo=UTC))
-    make_booking(call, 4, status=BookingStatus.PENDING)
+    call = CallFactory(client=cast.client_account, started_at=MAY_1)
+    physio_call = CallFactory(client=cast.other_client, started_at=MAY_1)
+    soon = BookingFactory(
+        call=call,
+        tool_call_id="tc-1",
+        start=datetime(2026, 5, 4, 14, 0, tzinfo=UTC),
+        calendar_name="Dental cleaning",
+        outcome="You're booked.",
+    )
+    later = BookingFactory(call=physio_call, tool_call_id="tc-2", start=datetime(2026, 5, 9, 14, 0, tzinfo=UTC))
+    cancelled = BookingFactory(
+        call=call, tool_call_id="tc-3", start=datetime(2026, 5, 6, 9, 0, tzinfo=UTC), status=BookingStatus.CANCELLED
+    )
+    BookingFactory(call=call, tool_call_id="tc-4", start=MAY_1 + timedelta(days=3), status=BookingStatus.PENDING)
     response = api("/api/v1/bookings/")
     assert ids(response) == [str(later.public_id), str(cancelled.public_id), str(soon.public_id)]
     row = response.json()["results"][-1]
@@ -215,8 +207,8 @@ def test_clients_are_listed_by_name(cast, api):
 
 
 def test_another_agencys_key_sees_none_of_agency_a(cast, api):
-    call = make_call(cast)
-    make_booking(call)
+    call = CallFactory(client=cast.client_account, started_at=MAY_1)
+    BookingFactory(call=call, start=MAY_1 + timedelta(days=3))
     outsider = cast.agency_b
     assert ids(api("/api/v1/calls/", agency=outsider)) == []
     assert ids(api("/api/v1/bookings/", agency=outsider)) == []
@@ -227,11 +219,11 @@ def test_another_agencys_key_sees_none_of_agency_a(cast, api):
 
 
 def _populate(cast, first, count):
-    assistant = make_assistant(cast.client_account, name=f"Desk {first}")
+    assistant = AssistantFactory(client=cast.client_account, name=f"Desk {first}")
     for n in range(first, first + count):
-        call = make_call(cast, n, assistant=assistant)
-        make_booking(call, n)
-        ToolCallRecord.objects.create(call=call, tool_call_id=f"tc-{n}", name="check_availability")
+        call = CallFactory(client=cast.client_account, started_at=MAY_1, assistant=assistant)
+        BookingFactory(call=call, tool_call_id=f"tc-{n}", start=MAY_1 + timedelta(days=3))
+        ToolCallRecordFactory(call=call, tool_call_id=f"tc-{n}")
 
 
 @pytest.mark.parametrize("url", ["/api/v1/calls/", "/api/v1/bookings/", "/api/v1/clients/"])
@@ -248,16 +240,16 @@ def test_list_queries_do_not_grow_with_rows(cast, api, django_assert_num_queries
 
 
 def test_call_detail_queries_do_not_grow_with_tool_calls_and_bookings(cast, api, django_assert_num_queries):
-    call = make_call(cast)
-    make_booking(call, 0)
-    ToolCallRecord.objects.create(call=call, tool_call_id="tc-0", name="check_availability")
+    call = CallFactory(client=cast.client_account, started_at=MAY_1)
+    BookingFactory(call=call, tool_call_id="tc-0", start=MAY_1 + timedelta(days=3))
+    ToolCallRecordFactory(call=call, tool_call_id="tc-0")
     url = f"/api/v1/calls/{call.public_id}/"
     api(url)
     with django_assert_num_queries(4) as one_each:
         assert len(api(url).json()["bookings"]) == 1
     for n in range(1, 20):
-        make_booking(call, n)
-        ToolCallRecord.objects.create(call=call, tool_call_id=f"tc-{n}", name="check_availability")
+        BookingFactory(call=call, tool_call_id=f"tc-{n}", start=MAY_1 + timedelta(days=3))
+        ToolCallRecordFactory(call=call, tool_call_id=f"tc-{n}")
     with django_assert_num_queries(len(one_each)):
         detail = api(url).json()
     assert (len(detail["bookings"]), len(detail["tool_calls"])) == (20, 20)

@@ -25,6 +25,7 @@ from integrations.ghl.models import (
 )
 from integrations.ghl.selectors import connections_needing_attention
 from integrations.http import ProviderTimeout
+from tests.factories import GhlConnectionFactory
 
 
 def ghl_error(cls, message):
@@ -46,27 +47,15 @@ def app(cast):
     return GhlAppCredentials.objects.create(agency=cast.agency, client_id="app1-suffix", client_secret="app-secret")
 
 
-def make_connection(client, *, expires_in=timedelta(minutes=2), location_id="loc-1", **fields):
-    return GhlConnection.objects.create(
-        client=client,
-        location_id=location_id,
-        kind=fields.pop("kind", ConnectionKind.OAUTH_LOCATION),
-        access_token=fields.pop("access_token", "at-old"),
-        refresh_token=fields.pop("refresh_token", "rt-old"),
-        expires_at=timezone.now() + expires_in if expires_in is not None else None,
-        **fields,
-    )
-
-
 def test_fresh_token_is_used_without_refresh(cast, app):
-    connection = make_connection(cast.client_account, expires_in=timedelta(hours=5))
+    connection = GhlConnectionFactory(client=cast.client_account, location_id="loc-1", expires_in=timedelta(hours=5))
     with patch("integrations.ghl.client.oauth_refresh") as refresh:
         assert tokens.connection_access_token(connection=connection) == "at-old"
     refresh.assert_not_called()
 
 
 def test_expiring_token_is_refreshed_and_rotated(cast, app):
-    connection = make_connection(cast.client_account)
+    connection = GhlConnectionFactory(client=cast.client_account, location_id="loc-1")
     with patch("integrations.ghl.client.oauth_refresh", return_value=dict(NEW_TOKEN)) as refresh:
         assert tokens.connection_access_token(connection=connection) == "at-new"
     assert refresh.call_args.kwargs == {
@@ -82,7 +71,7 @@ def test_expiring_token_is_refreshed_and_rotated(cast, app):
 
 
 def test_refresh_under_lock_uses_the_token_another_worker_stored(cast, app):
-    stale = make_connection(cast.client_account)
+    stale = GhlConnectionFactory(client=cast.client_account, location_id="loc-1")
     # Another worker refreshed after we loaded the row and before we took the lock.
     GhlConnection.objects.filter(pk=stale.pk).update(
         access_token="at-other-worker",
@@ -97,7 +86,7 @@ def test_refresh_under_lock_uses_the_token_another_worker_stored(cast, app):
 
 
 def test_invalid_grant_marks_needs_reconnect(cast, app, as_user):
-    connection = make_connection(cast.client_account)
+    connection = GhlConnectionFactory(client=cast.client_account, location_id="loc-1")
     error = ghl_error(ghl_client.GhlInvalidGrant, "Invalid grant: refresh token is invalid")
     with (
         patch("integrations.ghl.client.oauth_refresh", side_effect=error),
@@ -115,7 +104,7 @@ def test_invalid_grant_marks_needs_reconnect(cast, app, as_user):
 
 
 def test_location_not_active_keeps_the_connection(cast, app):
-    connection = make_connection(cast.client_account)
+    connection = GhlConnectionFactory(client=cast.client_account, location_id="loc-1")
     error = ghl_error(ghl_client.GhlLocationInactive, "Location is not active")
     with patch("integrations.ghl.client.oauth_refresh", side_effect=error):
         tokens.token_refresh(connection_id=connection.pk)
@@ -135,7 +124,9 @@ def test_agency_install_location_token_is_minted_again_when_refresh_fails(cast, 
         refresh_token="rt-company",
         expires_at=timezone.now() + timedelta(hours=20),
     )
-    connection = make_connection(cast.client_account, kind=ConnectionKind.OAUTH_AGENCY, company_id="comp-1")
+    connection = GhlConnectionFactory(
+        client=cast.client_account, location_id="loc-1", kind=ConnectionKind.OAUTH_AGENCY, company_id="comp-1"
+    )
     error = ghl_error(ghl_client.GhlInvalidGrant, "Invalid grant: refresh token is invalid")
     with (
         patch("integrations.ghl.client.oauth_refresh", side_effect=error),
@@ -152,16 +143,20 @@ def test_agency_install_location_token_is_minted_again_when_refresh_fails(cast, 
 
 
 def test_private_token_is_never_refreshed(cast, app):
-    connection = make_connection(cast.client_account, kind=ConnectionKind.PRIVATE_TOKEN, expires_in=None)
+    connection = GhlConnectionFactory(
+        client=cast.client_account, location_id="loc-1", kind=ConnectionKind.PRIVATE_TOKEN, expires_in=None
+    )
     with patch("integrations.ghl.client.oauth_refresh") as refresh:
         assert tokens.connection_access_token(connection=connection) == "at-old"
     refresh.assert_not_called()
 
 
 def test_beat_task_refreshes_only_soon_expiring_tokens(cast, app):
-    soon = make_connection(cast.client_account, expires_in=timedelta(hours=1), location_id="loc-soon")
-    make_connection(cast.other_client, expires_in=timedelta(hours=20), location_id="loc-later")
-    make_connection(cast.client_b, expires_in=None, location_id="loc-pit", kind=ConnectionKind.PRIVATE_TOKEN)
+    soon = GhlConnectionFactory(client=cast.client_account, expires_in=timedelta(hours=1), location_id="loc-soon")
+    GhlConnectionFactory(client=cast.other_client, expires_in=timedelta(hours=20), location_id="loc-later")
+    GhlConnectionFactory(
+        client=cast.client_b, expires_in=None, location_id="loc-pit", kind=ConnectionKind.PRIVATE_TOKEN
+    )
     with patch("integrations.ghl.client.oauth_refresh", return_value=dict(NEW_TOKEN)) as refresh:
         tasks.tokens_refresh_due()
 
@@ -172,14 +167,16 @@ def test_beat_task_refreshes_only_soon_expiring_tokens(cast, app):
 
 
 def test_beat_task_skips_connections_that_need_reconnect(cast, app):
-    make_connection(cast.client_account, expires_in=timedelta(hours=1), status=ConnectionStatus.NEEDS_RECONNECT)
+    GhlConnectionFactory(
+        client=cast.client_account, expires_in=timedelta(hours=1), status=ConnectionStatus.NEEDS_RECONNECT
+    )
     with patch("integrations.ghl.client.oauth_refresh") as refresh:
         tasks.tokens_refresh_due()
     refresh.assert_not_called()
 
 
 def test_uninstall_webhook_deletes_the_tokens(cast, app):
-    connection = make_connection(cast.client_account)
+    connection = GhlConnectionFactory(client=cast.client_account, location_id="loc-1")
     services.ghl_uninstall(SimpleNamespace(body={"type": "UNINSTALL", "appId": "app1", "locationId": "loc-1"}))
 
     connection.refresh_from_db()
@@ -191,7 +188,7 @@ def test_agency_uninstall_removes_company_and_minted_tokens(cast, app):
     install = GhlCompanyInstall.objects.create(
         agency=cast.agency, company_id="comp-1", access_token="at-company", refresh_token="rt-company"
     )
-    connection = make_connection(cast.client_account, kind=ConnectionKind.OAUTH_AGENCY)
+    connection = GhlConnectionFactory(client=cast.client_account, location_id="loc-1", kind=ConnectionKind.OAUTH_AGENCY)
     services.ghl_uninstall(SimpleNamespace(body={"type": "UNINSTALL", "appId": "app1", "companyId": "comp-1"}))
 
     install.refresh_from_db()
@@ -201,7 +198,7 @@ def test_agency_uninstall_removes_company_and_minted_tokens(cast, app):
 
 
 def test_a_timeout_keeps_the_connection_for_a_later_try(cast, app):
-    connection = make_connection(cast.client_account)
+    connection = GhlConnectionFactory(client=cast.client_account, location_id="loc-1")
     with patch("integrations.ghl.client.oauth_refresh", side_effect=ghl_error(ProviderTimeout, "timed out")):
         tokens.token_refresh(connection_id=connection.pk)
     connection.refresh_from_db()
@@ -217,7 +214,7 @@ def test_agency_location_needs_reconnect_when_company_token_fails_too(cast, app)
         refresh_token="rt-company",
         expires_at=timezone.now() - timedelta(minutes=1),
     )
-    connection = make_connection(cast.client_account, kind=ConnectionKind.OAUTH_AGENCY)
+    connection = GhlConnectionFactory(client=cast.client_account, location_id="loc-1", kind=ConnectionKind.OAUTH_AGENCY)
     invalid = ghl_error(ghl_client.GhlInvalidGrant, "Invalid grant: refresh token is invalid")
     with patch("integrations.ghl.client.oauth_refresh", side_effect=invalid) as refresh:
         tokens.token_refresh(connection_id=connection.pk)
@@ -260,7 +257,7 @@ def test_expired_oauth_states_and_old_consent_links_are_purged(cast, app):
 def test_two_workers_refreshing_at_once_call_ghl_once(cast, app):
     if db_connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL")
-    connection = make_connection(cast.client_account)
+    connection = GhlConnectionFactory(client=cast.client_account, location_id="loc-1")
     calls = []
 
     def slow_refresh(**kwargs):

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from integrations.ghl.models import ConnectionKind, GhlConnection
 from integrations.models import WebhookEvent
-from tests.integrations.test_ghl_webhooks import ED25519_KEY, _pem, ed25519_sign
+from tests.integrations.ghl.signing import ED25519_KEY, ed25519_sign, public_pem
 from voice.models import Booking, BookingStatus
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +17,7 @@ URL = "/api/webhooks/ghl/"
 
 @pytest.fixture(autouse=True)
 def test_key(settings):
-    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = _pem(ED25519_KEY)
+    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = public_pem(ED25519_KEY)
 
 
 @pytest.fixture
