@@ -186,22 +186,22 @@ def test_unknown_message_types_are_stored_and_answered_empty(live, client):
 
 
 def test_a_cold_availability_answer_and_a_booking_close_every_ghl_client_they_open(live, client, ghl_http_opened):
-    tuesday = _next_weekday()
+    tuesday = next_weekday()
     check = {"date": tuesday.isoformat(), "service": "cleaning"}
-    (answer,) = _results(_post(client, live.url, _tool_calls(("t1", "check_availability", check))))
+    (answer,) = tool_results(vapi_post(client, live.url, tool_calls(("t1", "check_availability", check))))
     assert answer["result"].startswith("For cleaning,")
     assert len(ghl_http_opened) == 1 and ghl_http_opened[0].http.is_closed  # free slots, cold cache
 
     book = {"start_time": f"{tuesday.isoformat()}T10:00", "name": "Ada Lovelace", "service": "cleaning"}
-    (booked,) = _results(_post(client, live.url, _tool_calls(("b1", "book_appointment", book))))
+    (booked,) = tool_results(vapi_post(client, live.url, tool_calls(("b1", "book_appointment", book))))
     assert booked["result"].startswith("You're booked")
     assert len(ghl_http_opened) == 3  # the booking re-checks the slot, then books
     assert all(http.http.is_closed for http in ghl_http_opened)
 
 
 def test_a_warm_availability_answer_opens_no_ghl_client(live, client, ghl_http_opened):
-    check = {"date": _next_weekday().isoformat(), "service": "cleaning"}
-    _results(_post(client, live.url, _tool_calls(("t1", "check_availability", check))))
-    (warm,) = _results(_post(client, live.url, _tool_calls(("t2", "check_availability", check))))
+    check = {"date": next_weekday().isoformat(), "service": "cleaning"}
+    tool_results(vapi_post(client, live.url, tool_calls(("t1", "check_availability", check))))
+    (warm,) = tool_results(vapi_post(client, live.url, tool_calls(("t2", "check_availability", check))))
     assert warm["result"].startswith("For cleaning,")
     assert len(ghl_http_opened) == 1
