@@ -11,7 +11,8 @@ from django.utils import timezone
 from tenants.models import Agency
 from voice.assistants import selectors, services, vapi_org
 from voice.models import Assistant, Call, LiveTool
-from voice.simulator.services import Scenario, call_simulate, simulated_call_id
+from voice.simulator.conversation import Scenario, simulated_call_id
+from voice.simulator.services import call_simulate
 
 DEMO_DAYS = 21
 # About half booked, the rest what a front desk really hears: browsers, people asking for a person, hang-ups.

@@ -239,6 +239,13 @@ class BookingStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# Appointments the assistant made in GHL, whatever happened to them afterwards; failed and slot-taken
+# attempts are the agency's to fix, not a client's.
+MADE_BOOKING_STATUSES = (BookingStatus.BOOKED, BookingStatus.RESCHEDULED, BookingStatus.CANCELLED)
+# Of those, the appointments that still stand.
+STANDING_BOOKING_STATUSES = (BookingStatus.BOOKED, BookingStatus.RESCHEDULED)
+
+
 class Booking(models.Model):
     """An appointment an assistant made in the client's GHL calendar; keyed by the tool call that made it,
     written before GHL is called so a repeated tool call returns the first outcome."""

@@ -4,9 +4,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from voice.calls.report import cost_rows, cost_total, humanise_key, key_value_rows, success_verdict
-from voice.calls.transcripts import Turn, clock, conversation_turns, tool_call_seconds
-from voice.calls.transcripts import ANSWER, CALLER, TOOL
-from voice.calls.transcripts import ASSISTANT
+from voice.calls.transcripts import ANSWER, ASSISTANT, CALLER, TOOL, Turn, clock, conversation_turns, tool_call_seconds
 
 
 def test_messages_become_turns_in_order_with_speakers_and_times():

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from tenants.models import Agency
@@ -13,8 +14,14 @@ from voice.models import Assistant, PhoneNumber, VapiAccount
 logger = logging.getLogger(__name__)
 
 
+def vapi_endpoint_path(*, agency: Agency) -> str:
+    """The path of the agency's server-URL endpoint (Vapi -> AgencyHub)."""
+    return reverse("vapi_server_url", kwargs={"agency_id": agency.public_id})
+
+
 def vapi_endpoint_url(*, agency: Agency) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/api/webhooks/vapi/{agency.public_id}/"
+    """The absolute URL Vapi is told to call: pushed on every assistant and phone number."""
+    return settings.PUBLIC_BASE_URL + vapi_endpoint_path(agency=agency)
 
 
 def vapi_account_ensure(*, agency: Agency) -> tuple[VapiAccount, bool]:

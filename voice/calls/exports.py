@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from integrations.jobs import job_fail, job_finish, job_for_task, job_progress, job_start
 from tenants.csv import csv_safe
-from voice.calls.selectors import CallFilters
-from voice.calls.selectors import call_list
+from voice.calls.selectors import CallFilters, call_list
 from voice.models import Call
 
 logger = logging.getLogger(__name__)

@@ -9,11 +9,11 @@ from django.http import Http404
 
 from integrations.ghl.models import ConnectionStatus, GhlConnection
 from tenants.models import Agency, ClientAccount
-from voice.bookings.selectors import MADE_STATUSES
 from voice.calls.ended_reasons import ended_reason_text
 from voice.calls.report import cost_rows, cost_total, key_value_rows, success_verdict
 from voice.calls.transcripts import clock, conversation_turns, tool_call_seconds, tool_words
 from voice.models import (
+    MADE_BOOKING_STATUSES,
     Assistant,
     Booking,
     Call,
@@ -159,7 +159,7 @@ def _web_url(url: str) -> str:
 
 def call_page(*, call: Call, with_costs: bool) -> dict:
     """Everything the call page shows, in a fixed number of queries whatever the call holds."""
-    bookings = list(call.bookings.filter(status__in=MADE_STATUSES).order_by("start", "pk"))
+    bookings = list(call.bookings.filter(status__in=MADE_BOOKING_STATUSES).order_by("start", "pk"))
     location_id = _ghl_location_id(client=call.client) if any(b.ghl_contact_id for b in bookings) else ""
     booking_rows = [
         BookingRow(
