@@ -38,11 +38,6 @@ def decrypt(token: str) -> str:
         raise ImproperlyConfigured("A stored secret cannot be decrypted with FIELD_ENCRYPTION_KEYS.") from exc
 
 
-def reencrypt(token: str) -> str:
-    """The same secret, encrypted under the newest key."""
-    return _fernet().rotate(token.encode()).decode()
-
-
 class EncryptedTextField(models.TextField):
     """Stores a string as a Fernet token; Python code only ever sees the plaintext.
 

@@ -137,8 +137,8 @@ def _assistant_tools(assistant: Assistant) -> list[dict]:
     return tools
 
 
-def assistant_payload(*, assistant: Assistant, for_update: bool) -> dict:
-    """The one body for POST (`for_update=False`) and PATCH (`for_update=True`).
+def assistant_payload(*, assistant: Assistant) -> dict:
+    """The one body for POST (create) and PATCH (update).
 
     Both are complete and identical in shape: Vapi's PATCH replaces nested objects whole, so an
     update must carry everything a create does; neither carries read-only or legacy fields."""

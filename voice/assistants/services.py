@@ -151,10 +151,10 @@ def assistant_push(*, assistant_id: int) -> Assistant:
     try:
         with vapi_client_for(assistant.client.agency) as vapi:
             if assistant.vapi_id:
-                payload = assistant_payload(assistant=assistant, for_update=True)
+                payload = assistant_payload(assistant=assistant)
                 vapi.update_assistant(assistant_id=assistant.vapi_id, payload=payload)
             else:
-                created = vapi.create_assistant(payload=assistant_payload(assistant=assistant, for_update=False))
+                created = vapi.create_assistant(payload=assistant_payload(assistant=assistant))
                 assistant.vapi_id = created["id"]
     except ValidationError as exc:
         assistant.sync_status, assistant.sync_error = SyncStatus.FAILED, " ".join(exc.messages)

@@ -31,7 +31,7 @@ def booking_list(
     """The agency's bookings; without filters all of them, latest first."""
     bookings = Booking.objects.filter(client__agency=agency).exclude(status=BookingStatus.PENDING)
     if filters is None:
-        return bookings.select_related("client", "call").order_by("-start")
+        return bookings.select_related("client", "call").order_by("-start", "-id")
     bookings = _bookings_filtered(bookings, filters, now or timezone.now())
     return bookings.select_related("client", "call")
 

@@ -204,7 +204,7 @@ def client_recent_calls(*, client: ClientAccount, limit: int) -> QuerySet[Call]:
 
 
 CALL_SORTS = {
-    # The PostgreSQL-only indexes of migration 0006 follow these exactly, so a page reads 50 index entries.
+    # The PostgreSQL-only indexes of migration 0004 follow these exactly, so a page reads 50 index entries.
     "newest": (F("started_at").desc(nulls_last=True), F("id").desc()),
     "oldest": (F("started_at").asc(nulls_last=True), F("id").asc()),
     "longest": (F("duration_seconds").desc(nulls_last=True), F("id").desc()),
