@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from tenants.models import Agency
 from voice.assistants import selectors, services, vapi_org
+from voice.assistants.defaults import new_assistant_defaults
 from voice.models import Assistant, Call, LiveTool
 from voice.simulator.conversation import Scenario, simulated_call_id
 from voice.simulator.services import call_simulate
@@ -42,20 +43,15 @@ def demo_assistants_seed(*, agency: Agency) -> list[Assistant]:
     for client in agency.clients.all():
         assistant = client.assistants.first()
         if assistant is None:
+            # The defaults, with every tool but transfer (no number to transfer to) and end-call phrases.
             assistant = Assistant(
                 client=client,
-                name=f"{client.name} receptionist"[:40],
-                first_message=f"Thanks for calling {client.name}, how can I help you today?",
-                system_prompt=DEMO_PROMPT,
-                time_zone=client.time_zone,
-                live_tools=[
-                    LiveTool.CHECK_AVAILABILITY,
-                    LiveTool.BOOK_APPOINTMENT,
-                    LiveTool.RESCHEDULE_APPOINTMENT,
-                    LiveTool.CANCEL_APPOINTMENT,
-                    LiveTool.END_CALL,
-                ],
-                end_call_phrases=["goodbye", "bye for now"],
+                **{
+                    **new_assistant_defaults(client=client),
+                    "system_prompt": DEMO_PROMPT,
+                    "live_tools": [tool for tool in LiveTool if tool != LiveTool.TRANSFER_CALL],
+                    "end_call_phrases": ["goodbye", "bye for now"],
+                },
             )
             assistant.full_clean()
             assistant.save()
