@@ -36,7 +36,9 @@ def bookings(cast):
     make_booking(dental, "later", in_hours=48, status=BookingStatus.RESCHEDULED)
     make_booking(physio, "physio", in_hours=5, calendar_name="Physio session")
     make_booking(dental, "cancelled", in_hours=24, status=BookingStatus.CANCELLED)
-    make_booking(dental, "failed", in_hours=3, status=BookingStatus.FAILED, outcome="GHL said the calendar is closed")
+    make_booking(
+        dental, "failed", in_hours=3, status=BookingStatus.FAILED, spoken_result="GHL said the calendar is closed"
+    )
     make_booking(dental, "taken", in_hours=4, status=BookingStatus.SLOT_TAKEN)
     make_booking(dental, "pending", in_hours=6, status=BookingStatus.PENDING)
     make_booking(dental, "yesterday", in_hours=-20)

@@ -51,7 +51,7 @@ def make_booking(call, n=0, *, status=BookingStatus.BOOKED, start=MAY_1 + timede
         caller_phone="+13125550100",
         start=start,
         status=status,
-        outcome="You're booked.",
+        spoken_result="You're booked.",
     )
 
 

@@ -160,13 +160,13 @@ def _booking_begin(ctx: CallContext, tool_call_id: str, calendar: CalendarChoice
         return Booking.objects.get(call=ctx.call, tool_call_id=tool_call_id), False
 
 
-def _booking_end(booking: Booking, *, status: str, outcome: str, **fields) -> str:
-    outcome = single_line(outcome)
+def _booking_end(booking: Booking, *, status: str, said: str, **fields) -> str:
+    said = single_line(said)
     for name, value in fields.items():
         setattr(booking, name, value)
-    booking.status, booking.outcome = status, outcome
+    booking.status, booking.spoken_result = status, said
     booking.save()
-    return outcome
+    return said
 
 
 def book_appointment(ctx: CallContext, args: dict, *, tool_call_id: str) -> str:
@@ -181,11 +181,11 @@ def book_appointment(ctx: CallContext, args: dict, *, tool_call_id: str) -> str:
     if not created:
         if booking.status == BookingStatus.PENDING:
             return "I'm still confirming that booking, one moment please."
-        return booking.outcome
+        return booking.spoken_result
 
     phone = booking.caller_phone
     if not phone:
-        return _booking_end(booking, status=BookingStatus.FAILED, outcome="What's the best phone number to reach you?")
+        return _booking_end(booking, status=BookingStatus.FAILED, said="What's the best phone number to reach you?")
     try:
         free, nearest = _slot_is_free(ctx, calendar, start)
         if not free:
@@ -193,7 +193,7 @@ def book_appointment(ctx: CallContext, args: dict, *, tool_call_id: str) -> str:
             return _booking_end(
                 booking,
                 status=BookingStatus.SLOT_TAKEN,
-                outcome=f"I'm sorry, {spoken_moment(start)} is no longer available.{alternatives}",
+                said=f"I'm sorry, {spoken_moment(start)} is no longer available.{alternatives}",
             )
         with ctx.ghl_factory() as ghl:
             contact = ghl.upsert_contact(
@@ -214,7 +214,7 @@ def book_appointment(ctx: CallContext, args: dict, *, tool_call_id: str) -> str:
                 title=f"{calendar.spoken_name.capitalize()} with {booking.caller_name or phone}",
             )
     except ToolFailure as exc:
-        _booking_end(booking, status=BookingStatus.FAILED, outcome=str(exc))
+        _booking_end(booking, status=BookingStatus.FAILED, said=str(exc))
         raise
     except ProviderError as exc:
         if exc.status_code in (400, 422):
@@ -224,17 +224,17 @@ def book_appointment(ctx: CallContext, args: dict, *, tool_call_id: str) -> str:
             return _booking_end(
                 booking,
                 status=BookingStatus.SLOT_TAKEN,
-                outcome=f"I'm sorry, {spoken_moment(start)} was just taken.{offer}",
+                said=f"I'm sorry, {spoken_moment(start)} was just taken.{offer}",
             )
         logger.warning("Booking failed at GHL: %s", exc)
-        _booking_end(booking, status=BookingStatus.FAILED, outcome=CALENDAR_UNREACHABLE)
+        _booking_end(booking, status=BookingStatus.FAILED, said=CALENDAR_UNREACHABLE)
         raise ToolFailure(CALENDAR_UNREACHABLE) from exc
     slots_invalidate(client_id=ctx.client_id, calendar_id=calendar.calendar_id)
     Call.objects.filter(pk=booking.call_id).update(outcome=CallOutcome.BOOKED)
     return _booking_end(
         booking,
         status=BookingStatus.BOOKED,
-        outcome=f"You're booked for {calendar.spoken_name} on {spoken_moment(start)}.",
+        said=f"You're booked for {calendar.spoken_name} on {spoken_moment(start)}.",
         ghl_contact_id=contact_id,
         ghl_appointment_id=str(appointment.get("id") or ""),
     )
