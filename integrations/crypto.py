@@ -3,6 +3,7 @@
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
@@ -60,8 +61,6 @@ class EncryptedTextField(models.TextField):
 
 def encrypted_fields() -> list[tuple[type[models.Model], list[str]]]:
     """Every concrete model with encrypted fields, and their names."""
-    from django.apps import apps
-
     found = []
     for model in apps.get_models():
         names = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]

@@ -1,3 +1,4 @@
+from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -248,8 +249,6 @@ def invitation_accept(request, token):
         return render(request, "tenants/invitation_invalid.html", {"reason": reasons[invitation.status]}, status=410)
     if not request.user.is_authenticated:
         # allauth treats this address as verified at sign-up: the link itself came to that inbox.
-        from allauth.account.adapter import get_adapter
-
         request.session["invitation_token"] = token
         get_adapter(request).stash_verified_email(request, invitation.email)
         return render(request, "tenants/invitation_accept.html", {"invitation": invitation})

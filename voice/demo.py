@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from integrations.vapi.sandbox import sandbox_api_key, sandbox_seed_phone_numbers
 from tenants.models import Agency
 from voice.assistants import selectors, services, vapi_org
 from voice.assistants.defaults import new_assistant_defaults
@@ -34,8 +35,6 @@ DEMO_PROMPT = (
 
 def demo_assistants_seed(*, agency: Agency) -> list[Assistant]:
     """Idempotent: creates the missing assistants, pushes each synchronously and gives each a number."""
-    from integrations.vapi.sandbox import sandbox_api_key
-
     account, _ = vapi_org.vapi_account_ensure(agency=agency)
     if not account.api_key:
         vapi_org.vapi_account_key_save(agency=agency, api_key=sandbox_api_key())
@@ -72,8 +71,6 @@ def demo_assistants_seed(*, agency: Agency) -> list[Assistant]:
 
 def _demo_phone_numbers_assign(*, agency: Agency, assistants: list[Assistant]) -> None:
     """One sandbox number per assistant, so simulated inbound calls find their assistant."""
-    from integrations.vapi.sandbox import sandbox_seed_phone_numbers
-
     sandbox_seed_phone_numbers(count=len(assistants))
     numbers = vapi_org.phone_numbers_sync(agency=agency)
     for number, assistant in zip(numbers, assistants, strict=False):

@@ -5,6 +5,7 @@ from agencyhub.observability import log_context
 from integrations.vapi.messages import decimal_or_none, message_timestamp, vapi_moment
 from voice.calls.ended_reasons import call_outcome
 from voice.calls.services import call_upsert
+from voice.calls.tasks import call_note_task
 from voice.live.services import slots_warm_enqueue
 from voice.models import CallOutcome
 
@@ -77,6 +78,4 @@ def vapi_message_process(event) -> None:
 
 
 def _note_later(call_id: int) -> None:
-    from voice.calls.tasks import call_note_task
-
     call_note_task.delay(call_id)
