@@ -22,11 +22,15 @@ from voice.models import (
 )
 
 
-def call_for_agency(*, agency: Agency, public_id) -> Call:
-    call = Call.objects.filter(agency=agency, public_id=public_id).select_related("client", "assistant").first()
+def _call_or_404(calls: QuerySet[Call], public_id) -> Call:
+    call = calls.filter(public_id=public_id).select_related("client", "assistant").first()
     if call is None:
         raise Http404("No such call.")
     return call
+
+
+def call_for_agency(*, agency: Agency, public_id) -> Call:
+    return _call_or_404(Call.objects.filter(agency=agency), public_id)
 
 
 @dataclass(frozen=True)
@@ -119,10 +123,7 @@ def client_call_list(*, client: ClientAccount, filters: CallFilters | None = Non
 
 
 def call_for_client(*, client: ClientAccount, public_id) -> Call:
-    call = Call.objects.filter(client=client, public_id=public_id).select_related("client", "assistant").first()
-    if call is None:
-        raise Http404("No such call.")
-    return call
+    return _call_or_404(Call.objects.filter(client=client), public_id)
 
 
 @dataclass(frozen=True)
