@@ -3,6 +3,8 @@ import os
 from celery import Celery
 from celery.signals import task_prerun
 
+from agencyhub.observability import log_context
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agencyhub.settings")
 
 app = Celery("agencyhub")
@@ -14,6 +16,4 @@ app.autodiscover_tasks(["voice.assistants", "voice.calls", "voice.live"])
 
 @task_prerun.connect
 def _bind_task_log_context(task_id=None, task=None, **_):
-    from agencyhub.observability import log_context
-
     log_context.bind(request_id=f"task:{task_id}", agency="-", call_id="-")

@@ -194,10 +194,13 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_BEAT_SCHEDULE: dict = {}
 # GHL access tokens live a day; refreshing hours ahead means a live call never waits on a refresh.
 CELERY_BEAT_SCHEDULE["ghl-tokens-refresh-due"] = {
-    "task": "integrations.ghl.tasks.tokens_refresh_due",
+    "task": "integrations.ghl.tasks.tokens_refresh_due_task",
     "schedule": 900.0,
 }
-CELERY_BEAT_SCHEDULE["ghl-states-purge"] = {"task": "integrations.ghl.tasks.oauth_states_purge", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["ghl-states-purge"] = {
+    "task": "integrations.ghl.tasks.oauth_states_purge_task",
+    "schedule": 3600.0,
+}
 # Webhook inbox: re-enqueue events whose enqueue was lost, retries that are due, dead workers' claims.
 CELERY_BEAT_SCHEDULE["webhook-inbox-sweep"] = {"task": "integrations.tasks.webhook_sweep_task", "schedule": 60.0}
 

@@ -3,6 +3,7 @@
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
@@ -38,11 +39,6 @@ def decrypt(token: str) -> str:
         raise ImproperlyConfigured("A stored secret cannot be decrypted with FIELD_ENCRYPTION_KEYS.") from exc
 
 
-def reencrypt(token: str) -> str:
-    """The same secret, encrypted under the newest key."""
-    return _fernet().rotate(token.encode()).decode()
-
-
 class EncryptedTextField(models.TextField):
     """Stores a string as a Fernet token; Python code only ever sees the plaintext.
 
@@ -65,8 +61,6 @@ class EncryptedTextField(models.TextField):
 
 def encrypted_fields() -> list[tuple[type[models.Model], list[str]]]:
     """Every concrete model with encrypted fields, and their names."""
-    from django.apps import apps
-
     found = []
     for model in apps.get_models():
         names = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]

@@ -10,14 +10,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F, Q, QuerySet
-from django.db.models.constants import OnConflict
 from django.http import Http404
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from agencyhub.observability import log_context
+from integrations import tasks
 from tenants.models import Agency, ClientAccount
 
 from .models import WebhookEvent, WebhookStatus
@@ -88,27 +88,27 @@ def _insert_unless_known(event: WebhookEvent) -> bool:
     """One INSERT ... ON CONFLICT DO NOTHING RETURNING id: no SELECT first and no savepoint, whether the
     key is new or a repeat. Sets event.pk and returns True when the row is new.
 
-    Django has no public API for a single-row insert that ignores conflicts and still returns the id
-    (bulk_create drops the id with ignore_conflicts), hence the queryset's own `_insert`."""
-    meta = WebhookEvent._meta
-    rows = WebhookEvent.objects._insert(
-        [event],
-        fields=[f for f in meta.concrete_fields if not f.primary_key],
-        returning_fields=[meta.pk],
-        on_conflict=OnConflict.IGNORE,
-    )
-    if not rows or not rows[0]:
+    Written in SQL from the model's _meta: bulk_create(ignore_conflicts=True) does not say whether it inserted."""
+    connection = connections[router.db_for_write(WebhookEvent)]
+    meta, quote = WebhookEvent._meta, connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    columns, placeholders = ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
+    # Table and column names come from the model, the values go as parameters.
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING {pk}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
         return False
-    event.pk = rows[0][0]
-    event._state.adding = False
+    event.pk = row[0]
     return True
 
 
 def _enqueue(*, event_id: int) -> None:
-    from .tasks import webhook_process_task
-
     try:
-        webhook_process_task.delay(event_id)
+        tasks.webhook_process_task.delay(event_id)
     except BrokerUnavailable:
         # The event is stored; the sweeper enqueues it once the broker is back.
         logger.warning("Broker unavailable: webhook event %s left for the sweeper", event_id, exc_info=True)

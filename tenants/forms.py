@@ -8,14 +8,9 @@ from .models import Agency, AgencyRole, ClientAccount, ClientRole
 TIME_ZONE_CHOICES = [(tz, tz.replace("_", " ")) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz]
 
 
-class AgencyCreateForm(forms.ModelForm):
-    class Meta:
-        model = Agency
-        fields = ["name"]
-        labels = {"name": "Agency name"}
+class AgencyForm(forms.ModelForm):
+    """The agency's name, when creating one and in its settings."""
 
-
-class AgencySettingsForm(forms.ModelForm):
     class Meta:
         model = Agency
         fields = ["name"]

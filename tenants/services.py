@@ -4,6 +4,7 @@ import secrets
 from datetime import timedelta
 from decimal import Decimal
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
@@ -12,6 +13,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+
+from tenants import tasks
 
 from .models import (
     Agency,
@@ -77,8 +80,6 @@ def invitation_create(
     *, agency: Agency, email: str, role: str, invited_by: User, client: ClientAccount | None = None
 ) -> Invitation:
     """Creates the invitation and sends its email once the transaction commits."""
-    from .tasks import invitation_send_task
-
     email = User.objects.normalize_email(email).strip()
     pending = Invitation.objects.filter(
         agency=agency, client=client, email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
@@ -95,7 +96,7 @@ def invitation_create(
     )
     invitation.full_clean()
     invitation.save()
-    transaction.on_commit(lambda: invitation_send_task.delay(invitation.pk))
+    transaction.on_commit(lambda: tasks.invitation_send_task.delay(invitation.pk))
     return invitation
 
 
@@ -122,8 +123,6 @@ def invitation_revoke(*, invitation: Invitation) -> None:
 
 
 def _user_owns_email(user: User, email: str) -> bool:
-    from allauth.account.models import EmailAddress
-
     if user.email.lower() == email.lower():
         return True
     return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()

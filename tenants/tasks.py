@@ -1,7 +1,8 @@
 from celery import shared_task
 
+from tenants import services
+
 from .models import Invitation
-from .services import invitation_send
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -9,4 +10,4 @@ def invitation_send_task(invitation_id: int) -> None:
     invitation = Invitation.objects.select_related("agency", "client").filter(pk=invitation_id).first()
     if invitation is None or invitation.status != "pending":
         return
-    invitation_send(invitation=invitation)
+    services.invitation_send(invitation=invitation)

@@ -1,3 +1,4 @@
+from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,8 +10,7 @@ from django.views.decorators.http import require_POST
 from . import selectors, services
 from .access import LAST_AGENCY_SESSION_KEY, agency_view
 from .forms import (
-    AgencyCreateForm,
-    AgencySettingsForm,
+    AgencyForm,
     ApiKeyForm,
     ClientForm,
     ClientInviteForm,
@@ -39,7 +39,7 @@ def home(request):
 
 @login_required
 def agency_create(request):
-    form = AgencyCreateForm(request.POST or None)
+    form = AgencyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         agency = services.agency_create(name=form.cleaned_data["name"], owner=request.user)
         messages.success(request, f"{agency.name} is ready. Add your first client.")
@@ -193,7 +193,7 @@ def invitation_revoke(request, invitation_id):
 
 def _settings_page(request, *, form=None, api_key_form=None, new_key=None):
     context = {
-        "form": form or AgencySettingsForm(instance=request.agency),
+        "form": form or AgencyForm(instance=request.agency),
         "api_keys": selectors.api_keys_for_agency(agency=request.agency),
         "api_key_form": api_key_form or ApiKeyForm(),
         "new_key": new_key,
@@ -203,7 +203,7 @@ def _settings_page(request, *, form=None, api_key_form=None, new_key=None):
 
 @agency_view(manage=True)
 def agency_settings(request):
-    form = AgencySettingsForm(request.POST or None, instance=request.agency)
+    form = AgencyForm(request.POST or None, instance=request.agency)
     if request.method == "POST" and form.is_valid():
         services.agency_update(agency=request.agency, name=form.cleaned_data["name"])
         messages.success(request, "Settings saved.")
@@ -249,8 +249,6 @@ def invitation_accept(request, token):
         return render(request, "tenants/invitation_invalid.html", {"reason": reasons[invitation.status]}, status=410)
     if not request.user.is_authenticated:
         # allauth treats this address as verified at sign-up: the link itself came to that inbox.
-        from allauth.account.adapter import get_adapter
-
         request.session["invitation_token"] = token
         get_adapter(request).stash_verified_email(request, invitation.email)
         return render(request, "tenants/invitation_accept.html", {"invitation": invitation})

@@ -7,6 +7,8 @@ import sys
 from cryptography.fernet import Fernet
 from django.conf import settings
 
+from agencyhub.celery import app
+
 PRODUCTION = {
     "DEBUG": "False",
     "SECRET_KEY": "k9#Qv2!mZr7@Lp4$Wx8^Tn1&Hs6*Bd3(Yf5)Jc0-Ug+Ea7%Rk2=Pm",
@@ -62,3 +64,11 @@ def test_static_files_collect_for_production(tmp_path):
     result = _manage("collectstatic", "--noinput", "-v0", env={**PRODUCTION, "STATIC_ROOT": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "staticfiles.json").exists()
+
+
+def test_every_beat_entry_names_a_registered_task_and_every_task_is_named_so():
+    app.loader.import_default_modules()
+    ours = [name for name in app.tasks if not name.startswith("celery.")]
+    assert ours and all(name.endswith("_task") for name in ours), ours
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks

@@ -120,7 +120,9 @@ class BookingSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     client = NamedRefSerializer(read_only=True)
     call = serializers.SlugRelatedField(slug_field="public_id", read_only=True, help_text="The call that booked it.")
-    result = serializers.CharField(source="outcome", read_only=True, help_text="What the assistant told the caller.")
+    result = serializers.CharField(
+        source="spoken_result", read_only=True, help_text="What the assistant told the caller."
+    )
 
     class Meta:
         model = Booking

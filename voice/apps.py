@@ -6,6 +6,7 @@ class VoiceConfig(AppConfig):
     verbose_name = "Voice assistants and calls"
 
     def ready(self):
+        # Imported here: these modules import models, which load only once the app registry is ready.
         from integrations.inbox import ANY_TYPE, register_handler
         from voice.bookings.services import booking_sync_from_ghl
         from voice.calls.ingest import vapi_message_process

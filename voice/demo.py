@@ -8,10 +8,13 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from integrations.ghl.errors import GhlNotConnectedError
+from integrations.vapi.sandbox import sandbox_api_key, sandbox_seed_phone_numbers
 from tenants.models import Agency
 from voice.assistants import selectors, services, vapi_org
+from voice.assistants.defaults import new_assistant_defaults
 from voice.models import Assistant, Call, LiveTool
-from voice.simulator.services import Scenario, call_simulate, simulated_call_id
+from voice.simulator.conversation import Scenario, simulated_call_id
+from voice.simulator.services import call_simulate
 
 DEMO_DAYS = 21
 # About half booked, the rest what a front desk really hears: browsers, people asking for a person, hang-ups.
@@ -32,8 +35,6 @@ DEMO_PROMPT = (
 
 def demo_assistants_seed(*, agency: Agency) -> list[Assistant]:
     """Idempotent: creates the missing assistants, pushes each synchronously and gives each a number."""
-    from integrations.vapi.sandbox import sandbox_api_key
-
     account, _ = vapi_org.vapi_account_ensure(agency=agency)
     if not account.api_key:
         vapi_org.vapi_account_key_save(agency=agency, api_key=sandbox_api_key())
@@ -41,20 +42,15 @@ def demo_assistants_seed(*, agency: Agency) -> list[Assistant]:
     for client in agency.clients.all():
         assistant = client.assistants.first()
         if assistant is None:
+            # The defaults, with every tool but transfer (no number to transfer to) and end-call phrases.
             assistant = Assistant(
                 client=client,
-                name=f"{client.name} receptionist"[:40],
-                first_message=f"Thanks for calling {client.name}, how can I help you today?",
-                system_prompt=DEMO_PROMPT,
-                time_zone=client.time_zone,
-                live_tools=[
-                    LiveTool.CHECK_AVAILABILITY,
-                    LiveTool.BOOK_APPOINTMENT,
-                    LiveTool.RESCHEDULE_APPOINTMENT,
-                    LiveTool.CANCEL_APPOINTMENT,
-                    LiveTool.END_CALL,
-                ],
-                end_call_phrases=["goodbye", "bye for now"],
+                **{
+                    **new_assistant_defaults(client=client),
+                    "system_prompt": DEMO_PROMPT,
+                    "live_tools": [tool for tool in LiveTool if tool != LiveTool.TRANSFER_CALL],
+                    "end_call_phrases": ["goodbye", "bye for now"],
+                },
             )
             assistant.full_clean()
             assistant.save()
@@ -79,8 +75,6 @@ def demo_assistants_seed(*, agency: Agency) -> list[Assistant]:
 
 def _demo_phone_numbers_assign(*, agency: Agency, assistants: list[Assistant]) -> None:
     """One sandbox number per assistant, so simulated inbound calls find their assistant."""
-    from integrations.vapi.sandbox import sandbox_seed_phone_numbers
-
     sandbox_seed_phone_numbers(count=len(assistants))
     numbers = vapi_org.phone_numbers_sync(agency=agency)
     for number, assistant in zip(numbers, assistants, strict=False):

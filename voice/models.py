@@ -239,9 +239,16 @@ class BookingStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# Appointments the assistant made in GHL, whatever happened to them afterwards; failed and slot-taken
+# attempts are the agency's to fix, not a client's.
+MADE_BOOKING_STATUSES = (BookingStatus.BOOKED, BookingStatus.RESCHEDULED, BookingStatus.CANCELLED)
+# Of those, the appointments that still stand.
+STANDING_BOOKING_STATUSES = (BookingStatus.BOOKED, BookingStatus.RESCHEDULED)
+
+
 class Booking(models.Model):
     """An appointment an assistant made in the client's GHL calendar; keyed by the tool call that made it,
-    written before GHL is called so a repeated tool call returns the first outcome."""
+    written before GHL is called so a repeated tool call hears the first answer again."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     client = models.ForeignKey(ClientAccount, on_delete=models.CASCADE, related_name="bookings")
@@ -256,7 +263,8 @@ class Booking(models.Model):
     start = models.DateTimeField()
     end = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=BookingStatus.choices, default=BookingStatus.PENDING)
-    outcome = models.TextField(blank=True)
+    # What the assistant told the caller about this booking (the read API's `result`); the outcome is `status`.
+    spoken_result = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -130,10 +130,6 @@ def ghl_location_for_client(*, client_id: int) -> GhlLocation | None:
     return GhlLocation(**row) if row else None
 
 
-def connections_for_agency(*, agency: Agency) -> QuerySet[GhlConnection]:
-    return GhlConnection.objects.filter(client__agency=agency).select_related("client").order_by("client__name")
-
-
 def clients_with_connections(*, agency: Agency) -> QuerySet[ClientAccount]:
     """Every client of the agency with its connection (if any) preloaded, for the connections page."""
     return ClientAccount.objects.filter(agency=agency).select_related("ghl_connection").order_by("name", "pk")

@@ -25,6 +25,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.decorators import api_view, authentication_classes, parser_classes, permission_classes
 from rest_framework.permissions import AllowAny
 
+from integrations.ghl.selectors import connection_for_location
 from integrations.inbox import webhook_store
 from integrations.models import WebhookProvider
 from tenants.models import ClientAccount
@@ -118,12 +119,6 @@ def _sent_at(payload: dict) -> datetime | None:
 
 def _client_for_location(location_id: str) -> ClientAccount | None:
     if not location_id:
-        return None
-    try:
-        from integrations.ghl.selectors import connection_for_location
-    except ImportError:
-        # Without the connection lookup the tenant stays unknown; the event is still kept.
-        logger.warning("GHL connection lookup unavailable; storing webhook for location %s untenanted", location_id)
         return None
     connection = connection_for_location(location_id)
     return connection.client if connection is not None else None

@@ -29,24 +29,30 @@ def presented_secret_matches(*, headers, digest: bytes) -> bool:
     return any(c and hmac.compare_digest(hashlib.sha256(c.encode()).digest(), digest) for c in candidates)
 
 
-def request_authenticated(*, headers, body: bytes, secret: str, now: float | None = None) -> bool:
-    """True when the request carries the agency's secret in any form Vapi sends it (DESIGN.md).
+def request_signature(*, secret: str, timestamp: str, body: bytes) -> str:
+    """The hex HMAC-SHA256 of "{timestamp}.{body}" with the agency's secret, as Vapi signs a request."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
-    `X-Vapi-Secret: <secret>`, `Authorization: Bearer <secret>`, or an HMAC-SHA256 `X-Signature` over
-    "{X-Timestamp}.{raw body}" (hex, optionally prefixed "sha256=") with a fresh timestamp. Constant time.
-    """
+
+def signature_matches(*, headers, body: bytes, secret: str, now: float | None = None) -> bool:
+    """True when an HMAC-SHA256 `X-Signature` over "{X-Timestamp}.{raw body}" (hex, optionally prefixed
+    "sha256=") with a fresh timestamp was made with `secret`. Constant time."""
+    signature, timestamp = headers.get("X-Signature", ""), headers.get("X-Timestamp", "")
+    if not (secret and signature and timestamp) or not _timestamp_is_fresh(
+        timestamp, time.time() if now is None else now
+    ):
+        return False
+    given = signature.removeprefix("sha256=").strip().lower()
+    return hmac.compare_digest(
+        given.encode(), request_signature(secret=secret, timestamp=timestamp, body=body).encode()
+    )
+
+
+def request_authenticated(*, headers, body: bytes, secret: str, now: float | None = None) -> bool:
+    """True when the request carries the agency's secret in any form Vapi sends it (DESIGN.md):
+    `X-Vapi-Secret: <secret>`, `Authorization: Bearer <secret>`, or an HMAC `X-Signature`."""
     if not secret:
         return False
-    expected = secret.encode()
-    candidate = headers.get("X-Vapi-Secret")
-    if candidate and hmac.compare_digest(candidate.encode(), expected):
-        return True
-    authorization = headers.get("Authorization", "")
-    if authorization.startswith("Bearer ") and hmac.compare_digest(authorization[7:].strip().encode(), expected):
-        return True
-    signature, timestamp = headers.get("X-Signature", ""), headers.get("X-Timestamp", "")
-    if signature and timestamp and _timestamp_is_fresh(timestamp, time.time() if now is None else now):
-        digest = hmac.new(expected, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-        given = signature.removeprefix("sha256=").strip().lower()
-        return hmac.compare_digest(given.encode(), digest.encode())
-    return False
+    return presented_secret_matches(headers=headers, digest=secret_digest(secret)) or signature_matches(
+        headers=headers, body=body, secret=secret, now=now
+    )

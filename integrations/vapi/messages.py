@@ -4,9 +4,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-
 
 class MalformedMessage(ValueError):
     """The body is not a Vapi server message; the text says why (answered as HTTP 400)."""
@@ -108,21 +105,25 @@ def tool_invocations(message: dict) -> list[ToolInvocation]:
     return invocations
 
 
-def message_timestamp(message: dict) -> datetime | None:
-    """When Vapi sent the message: epoch milliseconds now, an ISO-8601 string before 2025-04."""
-    value = message.get("timestamp")
+def vapi_moment(value) -> datetime | None:
+    """A moment as Vapi sends it (message timestamps, startedAt, endedAt): epoch milliseconds or seconds, or
+    an ISO-8601 string (UTC when it has no offset). None for anything else, including out-of-range values."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | float):
-        seconds = value / 1000 if value > 10**11 else value
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value / 1000 if value > 10**11 else value, tz=UTC)
+        if isinstance(value, str):
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):  # not a moment, or one no datetime can hold
+        return None
     return None
+
+
+def message_timestamp(message: dict) -> datetime | None:
+    """When Vapi sent the message: epoch milliseconds now, an ISO-8601 string before 2025-04."""
+    return vapi_moment(message.get("timestamp"))
 
 
 def message_object(value) -> dict:
@@ -147,24 +148,31 @@ def message_unique_key(message: dict) -> str:
     return f"{call_id or 'no-call'}:{message['type']}:{digest[:32]}"
 
 
+def assistant_references(message: dict) -> list[tuple[str, str]]:
+    """How the message names its assistant, in the order to try: ("vapi", Vapi's id), then ("metadata",
+    the public id we pushed in the assistant's metadata)."""
+    assistant = message_object(message.get("assistant"))
+    references = []
+    vapi_id = message_call(message).get("assistantId") or assistant.get("id")
+    if vapi_id:
+        references.append(("vapi", str(vapi_id)))
+    public_id = message_object(assistant.get("metadata")).get("assistantId")
+    if public_id:
+        references.append(("metadata", str(public_id)))
+    return references
+
+
 def message_caller_number(message: dict) -> str:
     customer = message_object(message_call(message).get("customer") or message.get("customer"))
     return str(customer.get("number") or "")[:32]
 
 
-def moment_parse(value) -> datetime | None:
-    if not value:
-        return None
-    if isinstance(value, int | float):
-        return message_timestamp({"timestamp": value})
-    parsed = parse_datetime(str(value))
-    if parsed is not None and timezone.is_naive(parsed):
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
-
-
 def decimal_or_none(value) -> Decimal | None:
+    """A number Vapi sent (a cost, minutes, tokens) as a Decimal; None when it is absent or not a finite number."""
+    if isinstance(value, bool) or value is None:
+        return None
     try:
-        return Decimal(str(value)) if value is not None else None
+        amount = Decimal(str(value))
     except InvalidOperation:
         return None
+    return amount if amount.is_finite() else None

@@ -207,7 +207,7 @@ def seed_calls(agency):
                 start=call.started_at + timedelta(days=3),
                 end=call.started_at + timedelta(days=3, minutes=30),
                 status=rng.choice([BookingStatus.BOOKED] * 8 + [BookingStatus.CANCELLED, BookingStatus.RESCHEDULED]),
-                outcome="You're booked for cleaning.",
+                spoken_result="You're booked for cleaning.",
                 created_at=call.started_at,
             )
             for call in calls[::3]

@@ -171,7 +171,7 @@ def test_bookings_are_listed_and_filtered(cast, api):
         tool_call_id="tc-1",
         start=datetime(2026, 5, 4, 14, 0, tzinfo=UTC),
         calendar_name="Dental cleaning",
-        outcome="You're booked.",
+        spoken_result="You're booked.",
     )
     later = BookingFactory(call=physio_call, tool_call_id="tc-2", start=datetime(2026, 5, 9, 14, 0, tzinfo=UTC))
     cancelled = BookingFactory(

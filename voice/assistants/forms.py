@@ -103,6 +103,19 @@ class AssistantForm(forms.Form):
         return [{"title": title, "fields": [self[name] for name in names]} for title, names in groups]
 
     @staticmethod
+    def _hours_initial(business_hours: dict) -> dict:
+        return {
+            f"hours_{day}": f"{span['open']}-{span['close']}" if (span := business_hours.get(day)) else ""
+            for day in WEEKDAYS
+        }
+
+    @classmethod
+    def initial_for_new(cls, defaults: dict) -> dict:
+        """The form's initial values for a new assistant from voice.assistants.defaults."""
+        fields = ("name", "first_message", "system_prompt", "time_zone", "live_tools")
+        return {**{name: defaults[name] for name in fields}, **cls._hours_initial(defaults["business_hours"])}
+
+    @staticmethod
     def _initial_from(assistant: Assistant) -> dict:
         initial = {
             "name": assistant.name,
@@ -118,9 +131,7 @@ class AssistantForm(forms.Form):
             "end_call_phrases": "\n".join(assistant.end_call_phrases),
             "live_tools": assistant.live_tools,
         }
-        for day in WEEKDAYS:
-            span = assistant.business_hours.get(day)
-            initial[f"hours_{day}"] = f"{span['open']}-{span['close']}" if span else ""
+        initial.update(AssistantForm._hours_initial(assistant.business_hours))
         for calendar in assistant.calendars.all():
             initial[f"calendar_{calendar.calendar_id}"] = calendar.spoken_name
         return initial

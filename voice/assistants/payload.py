@@ -63,17 +63,24 @@ def _function_tool(*, name: str, description: str, properties: dict, required: l
     }
 
 
-def _assistant_tools(assistant: Assistant) -> list[dict]:
-    spoken = [c.spoken_name for c in assistant.calendars.all()]
+def _service_property(assistant: Assistant) -> dict:
+    """The `service` argument: free text, or one of the calendars' spoken names when there are any."""
     service = {"type": "string", "description": "What the appointment is for."}
+    spoken = [c.spoken_name for c in assistant.calendars.all()]
     if spoken:
         service["enum"] = spoken
+    return service
+
+
+def _calendar_tools(assistant: Assistant) -> dict[str, dict]:
+    """The four calendar tools the live endpoint answers, by LiveTool."""
+    service = _service_property(assistant)
     start_time = {
         "type": "string",
         "description": f"ISO 8601 start, e.g. 2026-03-02T14:30; without an offset it is {assistant.time_zone} time.",
     }
-    builders = {
-        LiveTool.CHECK_AVAILABILITY: lambda: _function_tool(
+    return {
+        LiveTool.CHECK_AVAILABILITY: _function_tool(
             name="check_availability",
             description="Find open appointment times on a day or in a date range.",
             properties={
@@ -85,7 +92,7 @@ def _assistant_tools(assistant: Assistant) -> list[dict]:
             required=["date"],
             start="One moment while I check the calendar.",
         ),
-        LiveTool.BOOK_APPOINTMENT: lambda: _function_tool(
+        LiveTool.BOOK_APPOINTMENT: _function_tool(
             name="book_appointment",
             description="Book an appointment at a time the caller chose.",
             properties={
@@ -99,7 +106,7 @@ def _assistant_tools(assistant: Assistant) -> list[dict]:
             required=["start_time", "name"],
             start="Let me book that for you.",
         ),
-        LiveTool.RESCHEDULE_APPOINTMENT: lambda: _function_tool(
+        LiveTool.RESCHEDULE_APPOINTMENT: _function_tool(
             name="reschedule_appointment",
             description="Move one of the caller's upcoming appointments to a new time.",
             properties={
@@ -109,7 +116,7 @@ def _assistant_tools(assistant: Assistant) -> list[dict]:
             required=["new_start_time"],
             start="Let me move that for you.",
         ),
-        LiveTool.CANCEL_APPOINTMENT: lambda: _function_tool(
+        LiveTool.CANCEL_APPOINTMENT: _function_tool(
             name="cancel_appointment",
             description="Cancel one of the caller's upcoming appointments.",
             properties={"appointment_time": {"type": "string", "description": "When the appointment is."}},
@@ -117,28 +124,31 @@ def _assistant_tools(assistant: Assistant) -> list[dict]:
             start="One moment while I cancel that.",
         ),
     }
-    tools = [builders[tool]() for tool in LiveTool if tool in assistant.live_tools and tool in builders]
+
+
+def _transfer_tool(number: str) -> dict:
+    destination = {
+        "type": "number",
+        "number": number,
+        "message": "I'm transferring you to a colleague now.",
+        "description": "A person at the front desk.",
+    }
+    return {"type": "transferCall", "destinations": [destination]}
+
+
+def _assistant_tools(assistant: Assistant) -> list[dict]:
+    """The assistant's live tools in LiveTool order: calendar tools inline, then transfer and end call."""
+    calendar_tools = _calendar_tools(assistant)
+    tools = [calendar_tools[tool] for tool in LiveTool if tool in assistant.live_tools and tool in calendar_tools]
     if LiveTool.TRANSFER_CALL in assistant.live_tools and assistant.transfer_number:
-        tools.append(
-            {
-                "type": "transferCall",
-                "destinations": [
-                    {
-                        "type": "number",
-                        "number": assistant.transfer_number,
-                        "message": "I'm transferring you to a colleague now.",
-                        "description": "A person at the front desk.",
-                    }
-                ],
-            }
-        )
+        tools.append(_transfer_tool(assistant.transfer_number))
     if LiveTool.END_CALL in assistant.live_tools:
         tools.append({"type": "endCall"})
     return tools
 
 
-def assistant_payload(*, assistant: Assistant, for_update: bool) -> dict:
-    """The one body for POST (`for_update=False`) and PATCH (`for_update=True`).
+def assistant_payload(*, assistant: Assistant) -> dict:
+    """The one body for POST (create) and PATCH (update).
 
     Both are complete and identical in shape: Vapi's PATCH replaces nested objects whole, so an
     update must carry everything a create does; neither carries read-only or legacy fields."""

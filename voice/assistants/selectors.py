@@ -1,3 +1,5 @@
+import uuid
+
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -16,6 +18,24 @@ def assistant_list(*, agency: Agency) -> QuerySet[Assistant]:
 
 def assistant_for_agency(*, agency: Agency, public_id) -> Assistant:
     return get_object_or_404(assistant_list(agency=agency), public_id=public_id)
+
+
+def assistant_for_references(*, agency: Agency, references: list[tuple[str, str]]) -> Assistant | None:
+    """The agency's assistant a Vapi message names (integrations.vapi.messages.assistant_references), trying
+    each reference in order; None when none matches."""
+    assistants = assistant_list(agency=agency)
+    for kind, reference in references:
+        if kind == "vapi":
+            found = assistants.filter(vapi_id=reference).first()
+        else:
+            try:
+                public_id = uuid.UUID(reference)
+            except ValueError:  # not a UUID: metadata of someone else's assistant
+                continue
+            found = assistants.filter(public_id=public_id).first()
+        if found is not None:
+            return found
+    return None
 
 
 def assistant_revision_for_agency(*, agency: Agency, assistant_public_id, public_id) -> AssistantRevision:

@@ -6,11 +6,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from integrations.jobs import job_fail, job_finish_without_file, job_for_task, job_progress, job_start
+from integrations.vapi.errors import VapiError
 from tenants.models import Agency, ClientAccount, User
+from voice.assistants import tasks
 from voice.assistants.payload import assistant_payload
 from voice.assistants.vapi_org import vapi_account_ensure, vapi_assistants_list, vapi_client_for
 from voice.live.setup import agency_live_forget
 from voice.models import (
+    LANGUAGE_CHOICES,
     Assistant,
     AssistantCalendar,
     AssistantRevision,
@@ -88,8 +92,6 @@ def assistant_calendars_set(*, assistant: Assistant, calendars: list[dict]) -> N
 
 
 def assistant_push_enqueue(assistant: Assistant) -> None:
-    from voice.assistants import tasks  # tasks import this module
-
     Assistant.objects.filter(pk=assistant.pk).update(sync_status=SyncStatus.PENDING)
     assistant.sync_status = SyncStatus.PENDING
     transaction.on_commit(lambda: tasks.assistant_push_task.delay(assistant.pk))
@@ -131,8 +133,6 @@ def assistant_revision_restore(*, revision: AssistantRevision, author: User | No
 
 def assistant_delete(*, assistant: Assistant) -> None:
     """Deletes it in Vapi too when it was pushed; a Vapi failure stops the delete so nothing is orphaned."""
-    from integrations.vapi.errors import VapiError
-
     if assistant.vapi_id:
         try:
             with vapi_client_for(assistant.client.agency) as vapi:
@@ -145,16 +145,14 @@ def assistant_delete(*, assistant: Assistant) -> None:
 
 def assistant_push(*, assistant_id: int) -> Assistant:
     """POST when new, PATCH when existing; records synced or failed with Vapi's own message."""
-    from integrations.vapi.errors import VapiError
-
     assistant = Assistant.objects.select_related("client__agency").get(pk=assistant_id)
     try:
         with vapi_client_for(assistant.client.agency) as vapi:
             if assistant.vapi_id:
-                payload = assistant_payload(assistant=assistant, for_update=True)
+                payload = assistant_payload(assistant=assistant)
                 vapi.update_assistant(assistant_id=assistant.vapi_id, payload=payload)
             else:
-                created = vapi.create_assistant(payload=assistant_payload(assistant=assistant, for_update=False))
+                created = vapi.create_assistant(payload=assistant_payload(assistant=assistant))
                 assistant.vapi_id = created["id"]
     except ValidationError as exc:
         assistant.sync_status, assistant.sync_error = SyncStatus.FAILED, " ".join(exc.messages)
@@ -179,8 +177,6 @@ def assistant_push_retry(*, assistant: Assistant) -> None:
 
 def assistants_push_job(*, job_id: int) -> None:
     """Pushes every assistant of the job's agency again (after an outage, a new key), reporting each one."""
-    from integrations.jobs import job_finish_without_file, job_for_task, job_progress, job_start
-
     job = job_for_task(job_id=job_id)
     if job is None:
         return
@@ -211,8 +207,6 @@ def assistant_import(*, client: ClientAccount, vapi_id: str, author: User | None
     """Adopts an assistant from the agency's Vapi org; the first push then attaches our server and tools.
 
     Not atomic itself: Vapi is asked first, outside any transaction; assistant_create then saves atomically."""
-    from voice.models import LANGUAGE_CHOICES
-
     if Assistant.objects.filter(client__agency=client.agency, vapi_id=vapi_id).exists():
         raise ValidationError("This Vapi assistant is already attached to a client.")
     with vapi_client_for(client.agency) as vapi:
@@ -242,9 +236,6 @@ def assistant_import(*, client: ClientAccount, vapi_id: str, author: User | None
 
 def assistants_import_job(*, job_id: int) -> None:
     """Imports every assistant of the Vapi org not yet attached into the job's client, reporting each one."""
-    from integrations.jobs import job_fail, job_finish_without_file, job_for_task, job_progress, job_start
-    from integrations.vapi.errors import VapiError
-
     job = job_for_task(job_id=job_id)
     if job is None:
         return
@@ -286,8 +277,6 @@ def vapi_account_secret_rotate(*, agency: Agency) -> VapiAccount:
     account, _ = vapi_account_ensure(agency=agency)
     account.webhook_secret = secrets.token_urlsafe(32)
     account.save(update_fields=["webhook_secret", "updated_at"])
-    from voice.assistants import tasks  # tasks import this module
-
     for assistant in Assistant.objects.filter(client__agency=agency).exclude(vapi_id=""):
         assistant_push_enqueue(assistant)
     transaction.on_commit(lambda: tasks.phone_numbers_server_refresh_task.delay(agency.pk))

@@ -5,16 +5,25 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
+from integrations.vapi.client import VapiClient
+from integrations.vapi.errors import VapiError
 from tenants.models import Agency
 from voice.models import Assistant, PhoneNumber, VapiAccount
 
 logger = logging.getLogger(__name__)
 
 
+def vapi_endpoint_path(*, agency: Agency) -> str:
+    """The path of the agency's server-URL endpoint (Vapi -> AgencyHub)."""
+    return reverse("vapi_server_url", kwargs={"agency_id": agency.public_id})
+
+
 def vapi_endpoint_url(*, agency: Agency) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/api/webhooks/vapi/{agency.public_id}/"
+    """The absolute URL Vapi is told to call: pushed on every assistant and phone number."""
+    return settings.PUBLIC_BASE_URL + vapi_endpoint_path(agency=agency)
 
 
 def vapi_account_ensure(*, agency: Agency) -> tuple[VapiAccount, bool]:
@@ -39,8 +48,6 @@ def vapi_account_key_save(*, agency: Agency, api_key: str) -> tuple[VapiAccount,
 @contextmanager
 def vapi_client_for(agency: Agency) -> Iterator:
     """A VapiClient with the agency's key, closed afterwards."""
-    from integrations.vapi.client import VapiClient
-
     account = VapiAccount.objects.filter(agency=agency).first()
     if account is None or not account.api_key:
         raise ValidationError("Add the agency's Vapi private API key in Settings → Vapi first.")
@@ -50,8 +57,6 @@ def vapi_client_for(agency: Agency) -> Iterator:
 
 def vapi_account_verify(*, agency: Agency) -> VapiAccount:
     """Calls Vapi with the stored key and records whether it works."""
-    from integrations.vapi.errors import VapiError
-
     account, _ = vapi_account_ensure(agency=agency)
     try:
         with vapi_client_for(agency) as vapi:
@@ -92,8 +97,6 @@ def phone_numbers_sync(*, agency: Agency) -> list[PhoneNumber]:
 
 def phone_number_assign(*, phone_number: PhoneNumber, assistant: Assistant | None) -> PhoneNumber:
     """Points the number at the assistant (or at our assistant-request answer when None) in Vapi, then here."""
-    from integrations.vapi.errors import VapiError
-
     agency = phone_number.agency
     if assistant is not None:
         if assistant.client.agency_id != agency.pk:

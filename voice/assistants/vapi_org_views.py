@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from integrations.jobs import job_create
+from integrations.vapi.errors import VapiError
 from tenants.access import agency_view
 from tenants.models import AgencyRole
 from tenants.selectors import client_for_agency, client_list
@@ -64,8 +65,6 @@ def _verify_message(request, account) -> None:
 
 @agency_view()
 def vapi_import(request):
-    from integrations.vapi.errors import VapiError
-
     clients = client_list(agency=request.agency)
     if request.method == "POST" and request.POST.get("action") == "import_all":
         return _vapi_import_all(request, clients=clients)
@@ -127,8 +126,6 @@ def _vapi_import_all(request, *, clients):
 
 @agency_view()
 def phone_number_list(request):
-    from integrations.vapi.errors import VapiError
-
     if request.method == "POST":
         try:
             numbers = vapi_org.phone_numbers_sync(agency=request.agency)

@@ -13,10 +13,9 @@ from tenants.access import agency_view
 from tenants.forms import form_errors_from
 from tenants.selectors import client_for_agency, client_list
 from voice.assistants import selectors, services, tasks
-from voice.assistants.defaults import DEFAULT_PROMPT
+from voice.assistants.defaults import new_assistant_defaults
 from voice.assistants.forms import AssistantForm
 from voice.assistants.payload import assistant_prompt_render
-from voice.models import WEEKDAYS, LiveTool
 from voice.simulator.services import scenario_choices
 
 
@@ -69,14 +68,7 @@ def assistants_push_all(request):
 def assistant_create(request, client_id):
     client = client_for_agency(agency=request.agency, public_id=client_id)
     calendars, ghl_unreachable = _calendars_for_form(request, client=client)
-    initial = {
-        "name": f"{client.name} receptionist"[:40],
-        "first_message": f"Thanks for calling {client.name}, how can I help you today?",
-        "system_prompt": DEFAULT_PROMPT,
-        "time_zone": client.time_zone,
-        "live_tools": [LiveTool.CHECK_AVAILABILITY, LiveTool.BOOK_APPOINTMENT, LiveTool.END_CALL],
-        **{f"hours_{day}": ("09:00-17:00" if day not in ("sat", "sun") else "") for day in WEEKDAYS},
-    }
+    initial = AssistantForm.initial_for_new(new_assistant_defaults(client=client))
     form = AssistantForm(request.POST or None, calendars=calendars, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

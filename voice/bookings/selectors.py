@@ -5,13 +5,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from tenants.models import Agency, ClientAccount
-from voice.models import Booking, BookingStatus
-
-BOOKED_STATUSES = (BookingStatus.BOOKED, BookingStatus.RESCHEDULED)
-
-
-# Appointments that exist(ed) in GHL; failed and slot-taken attempts are the agency's to fix, not a client's.
-MADE_STATUSES = (BookingStatus.BOOKED, BookingStatus.RESCHEDULED, BookingStatus.CANCELLED)
+from voice.models import MADE_BOOKING_STATUSES, STANDING_BOOKING_STATUSES, Booking, BookingStatus
 
 
 @dataclass(frozen=True)
@@ -37,7 +31,7 @@ def booking_list(
     """The agency's bookings; without filters all of them, latest first."""
     bookings = Booking.objects.filter(client__agency=agency).exclude(status=BookingStatus.PENDING)
     if filters is None:
-        return bookings.select_related("client", "call").order_by("-start")
+        return bookings.select_related("client", "call").order_by("-start", "-id")
     bookings = _bookings_filtered(bookings, filters, now or timezone.now())
     return bookings.select_related("client", "call")
 
@@ -46,13 +40,13 @@ def client_booking_list(
     *, client: ClientAccount, filters: BookingFilters | None = None, now: datetime | None = None
 ) -> QuerySet[Booking]:
     filters = replace(filters or BookingFilters(), client_id="")
-    bookings = Booking.objects.filter(client=client, status__in=MADE_STATUSES)
+    bookings = Booking.objects.filter(client=client, status__in=MADE_BOOKING_STATUSES)
     return _bookings_filtered(bookings, filters, now or timezone.now()).select_related("client", "call")
 
 
 def client_upcoming_bookings(*, client: ClientAccount, limit: int) -> QuerySet[Booking]:
     return (
-        Booking.objects.filter(client=client, status__in=BOOKED_STATUSES, start__gte=timezone.now())
+        Booking.objects.filter(client=client, status__in=STANDING_BOOKING_STATUSES, start__gte=timezone.now())
         .select_related("call")
         .order_by("start")[:limit]
     )

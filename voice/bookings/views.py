@@ -4,6 +4,7 @@ from tenants.access import agency_view, client_portal_view
 from voice.bookings import selectors
 from voice.bookings.forms import BookingFilterForm
 from voice.calls.selectors import filter_choices
+from voice.models import MADE_BOOKING_STATUSES
 from voice.paging import CALLS_PER_PAGE, CappedPaginator, list_response
 
 
@@ -33,7 +34,7 @@ def booking_list(request):
 
 @client_portal_view
 def client_booking_list(request):
-    form = BookingFilterForm(request.GET, statuses=selectors.MADE_STATUSES)
+    form = BookingFilterForm(request.GET, statuses=MADE_BOOKING_STATUSES)
     form.is_valid()
     bookings = selectors.client_booking_list(client=request.client, filters=form.filters())
     return _booking_list_response(request, form=form, bookings=bookings, portal=True)

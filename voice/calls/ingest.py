@@ -2,10 +2,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from agencyhub.observability import log_context
-from integrations.vapi.messages import message_timestamp, moment_parse
+from integrations.vapi.messages import decimal_or_none, message_timestamp, vapi_moment
 from voice.calls.ended_reasons import call_outcome
-from voice.calls.report import decimal_or_none
 from voice.calls.services import call_upsert
+from voice.calls.tasks import call_note_task
 from voice.live.services import slots_warm_enqueue
 from voice.models import CallOutcome
 
@@ -32,8 +32,8 @@ def _end_of_call_fields(message: dict) -> dict:
         "success_evaluation": str(analysis.get("successEvaluation") or "")[:200],
         "cost": decimal_or_none(message.get("cost")),
         "cost_breakdown": message.get("costs") or message.get("costBreakdown") or [],
-        "started_at": moment_parse(message.get("startedAt")),
-        "ended_at": moment_parse(message.get("endedAt")),
+        "started_at": vapi_moment(message.get("startedAt")),
+        "ended_at": vapi_moment(message.get("endedAt")),
         "status": "ended",
     }
     if fields["started_at"] and fields["ended_at"]:
@@ -78,6 +78,4 @@ def vapi_message_process(event) -> None:
 
 
 def _note_later(call_id: int) -> None:
-    from voice.calls.tasks import call_note_task
-
     call_note_task.delay(call_id)

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 
+from integrations.vapi.messages import decimal_or_none
+
 ACRONYMS = {"id": "ID", "url": "URL", "ghl": "GHL", "ai": "AI", "sms": "SMS", "dob": "Date of birth"}
 COST_NAMES = {
     "transport": "Phone line",
@@ -111,15 +113,6 @@ class CostRow:
     label: str
     detail: str
     cost: Decimal | None
-
-
-def decimal_or_none(value) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
 
 
 def _number(value) -> str:

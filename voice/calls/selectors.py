@@ -9,11 +9,11 @@ from django.http import Http404
 
 from integrations.ghl.selectors import ghl_location_for_client
 from tenants.models import Agency, ClientAccount
-from voice.bookings.selectors import MADE_STATUSES
 from voice.calls.ended_reasons import ended_reason_text
 from voice.calls.report import cost_rows, cost_total, key_value_rows, success_verdict
 from voice.calls.transcripts import clock, conversation_turns, tool_call_seconds, tool_words
 from voice.models import (
+    MADE_BOOKING_STATUSES,
     Assistant,
     Booking,
     Call,
@@ -22,11 +22,15 @@ from voice.models import (
 )
 
 
-def call_for_agency(*, agency: Agency, public_id) -> Call:
-    call = Call.objects.filter(agency=agency, public_id=public_id).select_related("client", "assistant").first()
+def _call_or_404(calls: QuerySet[Call], public_id) -> Call:
+    call = calls.filter(public_id=public_id).select_related("client", "assistant").first()
     if call is None:
         raise Http404("No such call.")
     return call
+
+
+def call_for_agency(*, agency: Agency, public_id) -> Call:
+    return _call_or_404(Call.objects.filter(agency=agency), public_id)
 
 
 @dataclass(frozen=True)
@@ -119,10 +123,7 @@ def client_call_list(*, client: ClientAccount, filters: CallFilters | None = Non
 
 
 def call_for_client(*, client: ClientAccount, public_id) -> Call:
-    call = Call.objects.filter(client=client, public_id=public_id).select_related("client", "assistant").first()
-    if call is None:
-        raise Http404("No such call.")
-    return call
+    return _call_or_404(Call.objects.filter(client=client), public_id)
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def _web_url(url: str) -> str:
 
 def call_page(*, call: Call, with_costs: bool) -> dict:
     """Everything the call page shows, in a fixed number of queries whatever the call holds."""
-    bookings = list(call.bookings.filter(status__in=MADE_STATUSES).order_by("start", "pk"))
+    bookings = list(call.bookings.filter(status__in=MADE_BOOKING_STATUSES).order_by("start", "pk"))
     location_id = _ghl_location_id(client=call.client) if any(b.ghl_contact_id for b in bookings) else ""
     booking_rows = [
         BookingRow(
@@ -204,7 +205,7 @@ def client_recent_calls(*, client: ClientAccount, limit: int) -> QuerySet[Call]:
 
 
 CALL_SORTS = {
-    # The PostgreSQL-only indexes of migration 0006 follow these exactly, so a page reads 50 index entries.
+    # The PostgreSQL-only indexes of migration 0004 follow these exactly, so a page reads 50 index entries.
     "newest": (F("started_at").desc(nulls_last=True), F("id").desc()),
     "oldest": (F("started_at").asc(nulls_last=True), F("id").asc()),
     "longest": (F("duration_seconds").desc(nulls_last=True), F("id").desc()),

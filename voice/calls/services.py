@@ -1,29 +1,12 @@
-from integrations.vapi.messages import message_call, message_call_id, message_caller_number, message_object
+from integrations.vapi.messages import assistant_references, message_call_id, message_caller_number
 from tenants.models import Agency
+from voice.assistants.selectors import assistant_for_references
 from voice.models import Assistant, Call
-
-
-def assistant_for_message(*, agency: Agency, message: dict) -> Assistant | None:
-    """The assistant of this agency the message is about: by Vapi id, else by the metadata we pushed."""
-    assistants = Assistant.objects.filter(client__agency=agency).select_related("client")
-    vapi_id = message_call(message).get("assistantId") or message_object(message.get("assistant")).get("id")
-    if vapi_id:
-        found = assistants.filter(vapi_id=vapi_id).first()
-        if found:
-            return found
-    metadata = message_object(message_object(message.get("assistant")).get("metadata"))
-    public_id = metadata.get("assistantId")
-    if public_id:
-        try:
-            return assistants.filter(public_id=public_id).first()
-        except ValueError:  # not a UUID: metadata of someone else's assistant
-            return None
-    return None
 
 
 def call_upsert(*, agency: Agency, message: dict, assistant: Assistant | None = None) -> Call | None:
     """The Call for this message's call id, created on first sight; None when the message names no call."""
-    assistant = assistant or assistant_for_message(agency=agency, message=message)
+    assistant = assistant or assistant_for_references(agency=agency, references=assistant_references(message))
     return call_upsert_by_ids(
         agency=agency,
         message=message,

@@ -20,12 +20,10 @@ from integrations.inbox import webhook_events_for_agency
 from integrations.models import WebhookStatus
 from tenants.models import Agency, ClientAccount
 from voice.assistants.selectors import assistant_list
-from voice.models import Booking, BookingStatus, Call, CallOutcome, SyncStatus
+from voice.models import MADE_BOOKING_STATUSES, Booking, Call, CallOutcome, SyncStatus
 
 CHART_DAYS = 30
 ATTENTION_EVENTS_SHOWN = 5
-# Appointments the assistant made in GHL, whatever happened to them afterwards.
-MADE_BOOKING_STATUSES = (BookingStatus.BOOKED, BookingStatus.RESCHEDULED, BookingStatus.CANCELLED)
 CENT = Decimal("0.01")
 
 

@@ -19,8 +19,10 @@ from django.db.models.signals import post_delete, post_save
 from integrations.crypto import decrypt, encrypt
 from integrations.ghl.selectors import ghl_location_for_client
 from integrations.ghl.signals import connection_changed
-from integrations.vapi.auth import presented_secret_matches, request_authenticated, secret_digest
+from integrations.vapi.auth import presented_secret_matches, secret_digest, signature_matches
+from integrations.vapi.messages import assistant_references
 from tenants.models import Agency, ClientAccount
+from voice.assistants.selectors import assistant_for_references
 from voice.models import Assistant, AssistantCalendar, VapiAccount
 
 # Bounds how long a cache write that raced an invalidation can keep an old value.
@@ -39,7 +41,10 @@ class AgencyAuth:
             return False
         if presented_secret_matches(headers=headers, digest=self.secret_digest):
             return True
-        return request_authenticated(headers=headers, body=body, secret=decrypt(self.secret_token))
+        # Decrypted only for a signed request: the common forms are checked against the digest alone.
+        return bool(headers.get("X-Signature")) and signature_matches(
+            headers=headers, body=body, secret=decrypt(self.secret_token)
+        )
 
 
 @dataclass(frozen=True)
@@ -78,30 +83,6 @@ def agency_auth(*, public_id: UUID) -> AgencyAuth | None:
     return auth
 
 
-def _assistant_references(message: dict) -> list[tuple[str, str]]:
-    """How the message names its assistant, in the order to try: Vapi's id, then the metadata we pushed."""
-    call = message.get("call") if isinstance(message.get("call"), dict) else {}
-    assistant = message.get("assistant") if isinstance(message.get("assistant"), dict) else {}
-    metadata = assistant.get("metadata") if isinstance(assistant.get("metadata"), dict) else {}
-    references = []
-    vapi_id = call.get("assistantId") or assistant.get("id")
-    if vapi_id:
-        references.append(("vapi", str(vapi_id)))
-    if metadata.get("assistantId"):
-        references.append(("metadata", str(metadata["assistantId"])))
-    return references
-
-
-def _assistant_find(*, agency: Agency, kind: str, reference: str) -> Assistant | None:
-    assistants = Assistant.objects.filter(client__agency=agency).select_related("client")
-    if kind == "vapi":
-        return assistants.filter(vapi_id=reference).first()
-    try:
-        return assistants.filter(public_id=reference).first()
-    except ValueError:  # not a UUID: metadata of someone else's assistant
-        return None
-
-
 def assistant_setup_build(assistant: Assistant) -> AssistantSetup:
     location = ghl_location_for_client(client_id=assistant.client_id)
     return AssistantSetup(
@@ -117,7 +98,7 @@ def assistant_setup_build(assistant: Assistant) -> AssistantSetup:
 
 def assistant_setup(*, auth: AgencyAuth, message: dict) -> AssistantSetup | None:
     """The setup of the agency's assistant the message is about (by Vapi id, else our metadata); None if none."""
-    references = _assistant_references(message)
+    references = assistant_references(message)
     if not references:
         return None
     # Hashed: the references come from the message, the key must stay short and plain.
@@ -126,14 +107,7 @@ def assistant_setup(*, auth: AgencyAuth, message: dict) -> AssistantSetup | None
     setup = cache.get(key)
     if setup is not None:
         return setup
-    assistant = next(
-        (
-            found
-            for kind, reference in references
-            if (found := _assistant_find(agency=auth.agency, kind=kind, reference=reference))
-        ),
-        None,
-    )
+    assistant = assistant_for_references(agency=auth.agency, references=references)
     if assistant is None:
         return None
     setup = assistant_setup_build(assistant)

@@ -161,32 +161,73 @@ def _booking_begin(ctx: CallContext, tool_call_id: str, calendar: CalendarChoice
         return Booking.objects.get(call=ctx.call, tool_call_id=tool_call_id), False
 
 
-def _booking_end(booking: Booking, *, status: str, outcome: str, **fields) -> str:
-    outcome = single_line(outcome)
+def _booking_end(booking: Booking, *, status: str, said: str, **fields) -> str:
+    said = single_line(said)
     for name, value in fields.items():
         setattr(booking, name, value)
-    booking.status, booking.outcome = status, outcome
+    booking.status, booking.spoken_result = status, said
     booking.save()
-    return outcome
+    return said
 
 
-def book_appointment(ctx: CallContext, args: dict, *, tool_call_id: str) -> str:
+def _start_requested(ctx: CallContext, args: dict) -> datetime:
     if not args.get("start") and not args.get("start_time"):
         raise ToolFailure("Which day and time would you like?")
     try:
-        start = requested_datetime(args.get("start") or args["start_time"], ctx.tz)
+        return requested_datetime(args.get("start") or args["start_time"], ctx.tz)
     except UnclearTime as exc:
         raise ToolFailure(str(exc)) from exc
+
+
+def _appointment_create(ctx: CallContext, booking: Booking, calendar: CalendarChoice, email) -> tuple[str, str]:
+    """The caller as a GHL contact (upserted by phone) and their appointment: (contact id, appointment id)."""
+    with ctx.ghl_factory() as ghl:
+        contact = ghl.upsert_contact(
+            location_id=ctx.location_id,
+            phone=booking.caller_phone,
+            name=booking.caller_name or None,
+            email=email or None,
+            timezone=ctx.tz.key,
+            source="AgencyHub voice assistant",
+        )
+        contact_id = (contact.get("contact") or {}).get("id", "")
+        appointment = ghl.create_appointment(
+            calendar_id=calendar.calendar_id,
+            location_id=ctx.location_id,
+            contact_id=contact_id,
+            start_time=booking.start.isoformat(),
+            end_time=booking.end.isoformat(),
+            title=f"{calendar.spoken_name.capitalize()} with {booking.caller_name or booking.caller_phone}",
+        )
+    return contact_id, str(appointment.get("id") or "")
+
+
+def _booking_refused(booking: Booking, exc: ProviderError, nearest: list[datetime]) -> str:
+    """GHL refused the appointment: a 400/422 means the slot was taken after our check (its own validation
+    stands); anything else is an outage, spoken as one."""
+    start = booking.start
+    if exc.status_code in (400, 422):
+        alternatives = [s for s in nearest if instant(s) != instant(start)]
+        offer = f" I could do {spoken_slots(alternatives)}." if alternatives else ""
+        return _booking_end(
+            booking, status=BookingStatus.SLOT_TAKEN, said=f"I'm sorry, {spoken_moment(start)} was just taken.{offer}"
+        )
+    logger.warning("Booking failed at GHL: %s", exc)
+    _booking_end(booking, status=BookingStatus.FAILED, said=CALENDAR_UNREACHABLE)
+    raise ToolFailure(CALENDAR_UNREACHABLE) from exc
+
+
+def book_appointment(ctx: CallContext, args: dict, *, tool_call_id: str) -> str:
+    start = _start_requested(ctx, args)
     calendar = _calendar_for(ctx, args.get("service"))
     booking, created = _booking_begin(ctx, tool_call_id, calendar, start, args)
     if not created:
         if booking.status == BookingStatus.PENDING:
             return "I'm still confirming that booking, one moment please."
-        return booking.outcome
-
-    phone = booking.caller_phone
-    if not phone:
-        return _booking_end(booking, status=BookingStatus.FAILED, outcome="What's the best phone number to reach you?")
+        return booking.spoken_result
+    if not booking.caller_phone:
+        return _booking_end(booking, status=BookingStatus.FAILED, said="What's the best phone number to reach you?")
+    nearest: list[datetime] = []
     try:
         free, nearest = _slot_is_free(ctx, calendar, start)
         if not free:
@@ -194,50 +235,22 @@ def book_appointment(ctx: CallContext, args: dict, *, tool_call_id: str) -> str:
             return _booking_end(
                 booking,
                 status=BookingStatus.SLOT_TAKEN,
-                outcome=f"I'm sorry, {spoken_moment(start)} is no longer available.{alternatives}",
+                said=f"I'm sorry, {spoken_moment(start)} is no longer available.{alternatives}",
             )
-        with ctx.ghl_factory() as ghl:
-            contact = ghl.upsert_contact(
-                location_id=ctx.location_id,
-                phone=phone,
-                name=booking.caller_name or None,
-                email=args.get("email") or None,
-                timezone=ctx.tz.key,
-                source="AgencyHub voice assistant",
-            )
-            contact_id = (contact.get("contact") or {}).get("id", "")
-            appointment = ghl.create_appointment(
-                calendar_id=calendar.calendar_id,
-                location_id=ctx.location_id,
-                contact_id=contact_id,
-                start_time=start.isoformat(),
-                end_time=booking.end.isoformat(),
-                title=f"{calendar.spoken_name.capitalize()} with {booking.caller_name or phone}",
-            )
+        contact_id, appointment_id = _appointment_create(ctx, booking, calendar, args.get("email"))
     except ToolFailure as exc:
-        _booking_end(booking, status=BookingStatus.FAILED, outcome=str(exc))
+        _booking_end(booking, status=BookingStatus.FAILED, said=str(exc))
         raise
     except ProviderError as exc:
-        if exc.status_code in (400, 422):
-            # GHL's own slot validation stands: someone else took it between our check and the booking.
-            alternatives = [s for s in nearest if instant(s) != instant(start)]
-            offer = f" I could do {spoken_slots(alternatives)}." if alternatives else ""
-            return _booking_end(
-                booking,
-                status=BookingStatus.SLOT_TAKEN,
-                outcome=f"I'm sorry, {spoken_moment(start)} was just taken.{offer}",
-            )
-        logger.warning("Booking failed at GHL: %s", exc)
-        _booking_end(booking, status=BookingStatus.FAILED, outcome=CALENDAR_UNREACHABLE)
-        raise ToolFailure(CALENDAR_UNREACHABLE) from exc
+        return _booking_refused(booking, exc, nearest)
     slots_invalidate(client_id=ctx.client_id, calendar_id=calendar.calendar_id)
     Call.objects.filter(pk=booking.call_id).update(outcome=CallOutcome.BOOKED)
     return _booking_end(
         booking,
         status=BookingStatus.BOOKED,
-        outcome=f"You're booked for {calendar.spoken_name} on {spoken_moment(start)}.",
+        said=f"You're booked for {calendar.spoken_name} on {spoken_moment(start)}.",
         ghl_contact_id=contact_id,
-        ghl_appointment_id=str(appointment.get("id") or ""),
+        ghl_appointment_id=appointment_id,
     )
 
 

@@ -1,69 +1,33 @@
 """The sandbox's call simulator: a realistic Vapi phone call sent through the real server-URL endpoint.
 
-Each message is shaped like Vapi's (`ServerMessage*` in Vapi's spec), HMAC-signed with the agency's webhook
-secret and POSTed over an in-process WSGI request, so it runs with no server (seed_demo) and exercises the
-endpoint, the live tools and the inbox exactly as a real call does. Same seed, same call: re-running converges.
+Each message is shaped like Vapi's (`ServerMessage*` in Vapi's spec, built in voice.simulator.conversation),
+HMAC-signed with the agency's webhook secret and POSTed over an in-process WSGI request, so it runs with no
+server (seed_demo) and exercises the endpoint, the live tools and the inbox exactly as a real call does.
+Same seed, same call: re-running converges.
 """
 
-import hashlib
-import hmac
 import json
-import random
-import re
 import time
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from enum import StrEnum
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import httpx
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from django.urls import reverse
 from django.utils import timezone
 
 from integrations.ghl.selectors import ghl_location_for_client
-from integrations.vapi.sandbox import SANDBOX_ORG_ID, sandbox_call_record
-from voice.assistants.payload import assistant_prompt_render
-from voice.live.speech import requested_datetime, spoken_moment, spoken_time
+from integrations.vapi.auth import request_signature
+from integrations.vapi.sandbox import sandbox_call_record
+from voice.assistants.vapi_org import vapi_endpoint_path
 from voice.models import Assistant, Call, VapiAccount
+from voice.simulator.conversation import Conversation, Scenario, SimulationError
 
-# Fictional numbers: 555-01xx in North America (NANPA), 020 7946 0xxx in London (Ofcom's drama range).
-CALLER_NAMES = (
-    "Maria Gonzalez",
-    "James Carter",
-    "Priya Patel",
-    "Tom Becker",
-    "Aisha Khan",
-    "Daniel Kim",
-    "Sophie Martin",
-    "Oliver Hughes",
-    "Grace Okafor",
-    "Lucas Silva",
-    "Emma Novak",
-    "Noah Fischer",
-    "Chloe Dubois",
-    "Ethan Murphy",
-    "Hannah Schultz",
-    "Mateo Rossi",
-)
-US_AREA_CODES = ("312", "773", "872", "630", "847")
-SPOKEN_TIME = r"(\d{1,2})(?::(\d{2}))? (AM|PM)"
 # A call simulated without a start has just ended: it began this long ago, so no timestamp lies ahead.
 JUST_ENDED = timedelta(minutes=3)
-
-
-class Scenario(StrEnum):
-    BOOKED = "booked"
-    AVAILABILITY_ONLY = "availability-only"
-    TRANSFERRED = "transferred"
-    FAILED = "failed"
-    HANG_UP = "hang-up"
-
 
 SCENARIO_LABELS = {
     Scenario.BOOKED: "Books an appointment",
@@ -72,88 +36,6 @@ SCENARIO_LABELS = {
     Scenario.FAILED: "Ends on a pipeline error",
     Scenario.HANG_UP: "Hangs up right away",
 }
-ENDED_REASONS = {
-    Scenario.BOOKED: "assistant-said-end-call-phrase",
-    Scenario.AVAILABILITY_ONLY: "customer-ended-call",
-    Scenario.TRANSFERRED: "assistant-forwarded-call",
-    Scenario.FAILED: "pipeline-error-openai-llm-failed",
-    Scenario.HANG_UP: "customer-ended-call",
-}
-
-
-class SimulationError(Exception):
-    """Why the simulated call could not run or went wrong, in words for staff."""
-
-
-@dataclass
-class _Timeline:
-    """The conversation as Vapi records it: every turn with its epoch-ms time and seconds from the start."""
-
-    started: datetime
-    seconds: float = 0.0
-    messages: list[dict] = field(default_factory=list)
-    openai: list[dict] = field(default_factory=list)
-
-    def at(self) -> datetime:
-        return self.started + timedelta(seconds=self.seconds)
-
-    def _ms(self) -> int:
-        return int(self.at().timestamp() * 1000)
-
-    def system(self, prompt: str) -> None:
-        self.messages.append({"role": "system", "message": prompt, "time": self._ms(), "secondsFromStart": 0})
-        self.openai.append({"role": "system", "content": prompt})
-
-    def say(self, role: str, text: str) -> None:
-        """`role` is "bot" or "user"; a turn lasts as long as it takes to say it, plus a pause."""
-        length = round(0.8 + len(text.split()) * 0.35, 2)
-        start = self._ms()
-        self.messages.append(
-            {
-                "role": role,
-                "message": text,
-                "time": start,
-                "endTime": start + int(length * 1000),
-                "secondsFromStart": round(self.seconds, 2),
-                "duration": int(length * 1000),
-            }
-        )
-        self.openai.append({"role": "assistant" if role == "bot" else "user", "content": text})
-        self.seconds += length + 0.6
-
-    def tool_call(self, tool_call: dict) -> None:
-        self.messages.append(
-            {
-                "role": "tool_calls",
-                "toolCalls": [tool_call],
-                "message": "",
-                "time": self._ms(),
-                "secondsFromStart": round(self.seconds, 2),
-            }
-        )
-        self.openai.append({"role": "assistant", "content": ""})
-
-    def tool_result(self, tool_call: dict, result: str) -> None:
-        self.seconds += 0.9
-        self.messages.append(
-            {
-                "role": "tool_call_result",
-                "toolCallId": tool_call["id"],
-                "name": tool_call["function"]["name"],
-                "result": result,
-                "time": self._ms(),
-                "secondsFromStart": round(self.seconds, 2),
-            }
-        )
-        self.openai.append({"role": "tool", "content": result})
-
-    def transcript(self) -> str:
-        speaker = {"bot": "AI", "user": "User"}
-        return "\n".join(f"{speaker[m['role']]}: {m['message']}" for m in self.messages if m["role"] in speaker)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _in_process_app():
@@ -191,40 +73,12 @@ def simulation_check(*, assistant: Assistant) -> str:
     return account.webhook_secret
 
 
-def simulated_call_id(*, assistant: Assistant, seed: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"agencyhub-simulator:{assistant.public_id}:{seed}"))
-
-
-def _caller(rng: random.Random, tz_name: str) -> tuple[str, str]:
-    name = rng.choice(CALLER_NAMES)
-    if tz_name == "Europe/London":
-        return name, f"+44207946{rng.randint(0, 999):04d}"
-    return name, f"+1{rng.choice(US_AREA_CODES)}55501{rng.randint(0, 99):02d}"
-
-
-def offered_slots(answer: str, *, tz: ZoneInfo, today) -> list[datetime]:
-    """The moments a check_availability answer offered ("Tuesday, November 24 at 9 AM, 11:30 AM or 2 PM; ...")."""
-    moments = []
-    for part in answer.split(";"):
-        day = re.search(r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\w+) (\d{1,2}) at (.*)", part)
-        if not day:
-            continue
-        month_day = datetime.strptime(f"{day[2]} {day[3]} {today.year}", "%B %d %Y").date()
-        if month_day < today:
-            month_day = month_day.replace(year=today.year + 1)
-        for hour, minute, half in re.findall(SPOKEN_TIME, day[4]):
-            hour24 = int(hour) % 12 + (12 if half == "PM" else 0)
-            wall = f"{month_day.isoformat()}T{hour24:02d}:{minute or '00'}:00"
-            moments.append(requested_datetime(wall, tz))
-    return moments
-
-
 class _Sender:
     """POSTs signed server messages to the agency's endpoint through Django itself, checking every answer."""
 
     def __init__(self, *, assistant: Assistant, secret: str):
-        self.secret = secret.encode()
-        self.path = f"/api/webhooks/vapi/{assistant.client.agency.public_id}/"
+        self.secret = secret
+        self.path = vapi_endpoint_path(agency=assistant.client.agency)
         self.http = httpx.Client(
             transport=httpx.WSGITransport(app=_in_process_app()), base_url=settings.PUBLIC_BASE_URL
         )
@@ -232,7 +86,7 @@ class _Sender:
     def send(self, message: dict) -> dict:
         body = json.dumps({"message": message}).encode()
         stamp = str(int(time.time()))
-        signature = hmac.new(self.secret, stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        signature = request_signature(secret=self.secret, timestamp=stamp, body=body)
         response = self.http.post(
             self.path,
             content=body,
@@ -246,254 +100,6 @@ class _Sender:
 
     def close(self) -> None:
         self.http.close()
-
-
-class _Conversation:
-    """One simulated call: builds each Vapi message in order and sends it as it happens."""
-
-    def __init__(self, *, assistant: Assistant, scenario: Scenario, seed: str, started_at: datetime, sender):
-        self.assistant, self.scenario, self.sender = assistant, scenario, sender
-        self.rng = random.Random(f"{assistant.public_id}:{seed}")  # noqa: S311 (demo data, not security)
-        self.tz = ZoneInfo(assistant.time_zone or assistant.client.time_zone)
-        self.caller_name, self.caller_number = _caller(self.rng, self.tz.key)
-        self.call_id = simulated_call_id(assistant=assistant, seed=seed)
-        self.timeline = _Timeline(started=started_at)
-        self.calendar = self.rng.choice(list(assistant.calendars.all()))
-        self.phone_number = assistant.phone_numbers.first()
-        self.tool_number = 0
-        self.booked_at: datetime | None = None
-        self.offered: list[datetime] = []
-        self.report: dict = {}
-
-    # --- message envelopes -----------------------------------------------------------------------
-
-    def _call(self, status: str) -> dict:
-        started = _iso(self.timeline.started)
-        call = {
-            "id": self.call_id,
-            "orgId": SANDBOX_ORG_ID,
-            "createdAt": started,
-            "updatedAt": _iso(self.timeline.at()),
-            "type": "inboundPhoneCall",
-            "status": status,
-            "phoneCallProvider": "vapi",
-            "phoneCallTransport": "pstn",
-            "startedAt": started,
-            "customer": {"number": self.caller_number},
-        }
-        if self.assistant.vapi_id:
-            call["assistantId"] = self.assistant.vapi_id
-        if self.phone_number is not None:
-            call["phoneNumberId"] = self.phone_number.vapi_id
-        return call
-
-    def _message(self, kind: str, call_status: str = "in-progress", **fields) -> dict:
-        agency = self.assistant.client.agency
-        metadata = {
-            "agencyId": str(agency.public_id),
-            "clientId": str(self.assistant.client.public_id),
-            "assistantId": str(self.assistant.public_id),
-        }
-        return {
-            "type": kind,
-            "timestamp": int(self.timeline.at().timestamp() * 1000),
-            "call": self._call(call_status),
-            "assistant": {"name": self.assistant.name, "metadata": metadata},
-            "customer": {"number": self.caller_number},
-            **fields,
-        }
-
-    def status(self, status: str, **fields) -> None:
-        self.sender.send(self._message("status-update", status, status=status, **fields))
-
-    def conversation_update(self) -> None:
-        self.sender.send(
-            self._message(
-                "conversation-update",
-                messages=list(self.timeline.messages),
-                messagesOpenAIFormatted=list(self.timeline.openai),
-            )
-        )
-
-    def tool(self, name: str, arguments: dict) -> str:
-        """Sends one tool call; the spoken result, or SimulationError when the endpoint answered an error."""
-        self.tool_number += 1
-        tool_call = {
-            "id": f"call_{hashlib.sha256(f'{self.call_id}:{self.tool_number}'.encode()).hexdigest()[:24]}",
-            "type": "function",
-            "function": {"name": name, "arguments": json.dumps(arguments)},
-        }
-        self.timeline.tool_call(tool_call)
-        answer = self.sender.send(
-            self._message(
-                "tool-calls",
-                toolCallList=[tool_call],
-                toolWithToolCallList=[{"type": "function", "function": {"name": name}, "toolCall": tool_call}],
-            )
-        )
-        results = answer.get("results") or []
-        if len(results) != 1 or results[0].get("toolCallId") != tool_call["id"]:
-            raise SimulationError(f"The endpoint answered {name} without its result: {answer}")
-        if results[0].get("error") or not results[0].get("result"):
-            raise SimulationError(f"{name} failed: {results[0].get('error') or 'no result'}")
-        self.timeline.tool_result(tool_call, results[0]["result"])
-        return results[0]["result"]
-
-    # --- the conversation ------------------------------------------------------------------------
-
-    def _ask_availability(self) -> str:
-        service = self.calendar.spoken_name
-        today = timezone.now().astimezone(self.tz).date()
-        first = today + timedelta(days=self.rng.randint(1, 4))
-        self.timeline.say("user", f"Hi, this is {self.caller_name.split()[0]}. Do you have anything for a {service}?")
-        self.timeline.say("bot", "One moment while I check the calendar.")
-        answer = self.tool(
-            "check_availability",
-            {"date": first.isoformat(), "end_date": (first + timedelta(days=6)).isoformat(), "service": service},
-        )
-        self.offered = offered_slots(answer, tz=self.tz, today=today)
-        self.timeline.say("bot", answer)
-        return answer
-
-    def _book(self) -> None:
-        if not self.offered:
-            raise SimulationError("The availability answer offered no time to book.")
-        chosen = self.rng.choice(self.offered)
-        self.timeline.say("user", f"{chosen:%A} at {spoken_time(chosen)} works for me.")
-        self.timeline.say("bot", "Let me book that for you. Can I have your full name?")
-        self.timeline.say("user", f"It's {self.caller_name}.")
-        answer = self.tool(
-            "book_appointment",
-            {
-                "start_time": chosen.replace(tzinfo=None).isoformat(),
-                "name": self.caller_name,
-                "service": self.calendar.spoken_name,
-            },
-        )
-        if not answer.startswith("You're booked"):
-            raise SimulationError(f"The booking did not go through: {answer}")
-        self.booked_at = chosen
-        self.timeline.say("bot", f"{answer} Is there anything else I can help with?")
-        self.timeline.say("user", "No, that's all. Thank you!")
-        self.timeline.say("bot", "You're welcome. Bye for now!")
-
-    def run(self) -> None:
-        self.status("in-progress")
-        self.timeline.system(assistant_prompt_render(assistant=self.assistant))
-        greeting = self.assistant.first_message or f"Thanks for calling {self.assistant.client.name}."
-        self.timeline.say("bot", greeting)
-        if self.scenario == Scenario.HANG_UP:
-            self.timeline.seconds += 3
-        elif self.scenario == Scenario.FAILED:
-            self.timeline.say("user", "Hi, I was hoping to move my appointment next week.")
-            self.timeline.seconds += 4
-        elif self.scenario == Scenario.TRANSFERRED:
-            self.timeline.say("user", "Hi, I have a question about a bill I got last month. Can I talk to someone?")
-            self.timeline.say("bot", "Of course. I'm transferring you to a colleague now.")
-            self.conversation_update()
-            self.status("forwarding")
-            self.timeline.seconds += 2
-        else:
-            self._ask_availability()
-            self.conversation_update()
-            if self.scenario == Scenario.BOOKED:
-                self._book()
-            else:
-                self.timeline.say("user", "Hmm, let me check my schedule and call you back.")
-                self.timeline.say("bot", "No problem. Have a good day!")
-        self.conversation_update()
-        ended_reason = ENDED_REASONS[self.scenario]
-        self.status("ended", endedReason=ended_reason)
-        self.report = self.end_of_call_report(ended_reason)
-        self.sender.send(self.report)
-
-    # --- the report ------------------------------------------------------------------------------
-
-    def _analysis(self) -> dict:
-        first = self.caller_name.split()[0]
-        service = self.calendar.spoken_name
-        if self.scenario == Scenario.HANG_UP:
-            return {}  # Vapi skips the analysis of a call with fewer than two messages
-        summaries = {
-            Scenario.BOOKED: f"{self.caller_name} called to book a {service} and was booked for "
-            f"{spoken_moment(self.booked_at)}."
-            if self.booked_at
-            else "",
-            Scenario.AVAILABILITY_ONLY: f"{first} asked about openings for a {service}; the assistant offered a few "
-            "times, and the caller will call back after checking their schedule.",
-            Scenario.TRANSFERRED: f"{first} had a billing question and asked for a person; the call was "
-            "transferred to the front desk.",
-            Scenario.FAILED: f"{first} wanted to move an appointment, but the call ended on a technical error "
-            "before the assistant could help.",
-        }
-        structured = {"callerName": self.caller_name, "intent": self.scenario.value, "service": service}
-        if self.booked_at:
-            structured["appointmentStart"] = self.booked_at.isoformat()
-        success = self.scenario in (Scenario.BOOKED, Scenario.TRANSFERRED)
-        return {
-            "summary": summaries[self.scenario],
-            "structuredData": structured,
-            "successEvaluation": "true" if success else "false",
-        }
-
-    def _costs(self, minutes: float) -> list[dict]:
-        assistant = self.assistant
-        characters = sum(len(m["message"]) for m in self.timeline.messages if m["role"] == "bot")
-        prompt_tokens = 900 * max(len([m for m in self.timeline.messages if m["role"] == "user"]), 1)
-        model = {"provider": assistant.model_provider, "model": assistant.model}
-        return [
-            {"type": "transport", "provider": "twilio", "minutes": minutes, "cost": round(minutes * 0.0085, 4)},
-            {
-                "type": "transcriber",
-                "transcriber": {"provider": assistant.transcriber_provider, "model": assistant.transcriber_model},
-                "minutes": minutes,
-                "cost": round(minutes * 0.01, 4),
-            },
-            {
-                "type": "model",
-                "model": model,
-                "promptTokens": prompt_tokens,
-                "completionTokens": characters // 4,
-                "cost": round(prompt_tokens * 0.0000025 + characters / 4 * 0.00001, 4),
-            },
-            {
-                "type": "voice",
-                "voice": {"provider": assistant.voice_provider, "voiceId": assistant.voice_id},
-                "characters": characters,
-                "cost": round(characters * 0.00003, 4),
-            },
-            {"type": "vapi", "subType": "normal", "minutes": minutes, "cost": round(minutes * 0.05, 4)},
-            {
-                "type": "analysis",
-                "analysisType": "summary",
-                "model": model,
-                "promptTokens": 600,
-                "completionTokens": 60,
-                "cost": 0.0021,
-            },
-        ]
-
-    def end_of_call_report(self, ended_reason: str) -> dict:
-        ended = self.timeline.at()
-        minutes = round(self.timeline.seconds / 60, 4)
-        costs = self._costs(minutes)
-        recording_url = settings.PUBLIC_BASE_URL + reverse("vapi_sandbox:recording", args=[self.call_id])
-        artifact = {
-            "messages": list(self.timeline.messages),
-            "messagesOpenAIFormatted": list(self.timeline.openai),
-            "transcript": self.timeline.transcript(),
-            "recordingUrl": recording_url,
-        }
-        return {
-            **self._message("end-of-call-report", "ended"),
-            "endedReason": ended_reason,
-            "artifact": artifact,
-            "analysis": self._analysis(),
-            "cost": float(sum(Decimal(str(c["cost"])) for c in costs)),
-            "costs": costs,
-            "startedAt": _iso(self.timeline.started),
-            "endedAt": _iso(ended),
-        }
 
 
 @dataclass(frozen=True)
@@ -522,7 +128,7 @@ def call_simulate(
     places the call in the past (default: it has just ended)."""
     secret = simulation_check(assistant=assistant)
     sender = _Sender(assistant=assistant, secret=secret)
-    conversation = _Conversation(
+    conversation = Conversation(
         assistant=assistant,
         scenario=Scenario(scenario),
         seed=seed if seed is not None else uuid.uuid4().hex,

@@ -158,7 +158,7 @@ def test_beat_task_refreshes_only_soon_expiring_tokens(cast, app):
         client=cast.client_b, expires_in=None, location_id="loc-pit", kind=ConnectionKind.PRIVATE_TOKEN
     )
     with patch("integrations.ghl.client.oauth_refresh", return_value=dict(NEW_TOKEN)) as refresh:
-        tasks.tokens_refresh_due()
+        tasks.tokens_refresh_due_task()
 
     assert refresh.call_count == 1
     assert refresh.call_args.kwargs["refresh_token"] == "rt-old"
@@ -171,7 +171,7 @@ def test_beat_task_skips_connections_that_need_reconnect(cast, app):
         client=cast.client_account, expires_in=timedelta(hours=1), status=ConnectionStatus.NEEDS_RECONNECT
     )
     with patch("integrations.ghl.client.oauth_refresh") as refresh:
-        tasks.tokens_refresh_due()
+        tasks.tokens_refresh_due_task()
     refresh.assert_not_called()
 
 
@@ -234,7 +234,7 @@ def test_beat_task_refreshes_a_soon_expiring_company_token(cast, app):
     )
     company_token = {**NEW_TOKEN, "userType": "Company", "access_token": "at-company-new"}
     with patch("integrations.ghl.client.oauth_refresh", return_value=company_token) as refresh:
-        tasks.tokens_refresh_due()
+        tasks.tokens_refresh_due_task()
     assert refresh.call_args.kwargs["user_type"] == "Company"
     install.refresh_from_db()
     assert install.access_token == "at-company-new"
@@ -247,7 +247,7 @@ def test_expired_oauth_states_and_old_consent_links_are_purged(cast, app):
     OAuthState.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
     ConsentLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(days=30))
 
-    tasks.oauth_states_purge()
+    tasks.oauth_states_purge_task()
 
     assert not OAuthState.objects.exists()
     assert list(ConsentLink.objects.all()) == [fresh_link]

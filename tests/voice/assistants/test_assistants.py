@@ -32,7 +32,7 @@ def calendars():
 
 def test_new_assistant_payload_fits_create_dto(keyed):
     assistant = AssistantFactory(client=keyed.client_account)
-    payload = payloads.assistant_payload(assistant=assistant, for_update=False)
+    payload = payloads.assistant_payload(assistant=assistant)
     assert validation_errors(schema_name="CreateAssistantDTO", instance=payload, strict=True) == []
     assert read_only_properties_in(payload) == []
     assert payload["server"]["url"].endswith(f"/api/webhooks/vapi/{keyed.agency.public_id}/")
@@ -46,7 +46,7 @@ def test_edited_assistant_payload_fits_update_dto_and_carries_complete_nested_ob
     assistants_services.assistant_update(
         assistant=assistant, author=None, calendars=[], system_prompt="Only greet.", voice_id="Clara"
     )
-    payload = payloads.assistant_payload(assistant=assistant, for_update=True)
+    payload = payloads.assistant_payload(assistant=assistant)
     assert validation_errors(schema_name="UpdateAssistantDTO", instance=payload, strict=True) == []
     # Vapi replaces nested objects whole: a PATCH must repeat everything, not just what changed.
     assert set(payload["model"]) >= {"provider", "model", "messages", "tools"}
@@ -56,7 +56,7 @@ def test_edited_assistant_payload_fits_update_dto_and_carries_complete_nested_ob
 
 
 def test_inline_tools_fit_vapi_tool_schemas_with_spoken_messages(keyed):
-    payload = payloads.assistant_payload(assistant=AssistantFactory(client=keyed.client_account), for_update=False)
+    payload = payloads.assistant_payload(assistant=AssistantFactory(client=keyed.client_account))
     tools = payload["model"]["tools"]
     functions = {t["function"]["name"]: t for t in tools if t["type"] == "function"}
     assert set(functions) == {"check_availability", "book_appointment", "reschedule_appointment", "cancel_appointment"}

@@ -29,7 +29,7 @@ def bookings(cast):
         tool_call_id="failed",
         starts_in=timedelta(hours=3),
         status=BookingStatus.FAILED,
-        outcome="GHL said the calendar is closed",
+        spoken_result="GHL said the calendar is closed",
     )
     BookingFactory(client=dental, tool_call_id="taken", starts_in=timedelta(hours=4), status=BookingStatus.SLOT_TAKEN)
     BookingFactory(client=dental, tool_call_id="pending", starts_in=timedelta(hours=6), status=BookingStatus.PENDING)

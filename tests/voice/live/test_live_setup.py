@@ -155,3 +155,19 @@ def test_the_relaxed_commit_of_a_tool_call_record_stays_in_its_own_statement(liv
     with connection.cursor() as cursor:  # the booking's and every later transaction commit durably
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone() == ("on",)
+
+
+def test_a_status_update_naming_someone_elses_assistant_by_metadata_is_stored_without_an_assistant(
+    live, client, django_capture_on_commit_callbacks
+):
+    message = {
+        "type": "status-update",
+        "status": "in-progress",
+        "timestamp": int(time.time() * 1000),
+        "call": {"id": "call-foreign"},
+        "assistant": {"metadata": {"assistantId": "not-one-of-ours"}},
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        assert vapi_post(client, live.url, message).status_code == 200
+    call = Call.objects.get(vapi_call_id="call-foreign")
+    assert call.assistant is None and call.status == "in-progress"

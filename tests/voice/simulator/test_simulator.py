@@ -21,7 +21,8 @@ from voice.assistants import services as assistants_services
 from voice.assistants import vapi_org
 from voice.assistants.selectors import client_calendars
 from voice.models import Booking, BookingStatus, Call, ToolCallRecord, VapiAccount
-from voice.simulator.services import Scenario, SimulationError, _caller, _Sender, call_simulate
+from voice.simulator.conversation import Scenario, SimulationError, _caller
+from voice.simulator.services import _Sender, call_simulate
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,9 @@ import secrets
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from integrations.ghl.demo import demo_connections_seed
 from tenants.demo import OWNER_EMAIL, STAFF_EMAIL, demo_agency_seed
+from voice.demo import demo_assistants_seed, demo_calls_seed
 
 
 class Command(BaseCommand):
@@ -17,9 +19,6 @@ class Command(BaseCommand):
         password = os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(12)
         agency = demo_agency_seed(password=password)
         if settings.SANDBOX:
-            from integrations.ghl.demo import demo_connections_seed
-            from voice.demo import demo_assistants_seed, demo_calls_seed
-
             connections = demo_connections_seed(agency=agency)
             assistants = demo_assistants_seed(agency=agency)
             simulated = demo_calls_seed(agency=agency)

@@ -8,7 +8,8 @@ from django.urls import reverse
 from tenants.models import ClientAccount
 from voice.calls.notes import call_page_url
 from voice.live.speech import spoken_moment
-from voice.simulator.services import Scenario, SimulationError, call_simulate
+from voice.simulator.conversation import Scenario, SimulationError
+from voice.simulator.services import call_simulate
 
 
 class Command(BaseCommand):
