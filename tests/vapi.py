@@ -60,6 +60,6 @@ def next_weekday(name="tuesday"):
 @contextmanager
 def patched_vapi():
     """Replaces VapiClient; `with VapiClient(...) as client` then gives the same mock as the instance."""
-    with mock.patch("integrations.vapi.client.VapiClient") as client_class:
+    with mock.patch("voice.assistants.vapi_org.VapiClient") as client_class:
         client_class.return_value.__enter__.return_value = client_class.return_value
         yield client_class
