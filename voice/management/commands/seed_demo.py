@@ -18,11 +18,12 @@ class Command(BaseCommand):
         agency = demo_agency_seed(password=password)
         if settings.SANDBOX:
             from integrations.ghl.demo import demo_connections_seed
-            from voice.demo import demo_assistants_seed, demo_calls_seed
+            from voice.demo import demo_assistants_seed, demo_calls_seed, demo_recordings_rebase
 
             connections = demo_connections_seed(agency=agency)
             assistants = demo_assistants_seed(agency=agency)
             simulated = demo_calls_seed(agency=agency)
+            demo_recordings_rebase(agency=agency)
             self.stdout.write(
                 f"Sandbox: {len(connections)} client(s) connected to GHL sandbox locations, "
                 f"{len(assistants)} assistant(s) pushed to the Vapi sandbox, "
