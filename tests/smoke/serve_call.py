@@ -103,10 +103,10 @@ def _stop(serve: subprocess.Popen) -> None:
     os.killpg(serve.pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT
     while time.monotonic() < deadline:
+        serve.poll()  # reaps make, whose zombie would otherwise keep the group alive
         try:
             os.killpg(serve.pid, 0)
         except ProcessLookupError:
-            serve.wait()
             return
         time.sleep(0.2)
     os.killpg(serve.pid, signal.SIGKILL)
