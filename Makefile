@@ -1,12 +1,15 @@
 # AgencyHub: `make run` serves the demo, `make test` runs the suite. Both set themselves up.
+# `make serve` runs the production layout on this machine (docs/deploy.md).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The address the app puts in links, consent and OAuth redirects: where make run serves, unless set.
+PUBLIC_BASE_URL ?= http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint format worker bench install install-dev
+.PHONY: run serve test lint format worker bench install install-dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +25,14 @@ $(VENV)/.installed-dev: requirements/base.txt requirements/dev.txt | $(BIN)/pyth
 install: $(VENV)/.installed-base
 install-dev: $(VENV)/.installed-dev
 
+# Migrates, seeds the demo, serves; the sign-in block comes last, once /healthz answers. Ctrl-C stops it.
 run: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/python -m agencyhub.launch run --bind $(HOST):$(PORT)
+
+# gunicorn + a Celery worker + one beat, DEBUG off, against DATABASE_URL, CELERY_BROKER_URL, CACHE_URL
+# (defaults: PostgreSQL agencyhub_serve, Redis db 5 and 6; secrets generated into .serve/ when unset).
+serve: install
+	PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/python -m agencyhub.launch serve --bind $(HOST):$(PORT)
 
 test: install-dev
 	$(BIN)/pytest -n $(PYTEST_WORKERS)

@@ -2,9 +2,12 @@
 dozen simulated calls over the past weeks so the call pages and charts have something to show."""
 
 import random
+import uuid
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 
 from integrations.ghl.errors import GhlNotConnectedError
@@ -112,3 +115,16 @@ def demo_calls_seed(*, agency: Agency) -> int:
         call_simulate(assistant=assistant, scenario=scenario, seed=seed, started_at=started_at)
         simulated += 1
     return simulated
+
+
+def demo_recordings_rebase(*, agency: Agency) -> int:
+    """Points earlier demo calls' sandbox recordings at today's address: `make run PORT=8102` moves the app."""
+    folder = reverse("vapi_sandbox:recording", args=[uuid.UUID(int=0)]).rsplit("/", 1)[0] + "/"
+    moved = []
+    for call in Call.objects.filter(agency=agency, recording_url__contains=folder).only("pk", "recording_url"):
+        rebased = settings.PUBLIC_BASE_URL + call.recording_url[call.recording_url.index(folder) :]
+        if rebased != call.recording_url:
+            call.recording_url = rebased
+            moved.append(call)
+    Call.objects.bulk_update(moved, ["recording_url"])
+    return len(moved)

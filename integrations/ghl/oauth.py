@@ -37,7 +37,8 @@ def _session_hash(session_key: str | None) -> str:
     return secret_hash(session_key) if session_key else ""
 
 
-def _redirect_uri() -> str:
+def oauth_redirect_uri() -> str:
+    """The one redirect URL: what OAuth sends GHL and what the app settings page tells staff to register."""
     return settings.PUBLIC_BASE_URL + reverse("ghl_oauth_callback")
 
 
@@ -78,7 +79,7 @@ def client_oauth_start(
     )
     return ghl_api.oauth_authorize_url(
         client_id=credentials.client_id,
-        redirect_uri=_redirect_uri(),
+        redirect_uri=oauth_redirect_uri(),
         scopes=credentials.scopes_for(install_model=InstallModel.LOCATION),
         state=state,
     )
@@ -90,7 +91,7 @@ def company_install_start(*, agency: Agency, session_key: str | None) -> str:
     state = _oauth_state_create(agency=agency, session_key=session_key, user_type=UserType.COMPANY)
     return ghl_api.oauth_authorize_url(
         client_id=credentials.client_id,
-        redirect_uri=_redirect_uri(),
+        redirect_uri=oauth_redirect_uri(),
         scopes=credentials.scopes_for(install_model=InstallModel.AGENCY),
         state=state,
     )
@@ -149,7 +150,7 @@ def oauth_callback_complete(*, state: str, code: str, session_key: str | None) -
             client_id=credentials.client_id,
             client_secret=credentials.client_secret,
             code=code,
-            redirect_uri=_redirect_uri(),
+            redirect_uri=oauth_redirect_uri(),
             user_type=oauth_state.user_type,
         )
     except ProviderError as exc:

@@ -102,7 +102,11 @@ def app_settings(request):
         )
         messages.success(request, "GoHighLevel app saved.")
         return redirect("ghl_app_settings", agency_slug=request.agency.slug)
-    context = {"form": form, "app": selectors.app_credentials_for_agency(agency=request.agency)}
+    context = {
+        "form": form,
+        "app": selectors.app_credentials_for_agency(agency=request.agency),
+        "redirect_uri": oauth.oauth_redirect_uri(),
+    }
     return render(request, "ghl/app_settings.html", context)
 
 

@@ -2,7 +2,7 @@
 
 GHL retries only on 429 and treats a 5xx as final, so an event is stored before anything acts on it.
 Signatures: Ed25519 `X-GHL-Signature` (current) or RSA-SHA256 `x-wh-signature` (legacy); see
-shared/reference/ghl-api.md §9.3.
+spec/docs/oauth/WebhookAuthentication.md and the keys in keys/.
 """
 
 import base64

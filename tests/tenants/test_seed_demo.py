@@ -10,11 +10,15 @@ from voice.models import Booking, BookingStatus, Call
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_is_idempotent_and_signs_in(client, monkeypatch, capsys, django_capture_on_commit_callbacks):
+def test_seed_demo_is_idempotent_and_signs_in(
+    client, monkeypatch, capsys, settings, django_capture_on_commit_callbacks
+):
     monkeypatch.setenv("DEMO_PASSWORD", "demo-pass-for-tests")
     # The inbox processes each simulated call once its transaction commits, as outside a test.
     with django_capture_on_commit_callbacks(execute=True):
         call_command("seed_demo")
+    # Seeded again where `make run PORT=8102` serves: the recordings move there too.
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8102"
     with django_capture_on_commit_callbacks(execute=True):
         call_command("seed_demo")
     agency = Agency.objects.get(slug="demo")
@@ -42,6 +46,11 @@ def test_seed_demo_is_idempotent_and_signs_in(client, monkeypatch, capsys, djang
     assert all(b.call.started_at <= b.created_at <= b.call.ended_at and b.start > now for b in booked)
     reasons = set(calls.values_list("ended_reason", flat=True))
     assert {"assistant-forwarded-call", "customer-ended-call", "pipeline-error-openai-llm-failed"} <= reasons
+    recordings = [c.recording_url for c in calls if c.recording_url]
+    assert len(recordings) == 36
+    assert all(url.startswith("http://127.0.0.1:8102/sandbox/vapi/recordings/") for url in recordings)
+    recording = client.get(recordings[0].removeprefix("http://127.0.0.1:8102"))
+    assert recording.status_code == 200 and recording["Content-Type"] == "audio/wav"
 
 
 def test_seed_demo_prints_a_generated_password(monkeypatch, capsys, client):

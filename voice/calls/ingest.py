@@ -11,7 +11,7 @@ from voice.models import CallOutcome
 
 
 def _end_of_call_fields(message: dict) -> dict:
-    """Reads artifact/analysis first, then the flat legacy fields (reference/vapi-api.md §5.4)."""
+    """Reads artifact/analysis first, then the flat legacy fields (the spec's `ServerMessageEndOfCallReport`)."""
     artifact = message.get("artifact") or {}
     analysis = message.get("analysis") or {}
     recording = artifact.get("recording") or {}

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from unittest.mock import patch
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection as db
@@ -223,3 +224,15 @@ def test_installed_locations_explains_a_dead_company_token(cast, connected, as_u
         page = as_user(cast.owner).get(reverse("ghl_installed_locations", args=[cast.agency.slug]), follow=True)
     assert page.status_code == 200
     assert b"refused the agency token" in page.content
+
+
+def test_app_settings_page_shows_the_redirect_url_oauth_sends(cast, connected, as_user, settings):
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8102"
+    browser = as_user(cast.owner)
+    connect = browser.post(reverse("ghl_client_connect", args=[cast.agency.slug, cast.client_account.public_id]))
+    sent = parse_qs(urlsplit(connect["Location"]).query)["redirect_uri"][0]
+
+    page = browser.get(reverse("ghl_app_settings", args=[cast.agency.slug])).content.decode()
+
+    assert sent == "http://127.0.0.1:8102" + reverse("ghl_oauth_callback")
+    assert f"<code>{sent}</code>" in page

@@ -1,6 +1,6 @@
 """The server-URL endpoint against what Vapi really sends: every shape, bad requests, races, DST days.
 
-Reference: ../shared/reference/vapi-api.md §5; issue 5 "Tests that must exist".
+Reference: the ServerMessage schemas in integrations/vapi/spec/openapi.json; issue 5 "Tests that must exist".
 """
 
 import json

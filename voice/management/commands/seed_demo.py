@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 
 from integrations.ghl.demo import demo_connections_seed
 from tenants.demo import OWNER_EMAIL, STAFF_EMAIL, demo_agency_seed
-from voice.demo import demo_assistants_seed, demo_calls_seed
+from voice.demo import demo_assistants_seed, demo_calls_seed, demo_recordings_rebase
 
 
 class Command(BaseCommand):
@@ -22,6 +22,7 @@ class Command(BaseCommand):
             connections = demo_connections_seed(agency=agency)
             assistants = demo_assistants_seed(agency=agency)
             simulated = demo_calls_seed(agency=agency)
+            demo_recordings_rebase(agency=agency)
             self.stdout.write(
                 f"Sandbox: {len(connections)} client(s) connected to GHL sandbox locations, "
                 f"{len(assistants)} assistant(s) pushed to the Vapi sandbox, "
