@@ -5,6 +5,8 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from integrations.ghl.demo import sandbox_connect
@@ -278,3 +280,33 @@ def test_watchdog_run_refuses_an_unknown_agency(db):
 
     with pytest.raises(CommandError, match="No agency with slug"):
         call_command("watchdog_run", "--agency", "nope")
+
+
+def test_the_beat_runs_the_watchdog_for_every_agency_every_quarter_hour(watched, settings):
+    from agencyhub.celery import app
+    from voice.watchdog.tasks import watchdog_run_task
+
+    entry = settings.CELERY_BEAT_SCHEDULE["watchdog-run"]
+    assert entry["schedule"] == 900.0 and entry["task"] in app.tasks
+    assert watchdog_run_task.delay().get() == 2
+    assert WatchdogCheck.objects.filter(agency=watched.agency_b).exists()
+    assert WatchdogCheck.objects.filter(agency=watched.agency, client=watched.client_account).count() == 8
+
+
+def _app_queries_of_a_run(cast) -> list[str]:
+    """The run's own queries; the GHL sandbox answering in-process keeps its state in the database too."""
+    with CaptureQueriesContext(connection) as captured:
+        run(cast)
+    return [q["sql"] for q in captured.captured_queries if "sandbox_sandboxobject" not in q["sql"]]
+
+
+def test_a_run_reads_the_agency_in_the_same_few_queries_however_many_clients(watched):
+    from tenants.services import client_create
+
+    run(watched)
+    before = _app_queries_of_a_run(watched)
+    for index in range(5):
+        client_create(agency=watched.agency, name=f"Extra {index}", time_zone="UTC")
+    run(watched)  # the new clients' first verdicts are written once
+    after = _app_queries_of_a_run(watched)
+    assert len(after) == len(before) <= 20
