@@ -60,6 +60,7 @@ def _probe_once(*, connection: GhlConnection, calendar_ids: set[str], now) -> Gh
 
 
 def ghl_probe(*, connection: GhlConnection, calendar_ids: set[str], now) -> GhlProbe:
+    """Lists the calendars and counts free slots; a refused access token is refreshed once and tried again."""
     try:
         return _probe_once(connection=connection, calendar_ids=calendar_ids, now=now)
     except GhlTokenExpired:
