@@ -88,18 +88,6 @@ def client_edit(request, client_id):
 
 
 @agency_view()
-def client_detail(request, client_id):
-    client = selectors.client_for_agency(agency=request.agency, public_id=client_id)
-    context = {
-        "client": client,
-        "members": selectors.client_members(client=client),
-        "invitations": selectors.invitations_for_agency(agency=request.agency).filter(client=client),
-        "invite_form": ClientInviteForm(),
-    }
-    return render(request, "tenants/client_detail.html", context)
-
-
-@agency_view()
 def client_invite(request, client_id):
     client = selectors.client_for_agency(agency=request.agency, public_id=client_id)
     form = ClientInviteForm(request.POST or None)

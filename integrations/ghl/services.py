@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.ghl.errors import GhlConnectError, GhlInvalidGrant, GhlNotConnectedError
+from integrations.ghl.errors import GhlConnectError, GhlInvalidGrant, GhlLocationTakenError, GhlNotConnectedError
 from integrations.ghl.selectors import AppCredentials
 from integrations.http import ProviderError
 from integrations.models import WebhookEvent
@@ -212,9 +212,10 @@ def _location_read(*, access_token: str, location_id: str) -> dict:
         raise GhlConnectError(f"GoHighLevel would not show this sub-account: {exc.message}") from exc
 
 
-def _location_taken_elsewhere(*, location_id: str, client: ClientAccount) -> bool:
+def _location_taken_elsewhere(*, location_id: str, client: ClientAccount) -> None:
     connection = selectors.connection_for_location(location_id)
-    return connection is not None and connection.client_id != client.pk
+    if connection is not None and connection.client_id != client.pk:
+        raise GhlLocationTakenError(connection.client)
 
 
 def _connection_store(
@@ -224,10 +225,12 @@ def _connection_store(
     location_id: str,
     token: dict,
     consent_link: ConsentLink | None = None,
+    new_client: bool = False,
 ) -> GhlConnection:
-    """Reads the location, then saves connection, client details and the spent link together or not at all."""
-    if _location_taken_elsewhere(location_id=location_id, client=client):
-        raise GhlConnectError("This GoHighLevel sub-account is already connected to another client.")
+    """Reads the location, then saves the connection and the spent link together or not at all.
+
+    The sub-account's name and zone are kept on the connection; only a client made for it takes them."""
+    _location_taken_elsewhere(location_id=location_id, client=client)
     location = _location_read(access_token=token["access_token"], location_id=location_id)
     now = timezone.now()
     try:
@@ -243,6 +246,7 @@ def _connection_store(
                 defaults={
                     "location_id": location_id,
                     "location_name": location.get("name", ""),
+                    "location_time_zone": _known_zone(location.get("timezone")),
                     "company_id": token.get("companyId") or location.get("companyId", ""),
                     "kind": kind,
                     "scopes": token.get("scope", ""),
@@ -256,24 +260,33 @@ def _connection_store(
                     "last_error": "",
                 },
             )
-            _client_update_from_location(client=client, location=location)
+            if new_client:
+                client_location_adopt(connection=connection, name=True, time_zone=True)
     except IntegrityError as exc:
         # Another client connected the same location between our check and our write.
-        raise GhlConnectError("This GoHighLevel sub-account is already connected to another client.") from exc
+        taken = selectors.connection_for_location(location_id)
+        raise GhlLocationTakenError(taken.client if taken else None) from exc
     logger.info("GHL location %s connected to client %s (%s)", location_id, client.public_id, kind)
     return connection
 
 
-def _client_update_from_location(*, client: ClientAccount, location: dict) -> None:
+def _known_zone(name) -> str:
+    return name if isinstance(name, str) and name in zoneinfo.available_timezones() else ""
+
+
+def client_location_adopt(*, connection: GhlConnection, name: bool, time_zone: bool) -> list[str]:
+    """Gives the client the sub-account's name and/or time zone, as staff chose; returns the fields changed."""
+    client = connection.client
     fields = []
-    if location.get("name"):
-        client.name = location["name"][:120]
+    if name and connection.location_name and connection.location_name != client.name:
+        client.name = connection.location_name[:120]
         fields.append("name")
-    if location.get("timezone") in zoneinfo.available_timezones():
-        client.time_zone = location["timezone"]
+    if time_zone and connection.location_time_zone and connection.location_time_zone != client.time_zone:
+        client.time_zone = connection.location_time_zone
         fields.append("time_zone")
     if fields:
         client.save(update_fields=fields)
+    return fields
 
 
 def connection_connect_private_token(*, client: ClientAccount, location_id: str, token: str) -> GhlConnection:
@@ -495,6 +508,9 @@ def company_location_connect(
         if client is None:
             # The time zone is a placeholder: the location read below replaces it with GHL's.
             client = client_create(agency=install.agency, name=(name or location_id)[:120], time_zone="UTC")
+            return _connection_store(
+                client=client, kind=ConnectionKind.OAUTH_AGENCY, location_id=location_id, token=token, new_client=True
+            )
         return _connection_store(client=client, kind=ConnectionKind.OAUTH_AGENCY, location_id=location_id, token=token)
 
 
@@ -539,10 +555,14 @@ def ghl_uninstall(event: WebhookEvent) -> None:
 
 
 def ghl_location_update(event: WebhookEvent) -> None:
-    """LocationUpdate: the connected client follows the sub-account's new name (and time zone, if sent)."""
+    """LocationUpdate: the connection notes the sub-account's new name (and zone, if sent); the client page
+    then offers them to staff, and the client keeps its own until they choose."""
     payload = event.body
     connection = selectors.connection_for_location(payload.get("id") or payload.get("locationId") or "")
     if connection is None:
         return
-    _client_update_from_location(client=connection.client, location=payload)
-    GhlConnection.objects.filter(pk=connection.pk).update(location_name=str(payload.get("name") or "")[:200])
+    updates = {"location_name": str(payload.get("name") or "")[:200]} if payload.get("name") else {}
+    if _known_zone(payload.get("timezone")):
+        updates["location_time_zone"] = payload["timezone"]
+    if updates:
+        GhlConnection.objects.filter(pk=connection.pk).update(**updates)

@@ -2,6 +2,8 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from voice.calls.ended_reasons import ended_reason_text
+
 register = template.Library()
 
 
@@ -12,6 +14,12 @@ def minutes_seconds(seconds) -> str:
         return "—"
     minutes, rest = divmod(int(seconds), 60)
     return f"{minutes}:{rest:02d}"
+
+
+@register.filter
+def ended_reason_words(reason) -> str:
+    """Vapi's endedReason code in the plain words the call page uses."""
+    return ended_reason_text(str(reason or ""))
 
 
 @register.simple_tag
