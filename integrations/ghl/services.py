@@ -213,6 +213,7 @@ def _location_read(*, access_token: str, location_id: str) -> dict:
 
 
 def _location_taken_elsewhere(*, location_id: str, client: ClientAccount) -> None:
+    """Raises GhlLocationTakenError, naming the holder, when another client has this location connected."""
     connection = selectors.connection_for_location(location_id)
     if connection is not None and connection.client_id != client.pk:
         raise GhlLocationTakenError(connection.client)
