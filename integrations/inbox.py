@@ -166,7 +166,8 @@ def webhook_process(*, event_id: int) -> WebhookEvent | None:
             outcome = {"status": WebhookStatus.PROCESSED, "processed_at": timezone.now(), "last_error": ""}
 
     # Only the holder of this claim records the outcome; a worker that re-claimed a stale row owns it now.
-    WebhookEvent.objects.filter(pk=event.pk, claimed_at=now).update(**outcome)
+    # A handler that found the event's client (a Vapi call's) sets event.client_id; it is kept even on failure.
+    WebhookEvent.objects.filter(pk=event.pk, claimed_at=now).update(**outcome, client_id=event.client_id)
     event.refresh_from_db()
     return event
 

@@ -7,10 +7,11 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 
 from agencyhub.observability import log_context
 
-from .selectors import client_membership_for_user, membership_for_user
+from .selectors import agency_membership_for_client, client_membership_for_user, membership_for_user
 
 LAST_AGENCY_SESSION_KEY = "agency_slug"
 
@@ -36,15 +37,36 @@ def agency_view(*, manage: bool = False):
     return decorator
 
 
+def _agency_preview(request, client_id):
+    """An owner or admin of the client's agency looking at the client's portal ("view as client"): read-only.
+
+    Returns the client, raises PermissionDenied for other agency members (and for any write), Http404 otherwise."""
+    membership = agency_membership_for_client(user=request.user, client_public_id=client_id)
+    if membership is None:
+        raise Http404
+    if not membership.can_manage_team:
+        raise PermissionDenied("Only owners and admins can view a client's portal.")
+    if request.method not in ("GET", "HEAD"):
+        raise PermissionDenied("Viewing as the client is read-only.")
+    return membership.agency.clients.get(public_id=client_id)
+
+
 def client_portal_view(view):
-    """Resolves `client_id` to request.client for a member of that client (client admin or viewer)."""
+    """Resolves `client_id` to request.client for a member of that client (client admin or viewer), or for an
+    owner or admin of its agency viewing as the client (request.viewing_as_client, read-only)."""
 
     @login_required
     @wraps(view)
     def wrapper(request, client_id, *args, **kwargs):
-        membership = client_membership_for_user(user=request.user, client_public_id=client_id)
-        request.client, request.client_membership = membership.client, membership
-        log_context.bind(agency=membership.client.agency.slug)
+        try:
+            membership = client_membership_for_user(user=request.user, client_public_id=client_id)
+        except Http404:
+            request.client, request.client_membership = _agency_preview(request, client_id), None
+            request.viewing_as_client = True
+        else:
+            request.client, request.client_membership = membership.client, membership
+            request.viewing_as_client = False
+        log_context.bind(agency=request.client.agency.slug)
         return view(request, *args, **kwargs)
 
     return wrapper

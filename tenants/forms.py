@@ -13,8 +13,11 @@ class AgencyForm(forms.ModelForm):
 
     class Meta:
         model = Agency
-        fields = ["name"]
+        fields = ["name", "ghl_app_domain"]
         labels = {"name": "Agency name"}
+
+    def clean_ghl_app_domain(self):
+        return self.cleaned_data["ghl_app_domain"].strip().lower()
 
 
 class ApiKeyForm(forms.Form):

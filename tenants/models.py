@@ -1,4 +1,5 @@
 import hashlib
+import re
 import uuid
 import zoneinfo
 from decimal import Decimal
@@ -51,11 +52,30 @@ class User(AbstractUser):
         return self.get_full_name() or self.email
 
 
+DEFAULT_GHL_APP_DOMAIN = "app.gohighlevel.com"
+HOST_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", re.IGNORECASE)
+
+
+def validate_host_name(value: str) -> None:
+    """A bare host name ("app.myagency.com"): no scheme, path or port, so it is safe to build links from."""
+    labels = value.split(".")
+    if len(value) > 253 or len(labels) < 2 or not all(HOST_LABEL.fullmatch(label) for label in labels):
+        raise ValidationError("Enter a domain name such as app.youragency.com (no https://, no path).")
+
+
 class Agency(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Where the agency's people open GoHighLevel: the public app, or the agency's white-label domain.
+    ghl_app_domain = models.CharField(
+        "GoHighLevel app domain",
+        max_length=253,
+        default=DEFAULT_GHL_APP_DOMAIN,
+        validators=[validate_host_name],
+        help_text="Links to contacts open here. Your white-label domain (app.youragency.com), or the public one.",
+    )
 
     class Meta:
         verbose_name_plural = "agencies"

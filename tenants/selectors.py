@@ -63,6 +63,15 @@ def team_membership(*, agency: Agency, public_id) -> AgencyMembership:
     return membership
 
 
+def agency_membership_for_client(*, user: User, client_public_id) -> AgencyMembership | None:
+    """The user's membership in the agency that owns this client, or None (an outsider, or no such client)."""
+    return (
+        AgencyMembership.objects.select_related("agency")
+        .filter(user=user, agency__clients__public_id=client_public_id)
+        .first()
+    )
+
+
 def client_members(*, client: ClientAccount) -> QuerySet[ClientMembership]:
     return client.memberships.select_related("user").order_by("created_at")
 

@@ -17,6 +17,7 @@ from django.utils.text import slugify
 from tenants import tasks
 
 from .models import (
+    DEFAULT_GHL_APP_DOMAIN,
     Agency,
     AgencyMembership,
     AgencyRole,
@@ -48,9 +49,10 @@ def agency_create(*, name: str, owner: User, slug: str = "") -> Agency:
     return agency
 
 
-def agency_update(*, agency: Agency, name: str) -> Agency:
-    agency.name = name
-    agency.save(update_fields=["name"])
+def agency_update(*, agency: Agency, name: str, ghl_app_domain: str = DEFAULT_GHL_APP_DOMAIN) -> Agency:
+    agency.name, agency.ghl_app_domain = name, ghl_app_domain
+    agency.full_clean(exclude=["slug"])
+    agency.save(update_fields=["name", "ghl_app_domain"])
     return agency
 
 

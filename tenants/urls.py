@@ -8,7 +8,6 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("a/<slug:agency_slug>/clients/", views.client_list, name="client_list"),
     path("a/<slug:agency_slug>/clients/new/", views.client_create, name="client_create"),
-    path("a/<slug:agency_slug>/clients/<uuid:client_id>/", views.client_detail, name="client_detail"),
     path("a/<slug:agency_slug>/clients/<uuid:client_id>/edit/", views.client_edit, name="client_edit"),
     path("a/<slug:agency_slug>/clients/<uuid:client_id>/invite/", views.client_invite, name="client_invite"),
     path("a/<slug:agency_slug>/team/", views.team, name="team"),

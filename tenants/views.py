@@ -88,18 +88,6 @@ def client_edit(request, client_id):
 
 
 @agency_view()
-def client_detail(request, client_id):
-    client = selectors.client_for_agency(agency=request.agency, public_id=client_id)
-    context = {
-        "client": client,
-        "members": selectors.client_members(client=client),
-        "invitations": selectors.invitations_for_agency(agency=request.agency).filter(client=client),
-        "invite_form": ClientInviteForm(),
-    }
-    return render(request, "tenants/client_detail.html", context)
-
-
-@agency_view()
 def client_invite(request, client_id):
     client = selectors.client_for_agency(agency=request.agency, public_id=client_id)
     form = ClientInviteForm(request.POST or None)
@@ -191,21 +179,32 @@ def invitation_revoke(request, invitation_id):
     return _invitation_back(request, invitation)
 
 
-def _settings_page(request, *, form=None, api_key_form=None, new_key=None):
+# The key just created, kept in the session only until the settings page has shown it once.
+NEW_API_KEY_SESSION_KEY = "new_api_key"
+
+
+def _settings_page(request, *, form=None, api_key_form=None):
+    api_keys = selectors.api_keys_for_agency(agency=request.agency)
+    shown = request.session.pop(NEW_API_KEY_SESSION_KEY, None)
+    new_key = None
+    if shown and shown.get("agency") == request.agency.slug:
+        api_key = api_keys.filter(public_id=shown["public_id"]).first()
+        new_key = {"api_key": api_key, "key": shown["key"]} if api_key else None
     context = {
         "form": form or AgencyForm(instance=request.agency),
-        "api_keys": selectors.api_keys_for_agency(agency=request.agency),
+        "api_keys": api_keys,
         "api_key_form": api_key_form or ApiKeyForm(),
         "new_key": new_key,
     }
     return render(request, "tenants/agency_settings.html", context)
 
 
+@never_cache
 @agency_view(manage=True)
 def agency_settings(request):
     form = AgencyForm(request.POST or None, instance=request.agency)
     if request.method == "POST" and form.is_valid():
-        services.agency_update(agency=request.agency, name=form.cleaned_data["name"])
+        services.agency_update(agency=request.agency, **form.cleaned_data)
         messages.success(request, "Settings saved.")
         return redirect("agency_settings", agency_slug=request.agency.slug)
     return _settings_page(request, form=form)
@@ -215,14 +214,20 @@ def agency_settings(request):
 @agency_view(manage=True)
 @require_POST
 def api_key_create(request):
-    """Answers with the settings page itself: the new key is shown in this one response and stored nowhere."""
+    """Post/redirect/get: the settings page shows the new key once (from the session), so a reload of it
+    never creates a second key."""
     form = ApiKeyForm(request.POST)
     if not form.is_valid():
         return _settings_page(request, api_key_form=form)
     api_key, key = services.api_key_create(
         agency=request.agency, name=form.cleaned_data["name"], created_by=request.user
     )
-    return _settings_page(request, new_key={"api_key": api_key, "key": key})
+    request.session[NEW_API_KEY_SESSION_KEY] = {
+        "agency": request.agency.slug,
+        "public_id": str(api_key.public_id),
+        "key": key,
+    }
+    return redirect("agency_settings", agency_slug=request.agency.slug)
 
 
 @agency_view(manage=True)

@@ -4,8 +4,13 @@ and a member of agency B: the outsider. Each is a fixture of its own; `cast` hol
 import pytest
 from django.core.cache import cache
 
+from integrations.ghl.demo import sandbox_connect
+from integrations.ghl.sandbox import sandbox_seed
 from tenants.models import AgencyRole, ClientMembership, ClientRole
-from tests.factories import AgencyFactory, ClientAccountFactory, UserFactory
+from tests.factories import AgencyFactory, AssistantFactory, ClientAccountFactory, UserFactory
+from voice.assistants import services as assistants_services
+from voice.assistants import vapi_org
+from voice.assistants.selectors import client_calendars
 
 
 @pytest.fixture(autouse=True)
@@ -107,3 +112,24 @@ def as_user(client):
         return client
 
     return sign_in
+
+
+@pytest.fixture
+def sim(cast):
+    """A client on the GHL sandbox whose assistant books into its calendars: what the call simulator needs."""
+    sandbox_seed()
+    sandbox_connect(client=cast.client_account, location_id="sbxLocChicago0000001")
+    cast.client_account.refresh_from_db()
+    assistant = AssistantFactory(client=cast.client_account, time_zone="America/Chicago")
+    assistants_services.assistant_calendars_set(
+        assistant=assistant,
+        calendars=[
+            {"calendar_id": c["id"], "calendar_name": c["name"], "spoken_name": c["name"].lower()}
+            for c in client_calendars(client=cast.client_account)
+        ],
+    )
+    assistant.vapi_id = "asst-sim-1"
+    assistant.save()
+    vapi_org.vapi_account_ensure(agency=cast.agency)
+    cast.assistant = assistant
+    return cast

@@ -1,5 +1,6 @@
 """Demo data: one assistant per client, pushed to the Vapi sandbox so the portal shows it synced, and a few
-dozen simulated calls over the past weeks so the call pages and charts have something to show."""
+dozen simulated calls over the last 30 days (relative to today) so the call pages and charts have something to
+show whatever the day of the month."""
 
 import random
 import uuid
@@ -19,7 +20,10 @@ from voice.models import Assistant, Call, LiveTool
 from voice.simulator.conversation import Scenario, simulated_call_id
 from voice.simulator.services import call_simulate
 
-DEMO_DAYS = 21
+# The dashboards' window: every demo call lands in "the last 30 days", including today when it is a weekday.
+DEMO_DAYS = 29
+# A simulated call lasts up to a few minutes: it must have ended by now.
+DEMO_CALL_ROOM = timedelta(minutes=10)
 # About half booked, the rest what a front desk really hears: browsers, people asking for a person, hang-ups.
 DEMO_SCENARIOS = (
     [Scenario.BOOKED] * 18
@@ -86,11 +90,15 @@ def _demo_phone_numbers_assign(*, agency: Agency, assistants: list[Assistant]) -
 
 
 def _demo_call_start(rng: random.Random, tz: ZoneInfo) -> datetime:
-    """A moment in opening hours on a weekday of the past three weeks, in the client's zone."""
-    day = timezone.now().astimezone(tz).date() - timedelta(days=rng.randint(1, DEMO_DAYS))
-    if day.weekday() >= 5:  # the weekend: the Friday before
-        day -= timedelta(days=day.weekday() - 4)
-    return datetime.combine(day, time(rng.randint(9, 16), rng.randrange(0, 60, 5)), tz)
+    """A moment in opening hours on a weekday of the last 30 days, in the client's zone, never in the future."""
+    now = timezone.now().astimezone(tz)
+    day = now.date() - timedelta(days=rng.randint(0, DEMO_DAYS))
+    if day.weekday() >= 5:  # the weekend: the Friday before, or the Monday after at the window's far end
+        friday = day - timedelta(days=day.weekday() - 4)
+        day = friday if (now.date() - friday).days <= DEMO_DAYS else day + timedelta(days=7 - day.weekday())
+    start = datetime.combine(day, time(rng.randint(9, 16), rng.randrange(0, 60, 5)), tz)
+    # Later today than now (the call would not have ended yet): the same time a week earlier.
+    return start if start < now - DEMO_CALL_ROOM else start - timedelta(days=7)
 
 
 def demo_calls_seed(*, agency: Agency) -> int:

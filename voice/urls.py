@@ -13,6 +13,7 @@ ASSISTANT = A + "assistants/<uuid:assistant_id>/"
 
 urlpatterns = [
     path(A, dashboards_views.dashboard, name="dashboard"),
+    path(A + "clients/<uuid:client_id>/", dashboards_views.client_detail, name="client_detail"),
     path(A + "clients/<uuid:client_id>/dashboard/", dashboards_views.client_dashboard, name="client_dashboard"),
     path(A + "usage/", dashboards_views.usage, name="usage"),
     path(A + "usage/export.csv", dashboards_views.usage_export, name="usage_export"),

@@ -61,3 +61,11 @@ class GhlNotConnectedError(GhlError):
 
 class GhlConnectError(Exception):
     """Connecting a client failed for a reason to show the person connecting (not a provider answer)."""
+
+
+class GhlLocationTakenError(GhlConnectError):
+    """The sub-account is connected to another client; `connected_client` is that client, to offer a way on."""
+
+    def __init__(self, connected_client):
+        super().__init__("This GoHighLevel sub-account is already connected to another client.")
+        self.connected_client = connected_client

@@ -67,6 +67,8 @@ class GhlConnection(models.Model):
     client = models.OneToOneField(ClientAccount, on_delete=models.CASCADE, related_name="ghl_connection")
     location_id = models.CharField(max_length=64)
     location_name = models.CharField(max_length=200, blank=True)
+    # The sub-account's own zone as GHL reports it; the client keeps its own until staff adopt this one.
+    location_time_zone = models.CharField(max_length=64, blank=True)
     company_id = models.CharField(max_length=64, blank=True)
     kind = models.CharField(max_length=20, choices=ConnectionKind.choices)
     scopes = models.TextField(blank=True)

@@ -14,7 +14,7 @@ from tenants.services import client_create
 
 from . import client as ghl_api
 from . import selectors
-from .errors import GhlConnectError
+from .errors import GhlConnectError, GhlLocationTakenError
 from .models import (
     ConnectionKind,
     ConnectionStatus,
@@ -52,15 +52,16 @@ def _location_read(*, access_token: str, location_id: str) -> dict:
         raise GhlConnectError(f"GoHighLevel would not show this sub-account: {exc.message}") from exc
 
 
-def _location_taken_elsewhere(*, location_id: str, client: ClientAccount | None) -> bool:
+def _location_taken_elsewhere(*, location_id: str, client: ClientAccount | None) -> None:
+    """Raises GhlLocationTakenError, naming the holder, when another client has this location connected."""
     connection = selectors.connection_for_location(location_id)
-    return connection is not None and (client is None or connection.client_id != client.pk)
+    if connection is not None and (client is None or connection.client_id != client.pk):
+        raise GhlLocationTakenError(connection.client)
 
 
 def _location_checked_read(*, client: ClientAccount | None, location_id: str, token: dict) -> dict:
     """The location GHL shows for the token, refused when another client holds it (read before any transaction)."""
-    if _location_taken_elsewhere(location_id=location_id, client=client):
-        raise GhlConnectError("This GoHighLevel sub-account is already connected to another client.")
+    _location_taken_elsewhere(location_id=location_id, client=client)
     return _location_read(access_token=token["access_token"], location_id=location_id)
 
 
@@ -71,11 +72,20 @@ def connection_store(
     location_id: str,
     token: dict,
     consent_link: ConsentLink | None = None,
+    new_client: bool = False,
 ) -> GhlConnection:
-    """Reads the location, then saves connection, client details and the spent link together or not at all."""
+    """Reads the location, then saves the connection and the spent link together or not at all.
+
+    The sub-account's name and zone are kept on the connection; only a client made for it takes them."""
     location = _location_checked_read(client=client, location_id=location_id, token=token)
     return _connection_save(
-        client=client, kind=kind, location_id=location_id, location=location, token=token, consent_link=consent_link
+        client=client,
+        kind=kind,
+        location_id=location_id,
+        location=location,
+        token=token,
+        consent_link=consent_link,
+        new_client=new_client,
     )
 
 
@@ -87,6 +97,7 @@ def _connection_save(
     location: dict,
     token: dict,
     consent_link: ConsentLink | None = None,
+    new_client: bool = False,
 ) -> GhlConnection:
     now = timezone.now()
     try:
@@ -102,6 +113,7 @@ def _connection_save(
                 defaults={
                     "location_id": location_id,
                     "location_name": location.get("name", ""),
+                    "location_time_zone": _known_zone(location.get("timezone")),
                     "company_id": token.get("companyId") or location.get("companyId", ""),
                     "kind": kind,
                     "scopes": token.get("scope", ""),
@@ -115,24 +127,33 @@ def _connection_save(
                     "last_error": "",
                 },
             )
-            _client_update_from_location(client=client, location=location)
+            if new_client:
+                client_location_adopt(connection=connection, name=True, time_zone=True)
     except IntegrityError as exc:
         # Another client connected the same location between our check and our write.
-        raise GhlConnectError("This GoHighLevel sub-account is already connected to another client.") from exc
+        taken = selectors.connection_for_location(location_id)
+        raise GhlLocationTakenError(taken.client if taken else None) from exc
     logger.info("GHL location %s connected to client %s (%s)", location_id, client.public_id, kind)
     return connection
 
 
-def _client_update_from_location(*, client: ClientAccount, location: dict) -> None:
+def _known_zone(name) -> str:
+    return name if isinstance(name, str) and name in zoneinfo.available_timezones() else ""
+
+
+def client_location_adopt(*, connection: GhlConnection, name: bool, time_zone: bool) -> list[str]:
+    """Gives the client the sub-account's name and/or time zone, as staff chose; returns the fields changed."""
+    client = connection.client
     fields = []
-    if location.get("name"):
-        client.name = location["name"][:120]
+    if name and connection.location_name and connection.location_name != client.name:
+        client.name = connection.location_name[:120]
         fields.append("name")
-    if location.get("timezone") in zoneinfo.available_timezones():
-        client.time_zone = location["timezone"]
+    if time_zone and connection.location_time_zone and connection.location_time_zone != client.time_zone:
+        client.time_zone = connection.location_time_zone
         fields.append("time_zone")
     if fields:
         client.save(update_fields=fields)
+    return fields
 
 
 def connection_connect_private_token(*, client: ClientAccount, location_id: str, token: str) -> GhlConnection:
@@ -215,11 +236,17 @@ def company_location_connect(
     token.setdefault("companyId", install.company_id)
     location = _location_checked_read(client=client, location_id=location_id, token=token)
     with transaction.atomic():
-        if client is None:
-            # The time zone is a placeholder: the location GHL showed replaces it.
+        new_client = client is None
+        if new_client:
+            # The time zone is a placeholder: a client made for the location takes GHL's name and zone.
             client = client_create(agency=install.agency, name=(name or location_id)[:120], time_zone="UTC")
         return _connection_save(
-            client=client, kind=ConnectionKind.OAUTH_AGENCY, location_id=location_id, location=location, token=token
+            client=client,
+            kind=ConnectionKind.OAUTH_AGENCY,
+            location_id=location_id,
+            location=location,
+            token=token,
+            new_client=new_client,
         )
 
 
@@ -264,10 +291,14 @@ def ghl_uninstall(event: WebhookEvent) -> None:
 
 
 def ghl_location_update(event: WebhookEvent) -> None:
-    """LocationUpdate: the connected client follows the sub-account's new name (and time zone, if sent)."""
+    """LocationUpdate: the connection notes the sub-account's new name (and zone, if sent); the client page
+    then offers them to staff, and the client keeps its own until they choose."""
     payload = event.body
     connection = selectors.connection_for_location(payload.get("id") or payload.get("locationId") or "")
     if connection is None:
         return
-    _client_update_from_location(client=connection.client, location=payload)
-    GhlConnection.objects.filter(pk=connection.pk).update(location_name=str(payload.get("name") or "")[:200])
+    updates = {"location_name": str(payload.get("name") or "")[:200]} if payload.get("name") else {}
+    if _known_zone(payload.get("timezone")):
+        updates["location_time_zone"] = payload["timezone"]
+    if updates:
+        GhlConnection.objects.filter(pk=connection.pk).update(**updates)

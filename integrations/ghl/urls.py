@@ -21,6 +21,11 @@ urlpatterns = [
         name="ghl_client_disconnect",
     ),
     path(
+        "a/<slug:agency_slug>/clients/<uuid:client_id>/ghl/adopt/",
+        views.client_location_adopt,
+        name="ghl_client_location_adopt",
+    ),
+    path(
         "a/<slug:agency_slug>/clients/<uuid:client_id>/ghl/private-token/",
         views.private_token_connect,
         name="ghl_private_token",

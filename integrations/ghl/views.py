@@ -4,10 +4,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from tenants.access import agency_view
-from tenants.selectors import client_for_agency, client_list
+from tenants.selectors import agency_memberships_for_user, client_for_agency, client_list
 
 from . import oauth, selectors, services
-from .errors import GhlConnectError, GhlNotConnectedError
+from .errors import GhlConnectError, GhlLocationTakenError, GhlNotConnectedError
 from .forms import AppCredentialsForm, InstalledLocationForm, InstalledLocationFormSet, PrivateTokenForm
 from .models import DEFAULT_SCOPES, GhlCompanyInstall
 
@@ -71,6 +71,32 @@ def client_disconnect(request, client_id):
     if request.POST.get("back") == "client":
         return _back_to_client(request, client)
     return redirect("ghl_connection_list", agency_slug=request.agency.slug)
+
+
+@agency_view()
+@require_POST
+def client_location_adopt(request, client_id):
+    """Staff chose to give the client the sub-account's name and/or time zone; nothing changes otherwise."""
+    client = client_for_agency(agency=request.agency, public_id=client_id)
+    connection = selectors.connection_for_client(client=client)
+    if connection is not None:
+        changed = services.client_location_adopt(
+            connection=connection, name="name" in request.POST, time_zone="time_zone" in request.POST
+        )
+        if changed:
+            words = " and ".join({"name": "name", "time_zone": "time zone"}[f] for f in changed)
+            messages.success(request, f"{client.name} now uses the GoHighLevel sub-account's {words}.")
+    return _back_to_client(request, client)
+
+
+def _taken_context(request, exc: GhlLocationTakenError) -> dict:
+    """The way on from "already connected": that client's page, only for staff of the agency that owns it."""
+    taken = exc.connected_client
+    context = {"title": "Not connected", "message": str(exc)}
+    signed_in = taken is not None and request.user.is_authenticated
+    if signed_in and agency_memberships_for_user(user=request.user).filter(agency=taken.agency_id).exists():
+        context["taken_client"] = taken
+    return context
 
 
 @agency_view()
@@ -208,6 +234,8 @@ def oauth_callback(request):
             code=request.GET.get("code", ""),
             session_key=request.session.session_key,
         )
+    except GhlLocationTakenError as exc:
+        return render(request, "ghl/oauth_result.html", _taken_context(request, exc), status=400)
     except GhlConnectError as exc:
         return render(request, "ghl/oauth_result.html", {"title": "Not connected", "message": str(exc)}, status=400)
     if isinstance(result, GhlCompanyInstall):

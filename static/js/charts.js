@@ -42,7 +42,13 @@
         },
         scales: {
           x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 10 } },
-          y: { beginAtZero: true, ticks: { precision: money ? undefined : 0 } },
+          y: {
+            beginAtZero: true,
+            title: money ? { display: true, text: "USD" } : { display: false },
+            ticks: money
+              ? { callback: function (value) { return "$" + Number(value).toFixed(2); } }
+              : { precision: 0 },
+          },
         },
       },
     });

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
 from tenants.models import AgencyMembership, AgencyRole, ClientMembership, ClientRole, Invitation, User
@@ -46,13 +47,29 @@ def test_sign_up_through_an_invitation_needs_no_second_verification(cast, client
         "/accounts/signup/",
         {"email": "fresh@a.test", "password1": "a-Long-unusual-pass-42", "password2": "a-Long-unusual-pass-42"},
     )
-    # Signed in at once (the invitation proved the inbox), and sent back to the invitation to accept it.
-    assert signup.status_code == 302 and signup.url == link
+    # Signed in at once (the invitation proved the inbox) and already a member: no second Accept to click.
+    assert signup.status_code == 302 and signup.url == f"/a/{cast.agency.slug}/"
     assert EmailAddress.objects.get(email="fresh@a.test").verified
-    accepted = client.post(link)
-    assert accepted.url == f"/a/{cast.agency.slug}/"
     user = User.objects.get(email="fresh@a.test")
     assert AgencyMembership.objects.get(user=user).role == AgencyRole.STAFF
+    assert client.get(signup.url).status_code == 200
+    assert client.get(link).status_code == 410  # the invitation is used
+
+
+def test_a_client_admin_who_signs_up_from_the_invitation_lands_in_their_portal(cast, client, as_user):
+    invitation = invitation_create(
+        agency=cast.agency, client=cast.client_account, email="new@client-a.test",
+        role=ClientRole.CLIENT_ADMIN, invited_by=cast.owner,
+    )  # fmt: skip
+    client.get(reverse("invitation_accept", args=[invitation.token]))
+    signup = client.post(
+        "/accounts/signup/",
+        {"email": "new@client-a.test", "password1": "a-Long-unusual-pass-42", "password2": "a-Long-unusual-pass-42"},
+    )
+    assert signup.status_code == 302 and signup.url == f"/c/{cast.client_account.public_id}/"
+    user = User.objects.get(email="new@client-a.test")
+    assert ClientMembership.objects.get(user=user).role == ClientRole.CLIENT_ADMIN
+    assert "Welcome to" in client.get(signup.url).content.decode()
 
 
 def test_an_invitation_works_once(cast, client, as_user):

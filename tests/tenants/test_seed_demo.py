@@ -1,10 +1,13 @@
-from datetime import timedelta
+import random
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
 from tenants.models import Agency, AgencyRole, ClientAccount
+from voice.demo import _demo_call_start
 from voice.models import Booking, BookingStatus, Call
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +40,8 @@ def test_seed_demo_is_idempotent_and_signs_in(
     assert calls.count() == 36
     assert set(calls.values_list("status", flat=True)) == {"ended"}
     now = timezone.now()
-    assert all(now - timedelta(days=24) < c.started_at < c.ended_at < now for c in calls)
+    # All within the dashboards' "last 30 days", whatever the day of the month the demo is seeded.
+    assert all(now - timedelta(days=31) < c.started_at < c.ended_at < now for c in calls)
     assert len({c.started_at.date() for c in calls}) > 8, "spread over the weeks, not one day"
     assert len({c.client_id for c in calls}) == 2
     booked = Booking.objects.filter(call__in=calls, status=BookingStatus.BOOKED)
@@ -59,3 +63,15 @@ def test_seed_demo_prints_a_generated_password(monkeypatch, capsys, client):
     out = capsys.readouterr().out
     password = next(line.split()[-1] for line in out.splitlines() if "Password" in line)
     assert client.post("/accounts/login/", {"login": "owner@demo.test", "password": password}).status_code == 302
+
+
+@pytest.mark.parametrize("first", [datetime(2026, 4, 1, 13, tzinfo=UTC), datetime(2026, 3, 1, 6, tzinfo=UTC)])
+def test_demo_calls_fall_in_the_last_30_days_even_on_the_first_of_a_month(monkeypatch, first):
+    """On the 1st the demo must not leave "this month" empty: its calls span the dashboards' 30-day window."""
+    monkeypatch.setattr("django.utils.timezone.now", lambda: first)
+    rng = random.Random("first-of-the-month")
+    for zone in (ZoneInfo("America/Chicago"), ZoneInfo("Europe/London")):
+        starts = [_demo_call_start(rng, zone) for _ in range(300)]
+        assert all(first - timedelta(days=30) < start < first - timedelta(minutes=10) for start in starts)
+        assert all(start.weekday() < 5 and 9 <= start.hour < 17 for start in starts)
+        assert min(starts) < first - timedelta(days=25) and max(starts) > first - timedelta(days=4)

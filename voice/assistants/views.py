@@ -109,6 +109,7 @@ def assistant_detail(request, assistant_id):
     context = {
         "assistant": assistant,
         "revisions": assistant.revisions.select_related("author")[:20],
+        "first_revision_id": assistant.revisions.order_by("created_at", "id").values_list("id", flat=True).first(),
         "rendered_prompt": assistant_prompt_render(assistant=assistant),
         "phone_numbers": assistant.phone_numbers.all(),
         "simulator_scenarios": scenario_choices(),

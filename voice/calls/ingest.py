@@ -49,6 +49,7 @@ def vapi_message_process(event) -> None:
     call = call_upsert(agency=event.agency, message=message)
     if call is None:
         return
+    event.client_id = event.client_id or call.client_id  # the inbox stores it: the Events page names the client
     log_context.bind(call_id=call.vapi_call_id)
     kind = message.get("type")
     updates: dict = {}

@@ -2,6 +2,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchQuery
 from django.db import connections
 from django.db.models import F, QuerySet
@@ -23,7 +24,7 @@ from voice.models import (
 
 
 def _call_or_404(calls: QuerySet[Call], public_id) -> Call:
-    call = calls.filter(public_id=public_id).select_related("client", "assistant").first()
+    call = calls.filter(public_id=public_id).select_related("client", "assistant", "agency").first()
     if call is None:
         raise Http404("No such call.")
     return call
@@ -161,11 +162,15 @@ def _web_url(url: str) -> str:
 def call_page(*, call: Call, with_costs: bool) -> dict:
     """Everything the call page shows, in a fixed number of queries whatever the call holds."""
     bookings = list(call.bookings.filter(status__in=MADE_BOOKING_STATUSES).order_by("start", "pk"))
-    location_id = _ghl_location_id(client=call.client) if any(b.ghl_contact_id for b in bookings) else ""
+    has_contact = any(b.ghl_contact_id for b in bookings)
+    # In sandbox mode the contact exists only in the local stand-in: no GoHighLevel page to link to.
+    location_id = _ghl_location_id(client=call.client) if has_contact and not settings.SANDBOX else ""
     booking_rows = [
         BookingRow(
             booking,
-            GHL_CONTACT_URL.format(location_id=location_id, contact_id=booking.ghl_contact_id)
+            GHL_CONTACT_URL.format(
+                domain=call.agency.ghl_app_domain, location_id=location_id, contact_id=booking.ghl_contact_id
+            )
             if location_id and booking.ghl_contact_id
             else "",
         )
@@ -192,6 +197,7 @@ def call_page(*, call: Call, with_costs: bool) -> dict:
         "tool_steps": steps,
         "bookings": booking_rows,
         "contact_url": next((row.contact_url for row in booking_rows if row.contact_url), ""),
+        "sandbox_contact": has_contact and settings.SANDBOX,
         "time_zone": zone,
     }
     if with_costs:
@@ -218,5 +224,5 @@ CALL_SORTS = {
 DURATION_BUCKETS = {"short": (0, 60), "medium": (60, 300), "long": (300, None)}
 
 
-# GHL documents no contact-page URL; this is the address its app uses for a contact in a sub-account.
-GHL_CONTACT_URL = "https://app.gohighlevel.com/v2/location/{location_id}/contacts/detail/{contact_id}"
+# GHL documents no contact-page URL; this is the address its app (public or white-label) uses for a contact.
+GHL_CONTACT_URL = "https://{domain}/v2/location/{location_id}/contacts/detail/{contact_id}"

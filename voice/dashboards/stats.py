@@ -20,6 +20,7 @@ from integrations.inbox import webhook_events_for_agency
 from integrations.models import WebhookStatus
 from tenants.models import Agency, ClientAccount
 from voice.assistants.selectors import assistant_list
+from voice.calls.transcripts import clock
 from voice.models import MADE_BOOKING_STATUSES, Booking, Call, CallOutcome, CheckName, SyncStatus
 from voice.watchdog.selectors import open_incidents
 
@@ -31,10 +32,6 @@ LISTED_ABOVE = (CheckName.VAPI_PUSH, CheckName.WEBHOOK_EVENTS)
 
 def month_start(day: date) -> date:
     return day.replace(day=1)
-
-
-def previous_month(first: date) -> date:
-    return (first - timedelta(days=1)).replace(day=1)
 
 
 def next_month(first: date) -> date:
@@ -84,7 +81,7 @@ class Totals:
     @property
     def average_duration(self) -> str:
         seconds = self.average_seconds
-        return "—" if seconds is None else f"{seconds // 60}:{seconds % 60:02d}"
+        return "—" if seconds is None else clock(seconds)
 
     @property
     def cost_cents(self) -> Decimal:
@@ -102,24 +99,28 @@ _CALL_SUMS = {
 
 @dataclass
 class CallStats:
-    """The last CHART_DAYS days day by day, and this month against last month, in one time zone.
+    """The last CHART_DAYS days day by day and in total, against the CHART_DAYS days before, in one time zone.
 
+    Rolling windows, not calendar months, so the numbers read the same on the 1st as on the 20th.
     On dashboards a booking is a call that booked (outcome booked), so the chart and the booking rate agree.
     """
 
     time_zone: str
-    month: date
     days: list[date]
     calls_per_day: list[int]
     bookings_per_day: list[int]
-    this_month: Totals
-    last_month: Totals
-    # This month per client id, filled when asked for (the agency dashboard).
+    recent: Totals
+    previous: Totals
+    # The recent window per client id, filled when asked for (the agency dashboard).
     clients: dict[int, Totals] = field(default_factory=dict)
 
     @property
+    def window_days(self) -> int:
+        return len(self.days)
+
+    @property
     def has_calls(self) -> bool:
-        return bool(any(self.calls_per_day) or self.this_month.calls or self.last_month.calls)
+        return bool(self.recent.calls or self.previous.calls)
 
     def chart(self) -> dict:
         return {
@@ -144,14 +145,13 @@ def call_stats(
     per_client: bool = False,
     now: datetime | None = None,
 ) -> CallStats:
-    """One query: calls grouped by day in `time_zone` (and by client when `per_client`), from the start of
-    last month or of the chart, whichever is earlier; the month totals are summed from those days."""
+    """One query: calls grouped by day in `time_zone` (and by client when `per_client`) over the last
+    2 x CHART_DAYS days; the recent and previous windows are summed from those days."""
     zone = ZoneInfo(time_zone)
     today = timezone.localtime(now or timezone.now(), zone).date()
-    this_month = month_start(today)
-    last_month = previous_month(this_month)
     chart_from = today - timedelta(days=CHART_DAYS - 1)
-    since, until = _midnight(min(chart_from, last_month), zone), _midnight(today + timedelta(days=1), zone)
+    previous_from = chart_from - timedelta(days=CHART_DAYS)
+    since, until = _midnight(previous_from, zone), _midnight(today + timedelta(days=1), zone)
 
     calls = Call.objects.filter(agency=agency, started_at__gte=since, started_at__lt=until)
     if client is not None:
@@ -163,25 +163,22 @@ def call_stats(
         .order_by()
     )
     by_day: dict[date, Totals] = defaultdict(Totals)
-    months = {this_month: Totals(), last_month: Totals()}
+    recent, previous = Totals(), Totals()
     clients: dict[int, Totals] = defaultdict(Totals)
     for row in rows:
         by_day[row["day"]].add(row)
-        month = months.get(month_start(row["day"]))
-        if month is not None:
-            month.add(row)
-        if per_client and row["client_id"] is not None and row["day"] >= this_month:
+        (recent if row["day"] >= chart_from else previous).add(row)
+        if per_client and row["client_id"] is not None and row["day"] >= chart_from:
             clients[row["client_id"]].add(row)
 
     days = [chart_from + timedelta(days=n) for n in range(CHART_DAYS)]
     return CallStats(
         time_zone=time_zone,
-        month=this_month,
         days=days,
         calls_per_day=[by_day[day].calls if day in by_day else 0 for day in days],
         bookings_per_day=[by_day[day].booked_calls if day in by_day else 0 for day in days],
-        this_month=months[this_month],
-        last_month=months[last_month],
+        recent=recent,
+        previous=previous,
         clients=dict(clients),
     )
 
@@ -240,7 +237,7 @@ def utc_month(*, now: datetime | None = None) -> date:
 
 
 def busiest_clients(*, agency: Agency, stats: CallStats, limit: int) -> list[ClientUsage]:
-    """The clients with the most calls this month (from stats made with per_client), in one small query."""
+    """The clients with the most calls in the recent window (from stats made with per_client), in one small query."""
     top = sorted(stats.clients.items(), key=lambda item: -item[1].calls)[:limit]
     accounts = ClientAccount.objects.filter(agency=agency, pk__in=[pk for pk, _ in top]).in_bulk()
     return [

@@ -9,12 +9,14 @@ from django.urls import reverse
 
 from tenants.access import agency_view, client_portal_view
 from tenants.csv import csv_safe
-from tenants.forms import ClientMarkupForm
-from tenants.selectors import client_for_agency, client_list
+from tenants.forms import ClientInviteForm, ClientMarkupForm
+from tenants.selectors import client_for_agency, client_list, client_members, invitations_for_agency
 from tenants.services import client_markup_set
 from voice.bookings.selectors import client_upcoming_bookings
 from voice.calls.selectors import client_recent_calls
 from voice.dashboards import stats as voice_stats
+from voice.dashboards.selectors import client_hub
+from voice.simulator.services import scenario_choices
 
 DASHBOARD_CLIENTS = 10
 
@@ -37,6 +39,21 @@ def dashboard(request):
         "attention": voice_stats.attention_items(agency=request.agency),
     }
     return render(request, "voice/dashboard.html", context)
+
+
+@agency_view()
+def client_detail(request, client_id):
+    """The client hub: its assistant, calls, bookings, GoHighLevel connection and users on one page."""
+    client = client_for_agency(agency=request.agency, public_id=client_id)
+    context = {
+        "client": client,
+        **client_hub(client=client),
+        "members": client_members(client=client),
+        "invitations": invitations_for_agency(agency=request.agency).filter(client=client),
+        "invite_form": ClientInviteForm(),
+        "simulator_scenarios": scenario_choices(),
+    }
+    return render(request, "voice/client_detail.html", context)
 
 
 @agency_view()

@@ -2,16 +2,31 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from voice.calls.ended_reasons import ended_reason_text
+from voice.calls.transcripts import clock
+
 register = template.Library()
 
 
 @register.filter
 def minutes_seconds(seconds) -> str:
-    """125 -> "2:05"; an unknown duration is a dash."""
+    """125 -> "2:05" (the one duration format of every page, as the call page's clock); unknown is a dash."""
     if seconds is None or seconds == "":
         return "—"
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes}:{rest:02d}"
+    return clock(int(seconds))
+
+
+@register.filter
+def ended_reason_words(reason) -> str:
+    """Vapi's endedReason code in the plain words the call page uses."""
+    return ended_reason_text(str(reason or ""))
+
+
+@register.filter
+def web_url(url) -> str:
+    """The URL when it is http(s), else "": recording URLs come from payloads and may reach a src."""
+    url = str(url or "")
+    return url if url.startswith(("https://", "http://")) else ""
 
 
 @register.simple_tag

@@ -10,6 +10,10 @@ SANDBOX_LOCATIONS = (
     ("sbxLocChicago0000001", "Lakeside Dental", "America/Chicago", "Chicago", "US"),
     ("sbxLocLondon00000001", "Thames Physio", "Europe/London", "London", "GB"),
     ("sbxLocDenver00000001", "Summit Plumbing", "America/Denver", "Denver", "US"),
+    # Enough to spare once the demo's clients are connected: new clients can connect one in the sandbox too.
+    ("sbxLocAustin00000001", "Hill Country Vet", "America/Chicago", "Austin", "US"),
+    ("sbxLocPhoenix0000001", "Desert Bloom Spa", "America/Phoenix", "Phoenix", "US"),
+    ("sbxLocNewYork0000001", "Harbor Chiropractic", "America/New_York", "New York", "US"),
 )
 SANDBOX_CALENDARS = (("Cleaning", 30), ("Consultation", 60))
 NINE_TO_FIVE = {"openHour": 9, "openMinute": 0, "closeHour": 17, "closeMinute": 0}

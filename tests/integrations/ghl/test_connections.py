@@ -175,8 +175,36 @@ def test_private_token_is_checked_then_stored(cast, as_user):
     assert connection.kind == ConnectionKind.PRIVATE_TOKEN
     assert connection.access_token == "pit-secret"
     assert connection.expires_at is None
+    assert (connection.location_name, connection.location_time_zone) == ("Dental Co", "America/Denver")
     cast.client_account.refresh_from_db()
-    assert cast.client_account.time_zone == "America/Denver"
+    assert (cast.client_account.name, cast.client_account.time_zone) == ("A Dental", "America/Chicago")
+
+
+def test_client_page_offers_the_sub_accounts_name_and_zone_and_adopts_only_what_staff_pick(cast, connected, as_user):
+    GhlConnection.objects.filter(pk=connected.pk).update(location_name="Summit Plumbing", location_time_zone="UTC")
+    browser = as_user(cast.staff)
+    page = browser.get(reverse("client_detail", args=[cast.agency.slug, cast.client_account.public_id]))
+    adopt_url = reverse("ghl_client_location_adopt", args=[cast.agency.slug, cast.client_account.public_id])
+    assert adopt_url.encode() in page.content
+    assert b"Summit Plumbing" in page.content and b"A Dental" in page.content
+
+    assert browser.post(adopt_url, {"time_zone": "on"}).status_code == 302
+    cast.client_account.refresh_from_db()
+    assert (cast.client_account.name, cast.client_account.time_zone) == ("A Dental", "UTC")
+    browser.post(adopt_url, {"name": "on"})
+    cast.client_account.refresh_from_db()
+    assert cast.client_account.name == "Summit Plumbing"
+    # Once both agree, nothing is offered any more.
+    page = browser.get(reverse("client_detail", args=[cast.agency.slug, cast.client_account.public_id]))
+    assert adopt_url.encode() not in page.content
+
+
+def test_outsider_cannot_adopt_names_into_another_agencys_client(cast, connected, as_user):
+    GhlConnection.objects.filter(pk=connected.pk).update(location_name="Summit Plumbing")
+    adopt_url = reverse("ghl_client_location_adopt", args=[cast.agency.slug, cast.client_account.public_id])
+    assert as_user(cast.outsider).post(adopt_url, {"name": "on"}).status_code == 404
+    cast.client_account.refresh_from_db()
+    assert cast.client_account.name == "A Dental"
 
 
 def test_private_token_refused_by_ghl_is_not_saved(cast, as_user):

@@ -86,8 +86,10 @@ def test_staff_connect_stores_connection_and_reads_location(cast, app, as_user, 
     assert connection.access_token == "at-location-secret"
     assert connection.refresh_token == "rt-location-secret"
     assert connection.expires_at > timezone.now() + timedelta(hours=23)
+    # The sub-account's name and zone are noted on the connection; the client keeps its own until staff choose.
+    assert (connection.location_name, connection.location_time_zone) == ("Dental Co", "America/Denver")
     cast.client_account.refresh_from_db()
-    assert (cast.client_account.name, cast.client_account.time_zone) == ("Dental Co", "America/Denver")
+    assert (cast.client_account.name, cast.client_account.time_zone) == ("A Dental", "America/Chicago")
     assert b"at-location-secret" not in response.content
 
 
@@ -152,6 +154,9 @@ def test_location_connected_to_another_client_is_refused(cast, app, as_user, ghl
 
     assert response.status_code == 400
     assert b"already connected to another client" in response.content
+    # A way on: the client it is connected to, where it can be checked or disconnected.
+    other_page = reverse("client_detail", args=[cast.agency.slug, cast.other_client.public_id])
+    assert other_page.encode() in response.content and b"A Physio" in response.content
     assert not GhlConnection.objects.filter(client=cast.client_account).exists()
     cast.client_account.refresh_from_db()
     assert cast.client_account.name == "A Dental"
@@ -357,8 +362,9 @@ def test_location_install_through_the_sandbox(cast, app, as_user):
     assert done.status_code == 200
     connection = GhlConnection.objects.get(client=cast.client_account)
     assert connection.location_id == location["id"]
+    assert connection.location_time_zone == location["timezone"]
     cast.client_account.refresh_from_db()
-    assert cast.client_account.time_zone == location["timezone"]
+    assert cast.client_account.time_zone == "America/Chicago"
     old_refresh = connection.refresh_token
     GhlConnection.objects.filter(pk=connection.pk).update(expires_at=timezone.now())
     connection.refresh_from_db()

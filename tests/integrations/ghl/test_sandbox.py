@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from integrations.ghl import client as ghl
 from integrations.ghl import specs
+from integrations.ghl.demo import demo_connections_seed
+from integrations.ghl.models import GhlConnection
 from integrations.ghl.sandbox import (
     SANDBOX_LOCATIONS,
     GhlSandboxTransport,
@@ -19,8 +21,10 @@ from integrations.ghl.sandbox import (
 )
 from integrations.http import ProviderValidationError
 from integrations.sandbox.models import SandboxObject
+from tenants.services import agency_create, client_create
+from tests.conftest import make_user
 
-CHICAGO, LONDON, _ = (location[0] for location in SANDBOX_LOCATIONS)
+CHICAGO, LONDON, *_ = (location[0] for location in SANDBOX_LOCATIONS)
 ALL_SCOPES = [
     "calendars.readonly",
     "calendars/events.readonly",
@@ -280,8 +284,21 @@ def test_an_agency_install_lists_its_locations_and_mints_location_tokens():
 def test_seeding_twice_keeps_one_copy_of_everything():
     sandbox_seed()
 
-    assert SandboxObject.objects.filter(provider="ghl", kind="location").count() == 3
-    assert SandboxObject.objects.filter(provider="ghl", kind="calendar").count() == 6
+    assert SandboxObject.objects.filter(provider="ghl", kind="location").count() == len(SANDBOX_LOCATIONS)
+    assert SandboxObject.objects.filter(provider="ghl", kind="calendar").count() == 2 * len(SANDBOX_LOCATIONS)
+
+
+def test_the_consent_page_offers_several_free_sub_accounts_after_the_demo(client, django_capture_on_commit_callbacks):
+    """The demo connects its clients to sandbox locations; staff trying Connect on a new client still get a choice."""
+    agency = agency_create(name="Demo", owner=make_user("demo-owner@a.test"))
+    for name in ("Lakeside Dental", "Thames Physio"):
+        client_create(agency=agency, name=name, time_zone="UTC")
+    demo_connections_seed(agency=agency)
+    taken = set(GhlConnection.objects.values_list("location_id", flat=True))
+    path, query = _consent_page(client)
+    page = client.get(path, query).content.decode()
+    free = [name for location_id, name, *_ in SANDBOX_LOCATIONS if location_id not in taken and name in page]
+    assert len(free) >= 3
 
 
 def _consent_page(client, state="st-1"):

@@ -36,7 +36,9 @@ def _deliver(client, payload, django_capture_on_commit_callbacks):
     return WebhookEvent.objects.get(unique_key=payload["webhookId"])
 
 
-def test_location_update_renames_the_connected_client(connected, client, django_capture_on_commit_callbacks):
+def test_location_update_is_noted_on_the_connection_and_never_renames_the_client(
+    connected, client, django_capture_on_commit_callbacks
+):
     event = _deliver(
         client,
         {
@@ -44,13 +46,16 @@ def test_location_update_renames_the_connected_client(connected, client, django_
             "id": "loc-a",
             "companyId": "co-1",
             "name": "A Dental & Implants",
+            "timezone": "America/Denver",
             "webhookId": "w1",
         },
         django_capture_on_commit_callbacks,
     )
     connected.client_account.refresh_from_db()
     assert event.status == "processed"
-    assert connected.client_account.name == "A Dental & Implants"
+    assert (connected.client_account.name, connected.client_account.time_zone) == ("A Dental", "America/Chicago")
+    connection = GhlConnection.objects.get(location_id="loc-a")
+    assert (connection.location_name, connection.location_time_zone) == ("A Dental & Implants", "America/Denver")
 
 
 def test_appointment_moves_and_deletions_reach_the_booking(connected, client, django_capture_on_commit_callbacks):

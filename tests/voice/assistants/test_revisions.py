@@ -41,6 +41,15 @@ def test_the_detail_page_lists_revisions_with_their_diff(cast, as_user, assistan
     assert "staff@a.test" in page and "+Line 2" in page and "Restore" in page
 
 
+def test_revisions_say_what_changed_in_words_and_the_first_is_the_creation(cast, as_user, assistant):
+    _edit(assistant, cast.staff, first_message="Hello there", voice_id="Clara", voice_provider="11labs")
+    page = as_user(cast.owner).get(f"/a/{cast.agency.slug}/assistants/{assistant.public_id}/").content.decode()
+    assert "Changed: First message, Voice<" in page
+    assert "first_message" not in page and "voice_id" not in page
+    assert page.count("Created the assistant") == 1
+    assert page.index("Changed: First message") < page.index("Created the assistant")  # newest first
+
+
 def test_restoring_brings_back_the_old_version_as_a_new_revision_and_pushes(
     cast, as_user, assistant, django_capture_on_commit_callbacks
 ):

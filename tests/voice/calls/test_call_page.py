@@ -88,9 +88,25 @@ def test_the_agency_page_reads_the_whole_report(reported, as_user):
     start = reported.booking.start.astimezone(ZoneInfo("America/Chicago"))
     assert reported.booking.status == BookingStatus.BOOKED and ">Booked</span>" in html
     assert f"{start:%a, %b} {start.day}, {start.year} {start:%-I:%M} {start:%p}" in html
-    contact = f"https://app.gohighlevel.com/v2/location/sbxLocChicago0000001/contacts/detail/{reported.booking.ghl_contact_id}"
-    assert reported.booking.ghl_contact_id and contact in html
+    # Sandbox mode: the contact lives in the local stand-in, so the page says so instead of linking to GHL.
+    assert reported.booking.ghl_contact_id and "gohighlevel.com" not in html
+    assert 'data-testid="sandbox-contact-note"' in html
     assert f"/a/{reported.agency.slug}/assistants/{reported.assistant.public_id}/" in html
+
+
+def test_the_contact_link_opens_the_agencys_own_ghl_domain(reported, as_user, settings):
+    settings.SANDBOX = False
+    contact_path = f"/v2/location/sbxLocChicago0000001/contacts/detail/{reported.booking.ghl_contact_id}"
+    html = as_user(reported.owner).get(reported.agency_url).content.decode()
+    assert f"https://app.gohighlevel.com{contact_path}" in html  # the public app by default
+    owner = as_user(reported.owner)
+    settings_url = f"/a/{reported.agency.slug}/settings/"
+    saved = owner.post(settings_url, {"name": "Agency A", "ghl_app_domain": "App.MyAgency.test"})
+    assert saved.status_code == 302
+    html = owner.get(reported.agency_url).content.decode()
+    assert f"https://app.myagency.test{contact_path}" in html and "app.gohighlevel.com" not in html
+    refused = owner.post(settings_url, {"name": "Agency A", "ghl_app_domain": "https://x/y"})
+    assert refused.status_code == 200 and "Enter a domain name" in refused.content.decode()
 
 
 def test_the_client_admin_sees_the_call_without_costs_or_the_agency(reported, as_user):
@@ -166,7 +182,7 @@ def _add_tool_calls_and_bookings(call, count):
 
 
 @pytest.mark.parametrize("portal", ["agency", "client"])
-def test_the_call_page_runs_a_fixed_number_of_queries(cast, as_user, django_assert_num_queries, portal):
+def test_the_call_page_runs_a_fixed_number_of_queries(cast, as_user, django_assert_num_queries, portal, settings):
     sandbox_seed()
     sandbox_connect(client=cast.client_account, location_id="sbxLocChicago0000001")
     few = Call.objects.create(agency=cast.agency, client=cast.client_account, vapi_call_id="call-few")
@@ -177,6 +193,7 @@ def test_the_call_page_runs_a_fixed_number_of_queries(cast, as_user, django_asse
         client, base = as_user(cast.owner), f"/a/{cast.agency.slug}/calls/"
     else:
         client, base = as_user(cast.client_admin), f"/c/{cast.client_account.public_id}/calls/"
+    settings.SANDBOX = False  # links to the contacts in GHL, as with a real sub-account
     client.get(f"{base}{few.public_id}/")  # the first visit writes the session; measure steady visits
     with CaptureQueriesContext(connection) as one:
         assert client.get(f"{base}{few.public_id}/").status_code == 200

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def seeded(cast):
-    """This month: 4 calls of A Dental (2 booked, 1 transferred, 1 failed), 1 of A Physio; last month 1."""
+    """Last 30 days: 4 calls of A Dental (2 booked, 1 transferred, 1 failed), 1 of A Physio; the 30 before: 1."""
     dental, physio = cast.client_account, cast.other_client
     EndedCallFactory(
         client=dental,
@@ -51,7 +51,7 @@ def seeded(cast):
     EndedCallFactory(client=physio, started_at=NOW - timedelta(days=4), seconds=300, cost="0.40")
     EndedCallFactory(
         client=dental,
-        started_at=datetime(2026, 2, 20, 12, tzinfo=UTC),
+        started_at=datetime(2026, 2, 10, 12, tzinfo=UTC),
         seconds=600,
         cost="1.00",
         outcome=CallOutcome.BOOKED,
@@ -70,19 +70,19 @@ def seeded(cast):
 def test_dashboard_numbers_match_the_calls(seeded, as_user):
     response = as_user(seeded.owner).get(f"/a/{seeded.agency.slug}/")
     stats = response.context["stats"]
-    assert stats.this_month.calls == 5
-    assert stats.this_month.booking_rate == 40  # 2 booked of 5
-    assert stats.this_month.average_duration == "2:00"  # (60+120+30+90+300) / 5 = 120 s
-    assert stats.this_month.minutes == Decimal("10.0")
-    assert stats.this_month.cost_cents == Decimal("0.90")
-    assert stats.this_month.booked_calls == 2
-    assert (stats.last_month.calls, stats.last_month.cost_cents, stats.last_month.booking_rate) == (
+    assert stats.recent.calls == 5
+    assert stats.recent.booking_rate == 40  # 2 booked of 5
+    assert stats.recent.average_duration == "2:00"  # (60+120+30+90+300) / 5 = 120 s
+    assert stats.recent.minutes == Decimal("10.0")
+    assert stats.recent.cost_cents == Decimal("0.90")
+    assert stats.recent.booked_calls == 2
+    assert (stats.previous.calls, stats.previous.cost_cents, stats.previous.booking_rate) == (
         1,
         Decimal("1.00"),
         100,
     )
     page = response.content.decode()
-    for shown in ("40%", "2:00", "$0.90", "10.0", "$1.00 last month", "days and months in UTC"):
+    for shown in ("40%", "2:00", "$0.90", "10.0", "$1.00 in the 30 days before", "Calls · last 30 days", "days in UTC"):
         assert shown in page
 
 
@@ -95,9 +95,8 @@ def test_dashboard_chart_has_calls_and_bookings_per_day(seeded, as_user):
     assert chart["Calls"]["Mar 15"] == 1
     assert chart["Calls"]["Mar 14"] == 2
     assert chart["Calls"]["Mar 12"] == 1
-    assert chart["Calls"]["Feb 20"] == 1
     assert chart["Bookings"]["Mar 15"] == 1 and chart["Bookings"]["Mar 14"] == 1
-    assert sum(chart["Calls"].values()) == 6  # agency B's call is not here
+    assert sum(chart["Calls"].values()) == 5  # agency B's call is not here, nor Feb 10's (before the chart)
 
 
 def test_dashboard_lists_clients_of_the_month_with_links_to_their_dashboards(seeded, as_user):
@@ -121,24 +120,42 @@ def test_client_dashboard_counts_days_in_the_clients_time_zone(cast, as_user):
     assert response.status_code == 200
     client_chart = chart_data(response, "client-chart")
     assert client_chart["Calls"]["Mar 14"] == 1 and client_chart["Calls"]["Mar 15"] == 0
-    assert response.context["stats"].this_month.calls == 1  # not A Physio's call
-    assert "days and months in America/Chicago" in response.content.decode()
+    assert response.context["stats"].recent.calls == 1  # not A Physio's call
+    assert "days in America/Chicago" in response.content.decode()
 
 
-def test_month_boundaries_follow_the_time_zone(cast, as_user):
-    # 03:00 UTC on March 1 is February 28 in Chicago: last month there, this month in UTC.
-    EndedCallFactory(client=cast.client_account, started_at=datetime(2026, 3, 1, 3, tzinfo=UTC), seconds=60)
+def test_window_boundaries_follow_the_time_zone(cast, as_user):
+    # 03:00 UTC on February 14 is February 13 in Chicago: the window before there, the last 30 days in UTC.
+    EndedCallFactory(client=cast.client_account, started_at=datetime(2026, 2, 14, 3, tzinfo=UTC), seconds=60)
     owner = as_user(cast.owner)
-    assert owner.get(f"/a/{cast.agency.slug}/").context["stats"].this_month.calls == 1
+    assert owner.get(f"/a/{cast.agency.slug}/").context["stats"].recent.calls == 1
     stats = owner.get(f"/a/{cast.agency.slug}/clients/{cast.client_account.public_id}/dashboard/").context["stats"]
-    assert (stats.this_month.calls, stats.last_month.calls) == (0, 1)
+    assert (stats.recent.calls, stats.previous.calls) == (0, 1)
+
+
+def test_on_the_first_of_a_month_the_cards_still_show_the_last_30_days(cast, as_user, monkeypatch):
+    first = datetime(2026, 4, 1, 0, 30, tzinfo=UTC)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: first)
+    for days_ago in (1, 3, 12, 29):
+        EndedCallFactory(
+            client=cast.client_account,
+            started_at=first - timedelta(days=days_ago),
+            seconds=52,
+            outcome=CallOutcome.BOOKED,
+        )
+    page = as_user(cast.owner).get(f"/a/{cast.agency.slug}/")
+    stats = page.context["stats"]
+    assert (stats.recent.calls, stats.recent.booking_rate, stats.recent.average_duration) == (4, 100, "0:52")
+    html = page.content.decode()
+    assert 'data-stat="calls">4<' in html and 'data-stat="cost">$0.40<' in html
+    assert "Calls · last 30 days" in html and "No client has had a call" not in html
 
 
 def test_empty_dashboard_says_what_will_appear(cast, as_user):
     page = as_user(cast.owner).get(f"/a/{cast.agency.slug}/").content.decode()
     assert "No calls yet" in page
     assert "Needs attention" not in page
-    assert "No client has had a call this month yet." in page
+    assert "No client has had a call in the last 30 days." in page
 
 
 # --- Needs attention -----------------------------------------------------------------------------
@@ -278,7 +295,7 @@ def test_dashboard_queries_do_not_grow_with_clients_or_calls(cast, as_user, djan
     _lots_of_everything(cast)
     with django_assert_num_queries(DASHBOARD_QUERIES):
         response = owner.get(url)
-    assert response.context["stats"].this_month.calls == 76
+    assert response.context["stats"].recent.calls == 151  # every call of the last 30 days
     assert len(response.context["top_clients"]) == 10
     assert response.context["attention"].count == 3 + 3 + 9
 
@@ -291,4 +308,4 @@ def test_client_dashboard_queries_do_not_grow_with_calls(cast, as_user, django_a
         assert owner.get(url).status_code == 200
     _lots_of_everything(cast)
     with django_assert_num_queries(CLIENT_DASHBOARD_QUERIES):
-        assert owner.get(url).context["stats"].this_month.calls == 15
+        assert owner.get(url).context["stats"].recent.calls == 30  # one a day for 30 days

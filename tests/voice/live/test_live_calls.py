@@ -179,6 +179,19 @@ def test_call_converges_whatever_the_order_of_messages(live, client, django_capt
     assert stored.note_added_at is not None
 
 
+def test_the_events_page_names_the_client_of_each_vapi_message(
+    live, client, as_user, django_capture_on_commit_callbacks
+):
+    call = {"id": "call-ev", "assistantId": "asst-live-1", "customer": {"number": CALLER}}
+    with django_capture_on_commit_callbacks(execute=True):
+        vapi_post(client, live.url, {"type": "status-update", "timestamp": 1000, "call": call, "status": "in-progress"})
+    event = WebhookEvent.objects.get(provider="vapi")
+    assert event.client == live.client_account
+    page = as_user(live.staff).get(f"/a/{live.agency.slug}/events/").content.decode()
+    row = page[page.index("status-update") :]
+    assert row.index(live.client_account.name) < row.index("</tr>")
+
+
 def test_unknown_message_types_are_stored_and_answered_empty(live, client):
     response = vapi_post(client, live.url, {"type": "assistant.speechStarted", "call": {"id": "call-u"}, "text": "hi"})
     assert response.status_code == 200 and response.json() == {}

@@ -12,14 +12,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from integrations.ghl.demo import sandbox_connect
-from integrations.ghl.sandbox import sandbox_seed
 from integrations.sandbox.models import SandboxObject
 from integrations.vapi.specs import validation_errors
 from tests.factories import AssistantFactory
-from voice.assistants import services as assistants_services
 from voice.assistants import vapi_org
-from voice.assistants.selectors import client_calendars
 from voice.models import Booking, BookingStatus, Call, ToolCallRecord, VapiAccount
 from voice.simulator.conversation import Scenario, SimulationError, _caller
 from voice.simulator.services import _Sender, call_simulate
@@ -33,26 +29,6 @@ SCHEMAS = {
     "tool-calls": "ServerMessageToolCalls",
     "end-of-call-report": "ServerMessageEndOfCallReport",
 }
-
-
-@pytest.fixture
-def sim(cast):
-    sandbox_seed()
-    sandbox_connect(client=cast.client_account, location_id="sbxLocChicago0000001")
-    cast.client_account.refresh_from_db()
-    assistant = AssistantFactory(client=cast.client_account, time_zone="America/Chicago")
-    assistants_services.assistant_calendars_set(
-        assistant=assistant,
-        calendars=[
-            {"calendar_id": c["id"], "calendar_name": c["name"], "spoken_name": c["name"].lower()}
-            for c in client_calendars(client=cast.client_account)
-        ],
-    )
-    assistant.vapi_id = "asst-sim-1"
-    assistant.save()
-    vapi_org.vapi_account_ensure(agency=cast.agency)
-    cast.assistant = assistant
-    return cast
 
 
 @pytest.fixture
