@@ -9,12 +9,19 @@ TIME_ZONE_CHOICES = [(tz, tz.replace("_", " ")) for tz in sorted(zoneinfo.availa
 
 
 class AgencyForm(forms.ModelForm):
-    """The agency's name, when creating one and in its settings."""
+    """The agency's name: all a new agency needs."""
 
     class Meta:
         model = Agency
-        fields = ["name", "ghl_app_domain"]
+        fields = ["name"]
         labels = {"name": "Agency name"}
+
+
+class AgencySettingsForm(AgencyForm):
+    """The agency settings: its name and where its people open GoHighLevel (white-label or the public domain)."""
+
+    class Meta(AgencyForm.Meta):
+        fields = ["name", "ghl_app_domain"]
 
     def clean_ghl_app_domain(self):
         return self.cleaned_data["ghl_app_domain"].strip().lower()

@@ -11,6 +11,7 @@ from . import selectors, services
 from .access import LAST_AGENCY_SESSION_KEY, agency_view
 from .forms import (
     AgencyForm,
+    AgencySettingsForm,
     ApiKeyForm,
     ClientForm,
     ClientInviteForm,
@@ -191,7 +192,7 @@ def _settings_page(request, *, form=None, api_key_form=None):
         api_key = api_keys.filter(public_id=shown["public_id"]).first()
         new_key = {"api_key": api_key, "key": shown["key"]} if api_key else None
     context = {
-        "form": form or AgencyForm(instance=request.agency),
+        "form": form or AgencySettingsForm(instance=request.agency),
         "api_keys": api_keys,
         "api_key_form": api_key_form or ApiKeyForm(),
         "new_key": new_key,
@@ -202,7 +203,7 @@ def _settings_page(request, *, form=None, api_key_form=None):
 @never_cache
 @agency_view(manage=True)
 def agency_settings(request):
-    form = AgencyForm(request.POST or None, instance=request.agency)
+    form = AgencySettingsForm(request.POST or None, instance=request.agency)
     if request.method == "POST" and form.is_valid():
         services.agency_update(agency=request.agency, **form.cleaned_data)
         messages.success(request, "Settings saved.")

@@ -22,7 +22,7 @@ from integrations.ghl.sandbox import (
 from integrations.http import ProviderValidationError
 from integrations.sandbox.models import SandboxObject
 from tenants.services import agency_create, client_create
-from tests.conftest import make_user
+from tests.factories import UserFactory
 
 CHICAGO, LONDON, *_ = (location[0] for location in SANDBOX_LOCATIONS)
 ALL_SCOPES = [
@@ -290,7 +290,7 @@ def test_seeding_twice_keeps_one_copy_of_everything():
 
 def test_the_consent_page_offers_several_free_sub_accounts_after_the_demo(client, django_capture_on_commit_callbacks):
     """The demo connects its clients to sandbox locations; staff trying Connect on a new client still get a choice."""
-    agency = agency_create(name="Demo", owner=make_user("demo-owner@a.test"))
+    agency = agency_create(name="Demo", owner=UserFactory(email="demo-owner@a.test"))
     for name in ("Lakeside Dental", "Thames Physio"):
         client_create(agency=agency, name=name, time_zone="UTC")
     demo_connections_seed(agency=agency)
