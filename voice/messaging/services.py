@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from integrations.ghl.errors import GhlContactDnd, GhlNotConnectedError
+from integrations.ghl.errors import GhlContactDnd
 from integrations.ghl.tokens import ghl_client_for
 from integrations.http import ProviderError
 from tenants.models import ClientAccount
@@ -109,10 +109,10 @@ def text_message_send(*, message_id: int, now: datetime | None = None) -> str:
     except GhlContactDnd:
         _finish(message, status=TextMessageStatus.SKIPPED, detail=SKIPPED_DND)
         return TextMessageStatus.SKIPPED
-    except (GhlNotConnectedError, ProviderError) as exc:
+    except ProviderError as exc:  # GhlNotConnectedError included
         # Not retried: after a timeout GHL may have sent it, and a caller must never get it twice.
         logger.warning("Text %s to contact %s failed: %s", message.pk, message.contact_id, exc)
-        _finish(message, status=TextMessageStatus.FAILED, detail=str(exc))
+        _finish(message, status=TextMessageStatus.FAILED, detail=exc.message)
         return TextMessageStatus.FAILED
     _finish(
         message, status=TextMessageStatus.SENT, ghl_message_id=sent.get("messageId", ""), sent_at=now or timezone.now()
