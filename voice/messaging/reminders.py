@@ -2,7 +2,7 @@
 reminder goes out 24 real hours before, across a DST switch too). One row per appointment, offset and start:
 a moved appointment gets new rows for its new time and the old ones are skipped; a cancelled one sends none."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q
@@ -31,7 +31,7 @@ def booking_zone(booking: Booking) -> ZoneInfo:
 
 
 def reminder_version(*, offset_minutes: int, start: datetime) -> str:
-    return f"{offset_minutes}m@{start.astimezone(ZoneInfo('UTC')).isoformat()}"
+    return f"{offset_minutes}m@{start.astimezone(UTC).isoformat()}"
 
 
 def reminders_plan(*, booking: Booking, settings: MessagingSettings, now: datetime) -> None:
@@ -48,7 +48,8 @@ def reminders_plan(*, booking: Booking, settings: MessagingSettings, now: dateti
     if not standing or booking.start <= now or not booking.ghl_appointment_id:
         return
     for offset in sorted(set(settings.reminder_offsets), reverse=True):
-        send_at = booking.start - timedelta(minutes=offset)  # aware datetimes: real time, whatever the zone
+        # In UTC: subtracting from a ZoneInfo time would be wall-clock, an hour off across a DST switch.
+        send_at = booking.start.astimezone(UTC) - timedelta(minutes=offset)
         if send_at < now - LATE_GRACE:
             continue
         body = appointment_text(
