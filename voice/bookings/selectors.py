@@ -31,9 +31,9 @@ def booking_list(
     """The agency's bookings; without filters all of them, latest first."""
     bookings = Booking.objects.filter(client__agency=agency).exclude(status=BookingStatus.PENDING)
     if filters is None:
-        return bookings.select_related("client", "call").prefetch_related("text_messages").order_by("-start", "-id")
+        return bookings.select_related("client", "call").order_by("-start", "-id")
     bookings = _bookings_filtered(bookings, filters, now or timezone.now())
-    return bookings.select_related("client", "call").prefetch_related("text_messages")
+    return bookings.select_related("client", "call")
 
 
 def client_booking_list(
@@ -41,11 +41,7 @@ def client_booking_list(
 ) -> QuerySet[Booking]:
     filters = replace(filters or BookingFilters(), client_id="")
     bookings = Booking.objects.filter(client=client, status__in=MADE_BOOKING_STATUSES)
-    return (
-        _bookings_filtered(bookings, filters, now or timezone.now())
-        .select_related("client", "call")
-        .prefetch_related("text_messages")
-    )
+    return _bookings_filtered(bookings, filters, now or timezone.now()).select_related("client", "call")
 
 
 def client_upcoming_bookings(*, client: ClientAccount, limit: int) -> QuerySet[Booking]:
