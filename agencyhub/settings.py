@@ -205,6 +205,11 @@ CELERY_BEAT_SCHEDULE["ghl-states-purge"] = {
 CELERY_BEAT_SCHEDULE["webhook-inbox-sweep"] = {"task": "integrations.tasks.webhook_sweep_task", "schedule": 60.0}
 # The watchdog checks every client and sends held alerts once quiet hours end.
 CELERY_BEAT_SCHEDULE["watchdog-run"] = {"task": "voice.watchdog.tasks.watchdog_run_task", "schedule": 900.0}
+# Appointment reminders by SMS: planned and sent every five minutes (reminders.LATE_GRACE covers two beats).
+CELERY_BEAT_SCHEDULE["text-reminders-due"] = {
+    "task": "voice.messaging.tasks.reminders_due_send_task",
+    "schedule": 300.0,
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

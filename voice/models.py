@@ -281,4 +281,5 @@ def transcript_search_vector() -> SearchVector:
     return SearchVector("transcript", config="english")
 
 
+from voice.messaging.models import MessagingSettings, TextMessage, TextMessageKind, TextMessageStatus  # noqa: E402, F401
 from voice.watchdog.models import AlertSettings, CheckName, CheckState, Incident, WatchdogCheck  # noqa: E402, F401

@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from integrations.ghl.errors import (
     GhlAuthError,
+    GhlContactDnd,
     GhlError,
     GhlInvalidGrant,
     GhlLocationInactive,
@@ -27,6 +28,7 @@ from integrations.http import ProviderError, ProviderHttp
 logger = logging.getLogger(__name__)
 
 CALENDARS_VERSION = "2021-04-15"
+CONVERSATIONS_VERSION = "2021-04-15"
 API_VERSION = "2021-07-28"
 
 
@@ -51,6 +53,8 @@ def _ghl_error(response: httpx.Response) -> ProviderError:
         error_class = GhlAuthError if is_not_token or "access to this location" in lowered else GhlTokenExpired
     elif response.status_code == 400 and "slot" in lowered and "available" in lowered:
         error_class = GhlSlotUnavailable
+    elif response.status_code == 400 and "dnd is active" in lowered:
+        error_class = GhlContactDnd
     else:
         error_class = GhlError.for_status(response.status_code)
     trace_id = body.get("traceId", "")
@@ -267,3 +271,31 @@ class GhlClient:
 
     def add_contact_note(self, *, contact_id: str, body: str) -> dict:
         return self._call("POST", f"/contacts/{contact_id}/notes", version=API_VERSION, json={"body": body})
+
+    def get_contact(self, *, contact_id: str) -> dict:
+        """{"contact": {..., "dnd": bool, "dndSettings": {"SMS": {"status": ...}}, "tags": [...]}}"""
+        return self._call("GET", f"/contacts/{contact_id}", version=API_VERSION)
+
+    def add_contact_tags(self, *, contact_id: str, tags: list[str]) -> dict:
+        """Adds to the contact's tags (an update's `tags` would replace them all)."""
+        return self._call("POST", f"/contacts/{contact_id}/tags", version=API_VERSION, json={"tags": tags})
+
+    def update_contact_custom_fields(self, *, contact_id: str, values: dict[str, str]) -> dict:
+        """Values by custom field id; GHL answers 422 when one id is not the location's."""
+        fields = [{"id": field_id, "field_value": value} for field_id, value in values.items()]
+        return self._call("PUT", f"/contacts/{contact_id}", version=API_VERSION, json={"customFields": fields})
+
+    def list_custom_fields(self, *, location_id: str) -> dict:
+        params = {"model": "contact"}
+        return self._call("GET", f"/locations/{location_id}/customFields", version=API_VERSION, params=params)
+
+    def get_appointment(self, *, event_id: str) -> dict:
+        """{"event": {..., "appointmentStatus": "confirmed" | "showed" | "noshow" | "cancelled" | ...}}"""
+        return self._call("GET", f"/calendars/events/appointments/{event_id}", version=CALENDARS_VERSION)
+
+    def send_sms(self, *, contact_id: str, message: str, appointment_id: str = "") -> dict:
+        """{"conversationId", "messageId", "status"}; never retried on a 5xx, which may have sent it."""
+        body = {"type": "SMS", "contactId": contact_id, "message": message}
+        if appointment_id:
+            body["appointmentId"] = appointment_id
+        return self._call("POST", "/conversations/messages", version=CONVERSATIONS_VERSION, json=body)

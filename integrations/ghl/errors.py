@@ -51,6 +51,10 @@ class GhlSlotUnavailable(GhlValidationError):
     """GHL refused the booking because the slot is taken or outside the calendar's hours."""
 
 
+class GhlContactDnd(GhlValidationError):
+    """GHL refused a message because the contact has Do Not Disturb on for that channel."""
+
+
 class GhlLocationInactive(GhlError):
     """The location's SaaS billing is paused: the same refresh token works again once it is active."""
 

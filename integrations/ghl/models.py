@@ -8,10 +8,12 @@ from django.utils import timezone
 from integrations.crypto import EncryptedTextField
 from tenants.models import Agency, ClientAccount
 
-# The minimum this product uses: read calendars, book, find or create the caller, read the location.
+# The minimum this product uses: read calendars, book, find or create the caller, read the location, text the
+# caller (confirmations, reminders) and read the contact fields a call's answers are written into.
 DEFAULT_SCOPES = (
     "calendars.readonly calendars/events.readonly calendars/events.write "
-    "contacts.readonly contacts.write locations.readonly"
+    "contacts.readonly contacts.write locations.readonly "
+    "conversations/message.write locations/customFields.readonly"
 )
 # An agency install also lists installed locations and mints location tokens.
 AGENCY_INSTALL_SCOPES = "oauth.readonly oauth.write"

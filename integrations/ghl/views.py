@@ -14,11 +14,19 @@ from .models import DEFAULT_SCOPES, GhlCompanyInstall
 # What each scope lets AgencyHub do, in the words shown on the consent page.
 SCOPE_PURPOSES = {
     "calendars.readonly": "See the calendars, to know which one the assistant books into.",
-    "calendars/events.readonly": "See existing appointments, to offer only free times.",
+    "calendars/events.readonly": "See existing appointments, to offer only free times and to follow whether "
+    "booked visits were kept (showed, no-show).",
     "calendars/events.write": "Book, move and cancel appointments that callers ask for.",
-    "contacts.readonly": "Find a caller among your contacts by phone number.",
-    "contacts.write": "Add new callers as contacts, and a note with each call's summary.",
+    "contacts.readonly": "Find a caller among your contacts by phone number, and respect their Do Not Disturb "
+    "setting before texting them.",
+    "contacts.write": "Add new callers as contacts, a note with each call's summary, tags for what the call "
+    "achieved, and the caller's answers in the contact fields you choose.",
     "locations.readonly": "Read your business name and time zone.",
+    "conversations/message.write": "Text callers a confirmation when the assistant books, moves or cancels their "
+    "appointment, and the reminders you set up; sent from your sub-account, never to contacts with Do Not "
+    "Disturb on.",
+    "locations/customFields.readonly": "List your contact custom fields, so you can choose where the caller's "
+    "answers are written.",
     "oauth.readonly": "List the sub-accounts the app is installed in.",
     "oauth.write": "Issue a token for each of those sub-accounts.",
 }

@@ -4,6 +4,7 @@ from django.utils.dateparse import parse_datetime
 
 from integrations.ghl.selectors import client_for_location
 from voice.live.slots import slots_invalidate
+from voice.messaging.reminders import reminders_plan_for_booking
 from voice.models import Booking, BookingStatus
 
 
@@ -31,3 +32,4 @@ def booking_sync_from_ghl(event) -> None:
         booking.status = BookingStatus.RESCHEDULED
         booking.start, booking.end = start, end or booking.end
     booking.save(update_fields=["status", "start", "end", "updated_at"])
+    reminders_plan_for_booking(booking=booking)

@@ -9,6 +9,7 @@ from voice.paging import CALLS_PER_PAGE, CappedPaginator, list_response
 
 
 def _booking_list_response(request, *, form, bookings, portal: bool):
+    bookings = bookings.prefetch_related("text_messages")  # each row shows its confirmation's SMS status
     page = CappedPaginator(bookings, CALLS_PER_PAGE).get_page(request.GET.get("page"))
     filters = form.filters()
     context = {

@@ -10,6 +10,7 @@ from integrations.jobs import job_create
 from tenants.access import agency_view, client_portal_view
 from voice.calls import selectors, tasks
 from voice.calls.forms import COMMON_ENDED_REASONS, CallFilterForm
+from voice.messaging.selectors import call_text_messages
 from voice.paging import CALLS_PER_PAGE, CappedPaginator, list_response
 
 # Counting search hits re-reads each matching transcript, so a broad word is counted only this far.
@@ -75,6 +76,7 @@ def call_export(request):
 def _call_page(request, call, *, portal: str):
     """One template for both portals; the client's leaves out costs and everything of the agency."""
     context = {"call": call, "portal": portal, **selectors.call_page(call=call, with_costs=portal == "agency")}
+    context["texts"] = call_text_messages(call=call)
     return render(request, "voice/call_detail.html", context)
 
 

@@ -25,7 +25,8 @@ from voice.live.speech import (
     spoken_slots,
     well_spread,
 )
-from voice.models import Booking, BookingStatus, Call, CallOutcome
+from voice.messaging.services import sms_confirmation_enqueue
+from voice.models import Booking, BookingStatus, Call, CallOutcome, TextMessageKind
 
 logger = logging.getLogger(__name__)
 
@@ -245,12 +246,30 @@ def book_appointment(ctx: CallContext, args: dict, *, tool_call_id: str) -> str:
         return _booking_refused(booking, exc, nearest)
     slots_invalidate(client_id=ctx.client_id, calendar_id=calendar.calendar_id)
     Call.objects.filter(pk=booking.call_id).update(outcome=CallOutcome.BOOKED)
-    return _booking_end(
+    said = _booking_end(
         booking,
         status=BookingStatus.BOOKED,
         said=f"You're booked for {calendar.spoken_name} on {spoken_moment(start)}.",
         ghl_contact_id=contact_id,
         ghl_appointment_id=appointment_id,
+    )
+    _sms_confirmation(ctx, TextMessageKind.BOOKED, tool_call_id, appointment_id, contact_id, start, calendar)
+    return said
+
+
+def _sms_confirmation(ctx: CallContext, kind, cause, appointment_id, contact_id, start, calendar) -> None:
+    """The caller gets one text about the change (voice.messaging: once per tool call, DND respected)."""
+    call = ctx.call
+    sms_confirmation_enqueue(
+        client_id=ctx.client_id,
+        kind=kind,
+        appointment_id=appointment_id,
+        cause=cause,
+        start=start,
+        service=calendar.spoken_name if calendar else "",
+        contact_id=contact_id,
+        zone=ctx.tz,
+        call_id=call.pk if call else None,
     )
 
 
@@ -292,7 +311,7 @@ def _which_appointment(ctx: CallContext, upcoming: list[dict], args: dict) -> di
     raise ToolFailure(f"I see appointments on {listed}. Which one do you mean?")
 
 
-def cancel_appointment(ctx: CallContext, args: dict, **_) -> str:
+def cancel_appointment(ctx: CallContext, args: dict, *, tool_call_id: str = "", **_) -> str:
     try:
         with ctx.ghl_factory() as ghl:
             event = _which_appointment(ctx, _upcoming_appointments(ctx, ghl), args)
@@ -303,10 +322,13 @@ def cancel_appointment(ctx: CallContext, args: dict, **_) -> str:
         status=BookingStatus.CANCELLED
     )
     slots_invalidate(client_id=ctx.client_id, calendar_id=event.get("calendarId", ""))
+    calendar = next((c for c in ctx.calendars if c.calendar_id == event.get("calendarId")), None)
+    contact_id = event.get("contactId", "")
+    _sms_confirmation(ctx, TextMessageKind.CANCELLED, tool_call_id, event["id"], contact_id, event["start"], calendar)
     return f"Your appointment on {spoken_moment(event['start'])} is cancelled."
 
 
-def reschedule_appointment(ctx: CallContext, args: dict, **_) -> str:
+def reschedule_appointment(ctx: CallContext, args: dict, *, tool_call_id: str = "", **_) -> str:
     raw_new = args.get("new_start_time") or args.get("new_start") or args.get("start_time")
     if not raw_new:
         raise ToolFailure("What day and time would you like instead?")
@@ -335,6 +357,8 @@ def reschedule_appointment(ctx: CallContext, args: dict, **_) -> str:
         status=BookingStatus.RESCHEDULED, start=new_start, end=new_end
     )
     slots_invalidate(client_id=ctx.client_id, calendar_id=calendar.calendar_id)
+    contact_id = event.get("contactId", "")
+    _sms_confirmation(ctx, TextMessageKind.RESCHEDULED, tool_call_id, event["id"], contact_id, new_start, calendar)
     return f"Done: your appointment moved from {spoken_moment(old_start)} to {spoken_moment(new_start)}."
 
 

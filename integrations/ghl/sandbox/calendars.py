@@ -169,3 +169,28 @@ def appointment_update(call: SandboxCall) -> tuple[int, dict]:
         appointment.data, appointment.parent_id = data, calendar.object_id
         appointment.save(update_fields=["data", "parent_id"])
     return 200, _appointment_response(data)
+
+
+def appointment_get(call: SandboxCall) -> tuple[int, dict]:
+    appointment = store.get("appointment", call.args[0])
+    if appointment is None:
+        raise replies.not_found("Appointment not found")
+    replies.check_location(call, appointment.data["locationId"])
+    data = appointment.data
+    event = {
+        **_appointment_response(data),
+        "groupId": "",
+        "assignedUserId": "",
+        "users": [],
+        "dateAdded": data["dateAdded"],
+        "dateUpdated": data.get("dateUpdated", data["dateAdded"]),
+    }
+    return 200, {"event": event}
+
+
+def sandbox_appointment_status_set(*, appointment_id: str, status: str) -> dict:
+    """What the business does in GHL after the visit: marks the appointment showed, noshow, cancelled..."""
+    appointment = store.get("appointment", appointment_id)
+    appointment.data = {**appointment.data, "appointmentStatus": status, "dateUpdated": timezone.now().isoformat()}
+    appointment.save(update_fields=["data"])
+    return appointment.data

@@ -1,4 +1,5 @@
-"""The sandbox's contacts: upsert by phone or email, duplicate search, their appointments and notes."""
+"""The sandbox's contacts: upsert by phone or email, duplicate search, read, update (custom fields named by id,
+DND), tags, their appointments and notes."""
 
 import re
 
@@ -6,11 +7,11 @@ from django.utils import timezone
 
 from integrations.sandbox.models import SandboxObject
 
-from . import replies, store
-from .replies import SandboxCall
+from . import custom_fields, replies, store
+from .replies import GhlReplyError, SandboxCall
 
 
-def _contact_for(call: SandboxCall, contact_id: str) -> SandboxObject:
+def contact_for(call: SandboxCall, contact_id: str) -> SandboxObject:
     contact = store.get("contact", contact_id)
     if contact is None:
         raise replies.bad_request("Contact not found")
@@ -56,13 +57,58 @@ def contact_find_duplicate(call: SandboxCall) -> tuple[int, dict]:
 
 
 def contact_appointments(call: SandboxCall) -> tuple[int, dict]:
-    contact = _contact_for(call, call.args[0])
+    contact = contact_for(call, call.args[0])
     appointments = store.objects("appointment").filter(data__contactId=contact.object_id).order_by("created_at")
     return 200, {"events": [appointment.data for appointment in appointments]}
 
 
 def contact_note_create(call: SandboxCall) -> tuple[int, dict]:
-    contact = _contact_for(call, call.args[0])
+    contact = contact_for(call, call.args[0])
     note = {"id": store.new_id(), "contactId": contact.object_id, "dateAdded": timezone.now().isoformat(), **call.body}
     store.create("note", note, parent_id=contact.object_id)
     return 201, {"note": note}
+
+
+def contact_get(call: SandboxCall) -> tuple[int, dict]:
+    return 200, {"contact": contact_for(call, call.args[0]).data}
+
+
+def _custom_field_values(*, location_id: str, current: list[dict], given: list[dict]) -> list[dict]:
+    """GHL refuses the whole update when one field id is not the location's (422)."""
+    unknown = custom_fields.unknown_field_ids(location_id=location_id, field_ids=[field["id"] for field in given])
+    if unknown:
+        message = [f"Custom field with id {field_id} does not exist" for field_id in unknown]
+        raise GhlReplyError(422, {"statusCode": 422, "message": message, "error": "Unprocessable Entity"})
+    values = {field["id"]: field.get("value") for field in current}
+    values.update({field["id"]: field.get("field_value") for field in given})
+    return [{"id": field_id, "value": value} for field_id, value in values.items()]
+
+
+def contact_update(call: SandboxCall) -> tuple[int, dict]:
+    contact = contact_for(call, call.args[0])
+    fields = {key: value for key, value in call.body.items() if key != "customFields"}
+    data = {**contact.data, **fields, "dateUpdated": timezone.now().isoformat()}
+    if "customFields" in call.body:
+        data["customFields"] = _custom_field_values(
+            location_id=contact.parent_id, current=contact.data.get("customFields", []), given=call.body["customFields"]
+        )
+    contact.data = data
+    contact.save(update_fields=["data"])
+    return 200, {"succeded": True, "contact": data}
+
+
+def contact_tags_add(call: SandboxCall) -> tuple[int, dict]:
+    contact = contact_for(call, call.args[0])
+    tags = list(contact.data.get("tags", []))
+    tags += [tag for tag in call.body["tags"] if tag not in tags]
+    contact.data = {**contact.data, "tags": tags}
+    contact.save(update_fields=["data"])
+    return 201, {"tags": tags}
+
+
+def sandbox_contact_dnd_set(*, location_id: str, phone: str, dnd: bool) -> None:
+    """What a business does in GHL when a contact texts STOP: DND on for SMS (or off again)."""
+    contact = _contact_by_phone(location_id=location_id, phone=phone)
+    status = "active" if dnd else "inactive"
+    contact.data = {**contact.data, "dnd": dnd, "dndSettings": {"SMS": {"status": status}}}
+    contact.save(update_fields=["data"])

@@ -18,6 +18,7 @@ SANDBOX_LOCATIONS = (
 SANDBOX_CALENDARS = (("Cleaning", 30), ("Consultation", 60))
 NINE_TO_FIVE = {"openHour": 9, "openMinute": 0, "closeHour": 17, "closeMinute": 0}
 WEEKDAYS_9_TO_17 = [{"daysOfTheWeek": [1, 2, 3, 4, 5], "hours": [NINE_TO_FIVE]}]
+SANDBOX_CUSTOM_FIELDS = ("Reason for call", "Preferred callback time", "Insurance provider")
 
 
 def new_id() -> str:
@@ -62,6 +63,7 @@ def sandbox_seed() -> None:
             object_id=location_id,
             defaults={"parent_id": SANDBOX_COMPANY_ID, "data": location},
         )
+        _custom_fields_seed(location_id)
         for calendar_name, minutes in SANDBOX_CALENDARS:
             calendar_id = f"{location_id[:12]}{calendar_name[:8]}"
             calendar = {
@@ -82,6 +84,26 @@ def sandbox_seed() -> None:
                 object_id=calendar_id,
                 defaults={"parent_id": location_id, "data": calendar},
             )
+
+
+def _custom_fields_seed(location_id: str) -> None:
+    for position, name in enumerate(SANDBOX_CUSTOM_FIELDS):
+        field_id = f"{location_id[:12]}cf{position:06d}"
+        field = {
+            "id": field_id,
+            "name": name,
+            "fieldKey": "contact." + name.lower().replace(" ", "_"),
+            "dataType": "TEXT",
+            "position": position,
+            "locationId": location_id,
+            "model": "contact",
+        }
+        SandboxObject.objects.get_or_create(
+            provider=PROVIDER,
+            kind="custom_field",
+            object_id=field_id,
+            defaults={"parent_id": location_id, "data": field},
+        )
 
 
 def sandbox_locations() -> list[dict]:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from integrations.ghl import specs
 
-from . import calendars, contacts, oauth, replies, store
+from . import calendars, contacts, conversations, custom_fields, oauth, replies, store
 from .replies import GhlReplyError, SandboxCall
 
 ROUTES = (
@@ -19,14 +19,20 @@ ROUTES = (
     ("POST", r"/oauth/locationToken", oauth.oauth_location_token),
     ("GET", r"/oauth/installedLocations", oauth.oauth_installed_locations),
     ("GET", r"/locations/([^/]+)", oauth.location_get),
+    ("GET", r"/locations/([^/]+)/customFields", custom_fields.custom_fields_list),
     ("GET", r"/calendars/", calendars.calendars_list),
     ("GET", r"/calendars/([^/]+)/free-slots", calendars.free_slots),
     ("POST", r"/calendars/events/appointments", calendars.appointment_create),
     ("PUT", r"/calendars/events/appointments/([^/]+)", calendars.appointment_update),
+    ("GET", r"/calendars/events/appointments/([^/]+)", calendars.appointment_get),
     ("POST", r"/contacts/upsert", contacts.contact_upsert),
     ("GET", r"/contacts/search/duplicate", contacts.contact_find_duplicate),
     ("GET", r"/contacts/([^/]+)/appointments", contacts.contact_appointments),
     ("POST", r"/contacts/([^/]+)/notes", contacts.contact_note_create),
+    ("POST", r"/contacts/([^/]+)/tags", contacts.contact_tags_add),
+    ("GET", r"/contacts/([^/]+)", contacts.contact_get),
+    ("PUT", r"/contacts/([^/]+)", contacts.contact_update),
+    ("POST", r"/conversations/messages", conversations.message_send),
 )
 
 

@@ -203,6 +203,19 @@ def test_consent_link_flow_without_an_account(cast, app, as_user, ghl):
     assert anonymous.get(url).status_code == 410
 
 
+def test_consent_page_asks_for_texting_and_custom_fields_and_says_why(cast, app, as_user, ghl):
+    page = Client().get(_consent_link(as_user, cast)).content.decode()
+
+    assert "conversations/message.write" in page
+    assert "never to contacts with Do Not Disturb on" in page
+    assert "locations/customFields.readonly" in page
+    assert "choose where the caller&#x27;s answers are written" in page
+    _staff_start(as_user, cast, ghl)
+    assert {"conversations/message.write", "locations/customFields.readonly"} <= set(
+        ghl.authorize.call_args.kwargs["scopes"]
+    )
+
+
 def test_consent_link_stores_only_a_hash(cast, app, as_user):
     url = _consent_link(as_user, cast)
     token = url.rstrip("/").rsplit("/", 1)[1]
