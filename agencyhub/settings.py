@@ -203,6 +203,8 @@ CELERY_BEAT_SCHEDULE["ghl-states-purge"] = {
 }
 # Webhook inbox: re-enqueue events whose enqueue was lost, retries that are due, dead workers' claims.
 CELERY_BEAT_SCHEDULE["webhook-inbox-sweep"] = {"task": "integrations.tasks.webhook_sweep_task", "schedule": 60.0}
+# The watchdog checks every client and sends held alerts once quiet hours end.
+CELERY_BEAT_SCHEDULE["watchdog-run"] = {"task": "voice.watchdog.tasks.watchdog_run_task", "schedule": 900.0}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

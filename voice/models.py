@@ -279,3 +279,6 @@ class Booking(models.Model):
 def transcript_search_vector() -> SearchVector:
     """The one expression both the PostgreSQL GIN index and the search query use; they must match exactly."""
     return SearchVector("transcript", config="english")
+
+
+from voice.watchdog.models import AlertSettings, CheckName, CheckState, Incident, WatchdogCheck  # noqa: E402, F401

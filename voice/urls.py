@@ -6,6 +6,7 @@ from voice.bookings import views as bookings_views
 from voice.calls import views as calls_views
 from voice.dashboards import views as dashboards_views
 from voice.simulator import views as simulator_views
+from voice.watchdog import views as watchdog_views
 
 A = "a/<slug:agency_slug>/"
 ASSISTANT = A + "assistants/<uuid:assistant_id>/"
@@ -41,6 +42,13 @@ urlpatterns = [
     path(A + "calls/export/", calls_views.call_export, name="call_export"),
     path(A + "calls/<uuid:call_id>/", calls_views.call_detail, name="call_detail"),
     path(A + "bookings/", bookings_views.booking_list, name="booking_list"),
+    path(A + "alerts/", watchdog_views.alert_list, name="alert_list"),
+    path(A + "alerts/settings/", watchdog_views.alert_settings, name="alert_settings"),
+    path(
+        A + "alerts/<uuid:incident_id>/acknowledge/",
+        watchdog_views.incident_acknowledge,
+        name="incident_acknowledge",
+    ),
     path(ASSISTANT + "simulate-call/", simulator_views.call_simulate, name="call_simulate"),
     path("c/<uuid:client_id>/calls/<uuid:call_id>/", calls_views.client_call_detail, name="client_call_detail"),
     path("c/<uuid:client_id>/calls/", calls_views.client_call_list, name="client_call_list"),

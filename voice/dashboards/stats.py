@@ -20,11 +20,13 @@ from integrations.inbox import webhook_events_for_agency
 from integrations.models import WebhookStatus
 from tenants.models import Agency, ClientAccount
 from voice.assistants.selectors import assistant_list
-from voice.models import MADE_BOOKING_STATUSES, Booking, Call, CallOutcome, SyncStatus
+from voice.models import MADE_BOOKING_STATUSES, Booking, Call, CallOutcome, CheckName, SyncStatus
+from voice.watchdog.selectors import open_incidents
 
 CHART_DAYS = 30
 ATTENTION_EVENTS_SHOWN = 5
 CENT = Decimal("0.01")
+LISTED_ABOVE = (CheckName.VAPI_PUSH, CheckName.WEBHOOK_EVENTS)
 
 
 def month_start(day: date) -> date:
@@ -268,16 +270,18 @@ def usage_months(*, agency: Agency, now: datetime | None = None) -> list[date]:
 
 @dataclass
 class Attention:
-    """What needs a person: GHL connections to reconnect, assistants Vapi refused, events that failed."""
+    """What needs a person: GHL connections to reconnect, assistants Vapi refused, events that failed, and the
+    watchdog's other open incidents."""
 
     reconnect: list = field(default_factory=list)
     failed_assistants: list = field(default_factory=list)
     failed_events: list = field(default_factory=list)
     failed_event_count: int = 0
+    incidents: list = field(default_factory=list)
 
     @property
     def count(self) -> int:
-        return len(self.reconnect) + len(self.failed_assistants) + self.failed_event_count
+        return len(self.reconnect) + len(self.failed_assistants) + self.failed_event_count + len(self.incidents)
 
     @property
     def more_failed_events(self) -> int:
@@ -285,7 +289,7 @@ class Attention:
 
 
 def attention_items(*, agency: Agency, client: ClientAccount | None = None) -> Attention:
-    """Four queries whatever the numbers: the newest failed events are listed, the rest counted."""
+    """Five queries whatever the numbers: the newest failed events are listed, the rest counted."""
     reconnect = connections_needing_attention(agency=agency)
     assistants = assistant_list(agency=agency).filter(sync_status=SyncStatus.FAILED)
     events = webhook_events_for_agency(agency=agency, status=WebhookStatus.FAILED)
@@ -293,9 +297,14 @@ def attention_items(*, agency: Agency, client: ClientAccount | None = None) -> A
         reconnect = reconnect.filter(client=client)
         assistants = assistants.filter(client=client)
         events = events.filter(client=client)
+    reconnect = list(reconnect)
+    incidents = open_incidents(agency=agency, client=client).exclude(check_name__in=LISTED_ABOVE)
+    # Incidents whose cause is already listed above with its own fix are not listed twice.
+    listed = {(connection.client_id, CheckName.GHL_CONNECTION) for connection in reconnect}
     return Attention(
-        reconnect=list(reconnect),
+        reconnect=reconnect,
         failed_assistants=list(assistants),
         failed_events=list(events[:ATTENTION_EVENTS_SHOWN]),
         failed_event_count=events.count(),
+        incidents=[i for i in incidents if (i.client_id, i.check_name) not in listed],
     )
