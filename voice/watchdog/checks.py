@@ -9,7 +9,7 @@ from django.urls import reverse
 from integrations.ghl.client import GhlClient
 from integrations.ghl.errors import GhlError, GhlTokenExpired
 from integrations.ghl.models import ConnectionStatus, GhlConnection
-from integrations.ghl.services import connection_access_token, token_refresh
+from integrations.ghl.tokens import connection_access_token, token_refresh
 from integrations.http import ProviderAuthError
 from tenants.models import Agency, ClientAccount
 from voice.models import SyncStatus
