@@ -205,6 +205,8 @@ CELERY_BEAT_SCHEDULE["ghl-states-purge"] = {
 CELERY_BEAT_SCHEDULE["webhook-inbox-sweep"] = {"task": "integrations.tasks.webhook_sweep_task", "schedule": 60.0}
 # The watchdog checks every client and sends held alerts once quiet hours end.
 CELERY_BEAT_SCHEDULE["watchdog-run"] = {"task": "voice.watchdog.tasks.watchdog_run_task", "schedule": 900.0}
+# Booking proof: recent bookings are looked up in GHL again, so one moved or deleted there is noticed.
+CELERY_BEAT_SCHEDULE["proof-recheck"] = {"task": "voice.proof.tasks.proof_recheck_task", "schedule": 3600.0}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

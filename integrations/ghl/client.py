@@ -262,6 +262,10 @@ class GhlClient:
         body = {key: value for key, value in fields.items() if value is not None}
         return self._call("PUT", f"/calendars/events/appointments/{event_id}", version=CALENDARS_VERSION, json=body)
 
+    def get_appointment(self, *, event_id: str) -> dict:
+        """{"event": {...}}: the appointment as GHL has it now (start, calendar, status)."""
+        return self._call("GET", f"/calendars/events/appointments/{event_id}", version=CALENDARS_VERSION)
+
     def contact_appointments(self, *, contact_id: str) -> dict:
         return self._call("GET", f"/contacts/{contact_id}/appointments", version=API_VERSION)
 

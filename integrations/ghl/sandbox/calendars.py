@@ -147,6 +147,14 @@ def appointment_create(call: SandboxCall) -> tuple[int, dict]:
     return 200, _appointment_response(appointment)
 
 
+def appointment_get(call: SandboxCall) -> tuple[int, dict]:
+    appointment = store.get("appointment", call.args[0])
+    if appointment is None:
+        raise replies.not_found("Appointment not found")
+    replies.check_location(call, appointment.data["locationId"])
+    return 200, {"event": _appointment_response(appointment.data)}
+
+
 def appointment_update(call: SandboxCall) -> tuple[int, dict]:
     body = call.body
     with transaction.atomic():

@@ -23,6 +23,7 @@ ROUTES = (
     ("GET", r"/calendars/([^/]+)/free-slots", calendars.free_slots),
     ("POST", r"/calendars/events/appointments", calendars.appointment_create),
     ("PUT", r"/calendars/events/appointments/([^/]+)", calendars.appointment_update),
+    ("GET", r"/calendars/events/appointments/([^/]+)", calendars.appointment_get),
     ("POST", r"/contacts/upsert", contacts.contact_upsert),
     ("GET", r"/contacts/search/duplicate", contacts.contact_find_duplicate),
     ("GET", r"/contacts/([^/]+)/appointments", contacts.contact_appointments),
