@@ -11,6 +11,7 @@ from tenants.access import agency_view, client_portal_view
 from voice.calls import selectors, tasks
 from voice.calls.forms import COMMON_ENDED_REASONS, CallFilterForm
 from voice.paging import CALLS_PER_PAGE, CappedPaginator, list_response
+from voice.proof.selectors import call_proof_context
 
 # Counting search hits re-reads each matching transcript, so a broad word is counted only this far.
 SEARCH_COUNT_CAP = 1_000
@@ -75,6 +76,7 @@ def call_export(request):
 def _call_page(request, call, *, portal: str):
     """One template for both portals; the client's leaves out costs and everything of the agency."""
     context = {"call": call, "portal": portal, **selectors.call_page(call=call, with_costs=portal == "agency")}
+    context.update(call_proof_context(call=call, portal=portal))
     return render(request, "voice/call_detail.html", context)
 
 

@@ -15,6 +15,7 @@ from tenants.services import client_markup_set
 from voice.bookings.selectors import client_upcoming_bookings
 from voice.calls.selectors import client_recent_calls
 from voice.dashboards import stats as voice_stats
+from voice.proof.selectors import proof_rates
 
 DASHBOARD_CLIENTS = 10
 
@@ -35,6 +36,7 @@ def dashboard(request):
         "top_clients": voice_stats.busiest_clients(agency=request.agency, stats=stats, limit=DASHBOARD_CLIENTS),
         "more_clients": max(len(stats.clients) - DASHBOARD_CLIENTS, 0),
         "attention": voice_stats.attention_items(agency=request.agency),
+        "proof_rates": proof_rates(agency=request.agency),
     }
     return render(request, "voice/dashboard.html", context)
 
@@ -47,6 +49,7 @@ def client_dashboard(request, client_id):
         "client": client,
         "stats": voice_stats.call_stats(agency=request.agency, client=client, time_zone=client.time_zone),
         "attention": voice_stats.attention_items(agency=request.agency, client=client),
+        "proof_rates": proof_rates(agency=request.agency, client=client),
     }
     return render(request, "voice/client_dashboard.html", context)
 

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 
 from integrations.http import ProviderError
-from voice.live.speech import PARTS_OF_DAY, in_part_of_day, instant, well_spread
+from voice.live.speech import PARTS_OF_DAY, in_part_of_day, instant, spoken_day, spoken_time, well_spread
 from voice.models import WEEKDAYS
 
 OFFERED = "offered"
@@ -174,3 +174,47 @@ def refused(*, reason: str, start: datetime, error: ProviderError | None = None,
     if nearest:
         details["nearest"] = [moment.isoformat() for moment in nearest]
     return details
+
+
+REASON_LABELS = {
+    OFFERED: "Offered",
+    OVER_LIMIT: "Not spoken: one answer says at most six times",
+    SPREAD: "Spread choice: a few times spread over the day are spoken",
+    PART_OF_DAY: "Not in the part of the day asked",
+    TOO_SOON: "Too soon: under 30 minutes' notice",
+    TAKEN: "Already booked or blocked in GHL",
+}
+NOTE_LABELS = {
+    NONE_FROM_GHL: "GHL had no free slot that day (fully booked, or closed in GHL)",
+    OUTSIDE_HOURS: "Outside the assistant's opening hours",
+}
+REFUSAL_LABELS = {
+    "not_free": "The time was no longer free when GHL was asked again just before booking",
+    "ghl_refused": "GHL refused the appointment",
+}
+
+
+def explanation_rows(details: dict) -> dict:
+    """A recorded explanation as the call page lists it: per day, the times grouped under their reason."""
+    if not isinstance(details, dict):
+        return {}
+    if details.get("kind") == "availability":
+        days = []
+        for day in details.get("days") or []:
+            groups: dict[str, list[str]] = {}
+            for slot in day.get("slots") or []:
+                moment = datetime.fromisoformat(slot["at"])
+                groups.setdefault(slot["reason"], []).append(spoken_time(moment))
+            days.append(
+                {
+                    "day": spoken_day(datetime.fromisoformat(day["day"])),
+                    "note": NOTE_LABELS.get(day.get("note"), ""),
+                    "looked_ahead": bool(day.get("looked_ahead")),
+                    "groups": [(REASON_LABELS[r], groups[r]) for r in REASON_LABELS if r in groups],
+                }
+            )
+        return {"days": days, "part_of_day": details.get("part_of_day", "")}
+    if details.get("action") == "refused":
+        refusal = REFUSAL_LABELS.get(details.get("reason"), "Refused")
+        return {"refusal": refusal, "ghl_said": details.get("ghl_said", "")}
+    return {}

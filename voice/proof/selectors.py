@@ -50,11 +50,12 @@ class ProofRates:
 
     @property
     def checked_clients(self) -> list[ProofRate]:
-        return [rate for rate in self.clients if rate.checked]
+        """Clients with checked calls, the lowest rate first: where the agency should look."""
+        return sorted((rate for rate in self.clients if rate.checked), key=lambda r: (r.rate, -r.checked, r.name))
 
     @property
     def checked_assistants(self) -> list[ProofRate]:
-        return [rate for rate in self.assistants if rate.checked]
+        return sorted((rate for rate in self.assistants if rate.checked), key=lambda r: (r.rate, -r.checked, r.name))
 
 
 def _counts(proofs: QuerySet[CallProof], key: str) -> dict:
@@ -63,9 +64,15 @@ def _counts(proofs: QuerySet[CallProof], key: str) -> dict:
 
 
 def proof_rates(
-    *, agency: Agency, client: ClientAccount | None = None, now: datetime | None = None, days: int = RATE_DAYS
+    *,
+    agency: Agency,
+    client: ClientAccount | None = None,
+    now: datetime | None = None,
+    days: int = RATE_DAYS,
+    every: bool = False,
 ) -> ProofRates:
-    """The last `days` days per client and per assistant (every one of them, checked or not), in four queries."""
+    """The last `days` days per client and per assistant, in four queries: those with checked calls, or `every`
+    one of them (the read API lists all, so a client with no claims reads as such rather than missing)."""
     since = (now or timezone.now()) - timedelta(days=days)
     proofs = CallProof.objects.filter(agency=agency, created_at__gte=since, status__in=CHECKED_STATUSES)
     clients = ClientAccount.objects.filter(agency=agency).order_by("name", "pk")
@@ -73,6 +80,14 @@ def proof_rates(
     if client is not None:
         proofs, clients, assistants = proofs.filter(call__client=client), [client], assistants.filter(client=client)
     by_client, by_assistant = _counts(proofs, "call__client_id"), _counts(proofs, "call__assistant_id")
+    if not every:
+        # Subqueries, not id lists: the query count stays the same whether or not anything was checked.
+        clients = (
+            [c for c in clients if c.pk in by_client]
+            if client
+            else clients.filter(pk__in=proofs.values("call__client_id"))
+        )
+        assistants = assistants.filter(pk__in=proofs.values("call__assistant_id"))
     rates = ProofRates(days=days)
     for account in clients:
         row = by_client.get(account.pk, {})
@@ -99,7 +114,7 @@ def proof_problems(
     if client is not None:
         proofs = proofs.filter(call__client=client)
     shown = list(proofs.select_related("call__client").order_by("-checked_at", "-pk")[:ATTENTION_SHOWN])
-    return shown, proofs.count() if len(shown) == ATTENTION_SHOWN else len(shown)
+    return shown, proofs.count()
 
 
 def call_proof(*, call: Call) -> CallProof | None:
@@ -138,3 +153,25 @@ def proof_check_results(*, agency: Agency, clients: list[ClientAccount], now: da
         url = reverse("call_detail", args=[agency.slug, latest.call.public_id])
         results.append(CheckResult(client, CheckName.BOOKING_PROOF, CheckState.FAILING, detail, "See the call", url))
     return results
+
+
+@dataclass(frozen=True)
+class MismatchRow:
+    label: str
+    detail: str
+    said: str
+
+
+def call_proof_context(*, call: Call, portal: str) -> dict:
+    """The call page's proof: the agency sees every mismatch; a client only that its bookings were verified."""
+    proof = call_proof(call=call)
+    if proof is None:
+        return {"proof": None}
+    if portal != "agency":
+        return {"proof": proof if proof.status == ProofStatus.HOLDS else None}
+    rows = [
+        MismatchRow(MismatchKind(m["kind"]).label, m.get("detail", ""), m.get("said", ""))
+        for m in proof.mismatches
+        if m.get("kind") in MismatchKind.values
+    ]
+    return {"proof": proof, "proof_mismatches": rows}

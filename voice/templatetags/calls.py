@@ -2,6 +2,8 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from voice.live.explanations import explanation_rows
+
 register = template.Library()
 
 
@@ -29,3 +31,9 @@ def choice_select(field) -> str:
     )
     css = "form-select is-invalid" if field.errors else "form-select"
     return format_html('<select name="{}" id="{}" class="{}">{}</select>', field.html_name, field.auto_id, css, options)
+
+
+@register.filter
+def why_not_offered(details) -> dict:
+    """A tool call's recorded explanation as rows: slots per day grouped by why they were (not) offered."""
+    return explanation_rows(details)

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 
 from integrations.sandbox.models import SandboxObject
 from tests.integrations.ghl.signing import ED25519_KEY, ed25519_sign, public_pem
