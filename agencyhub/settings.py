@@ -210,6 +210,8 @@ CELERY_BEAT_SCHEDULE["text-reminders-due"] = {
     "task": "voice.messaging.tasks.reminders_due_send_task",
     "schedule": 300.0,
 }
+# Booking proof: recent bookings are looked up in GHL again, so one moved or deleted there is noticed.
+CELERY_BEAT_SCHEDULE["proof-recheck"] = {"task": "voice.proof.tasks.proof_recheck_task", "schedule": 3600.0}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from tenants.api import ClientListApi
 from voice.api import BookingListApi, CallDetailApi, CallListApi
+from voice.proof.api import ProofSummaryApi
 
 from .health import healthz
 
@@ -20,6 +21,7 @@ urlpatterns = [
     path("api/v1/calls/", CallListApi.as_view(), name="api_call_list"),
     path("api/v1/calls/<uuid:call_id>/", CallDetailApi.as_view(), name="api_call_detail"),
     path("api/v1/bookings/", BookingListApi.as_view(), name="api_booking_list"),
+    path("api/v1/proof/", ProofSummaryApi.as_view(), name="api_proof_summary"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("", include("tenants.urls")),
     path("", include("integrations.ghl.urls")),

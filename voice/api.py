@@ -12,7 +12,7 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 from tenants.api import UNAUTHENTICATED, AgencyScoped
 from voice.bookings.selectors import booking_list
 from voice.calls import selectors
-from voice.models import Booking, BookingStatus, Call, CallOutcome, ToolCallRecord
+from voice.models import Booking, BookingStatus, Call, CallOutcome, CallProof, MismatchKind, ToolCallRecord
 
 logger = logging.getLogger(__name__)
 
@@ -170,9 +170,32 @@ class CallSerializer(serializers.ModelSerializer):
         ]
 
 
+class MismatchSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=MismatchKind.choices)
+    detail = serializers.CharField()
+    said = serializers.CharField(required=False, help_text="The assistant's sentence, when the transcript claimed it.")
+
+
+class ProofSerializer(serializers.ModelSerializer):
+    mismatches = MismatchSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = CallProof
+        fields = ["status", "mismatches", "checked_at"]
+
+
 class CallDetailSerializer(CallSerializer):
     tool_calls = ToolCallSerializer(many=True, read_only=True)
     bookings = BookingSerializer(many=True, read_only=True)
+    proof = serializers.SerializerMethodField(
+        help_text="Booking proof: whether what the caller was told was done is what the tools did and GHL shows; "
+        "null until the call's end-of-call report has been checked."
+    )
+
+    @extend_schema_field(ProofSerializer(allow_null=True))
+    def get_proof(self, call):
+        proof = getattr(call, "proof", None) if hasattr(call, "proof") else None
+        return ProofSerializer(proof).data if proof is not None else None
 
     class Meta(CallSerializer.Meta):
         fields = [
@@ -185,6 +208,7 @@ class CallDetailSerializer(CallSerializer):
             "stereo_recording_url",
             "tool_calls",
             "bookings",
+            "proof",
         ]
 
 
@@ -235,8 +259,10 @@ class CallDetailApi(AgencyScoped, RetrieveAPIView):
 
     def get_queryset(self):
         bookings = Booking.objects.exclude(status=BookingStatus.PENDING).select_related("client").order_by("start")
-        return selectors.call_list(agency=self.agency).prefetch_related(
-            "tool_calls", Prefetch("bookings", queryset=bookings)
+        return (
+            selectors.call_list(agency=self.agency)
+            .select_related("proof")
+            .prefetch_related("tool_calls", Prefetch("bookings", queryset=bookings))
         )
 
 

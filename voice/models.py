@@ -220,6 +220,9 @@ class ToolCallRecord(models.Model):
     result = models.TextField(blank=True)
     error = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
+    # Written with the answer: the slots considered and why others were not offered, or what a booking
+    # tool confirmed (appointment, calendar, start) for the call's booking proof.
+    details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -282,4 +285,5 @@ def transcript_search_vector() -> SearchVector:
 
 
 from voice.messaging.models import MessagingSettings, TextMessage, TextMessageKind, TextMessageStatus  # noqa: E402, F401
+from voice.proof.models import CallProof, MismatchKind, ProofStatus  # noqa: E402, F401
 from voice.watchdog.models import AlertSettings, CheckName, CheckState, Incident, WatchdogCheck  # noqa: E402, F401

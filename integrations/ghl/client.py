@@ -266,6 +266,10 @@ class GhlClient:
         body = {key: value for key, value in fields.items() if value is not None}
         return self._call("PUT", f"/calendars/events/appointments/{event_id}", version=CALENDARS_VERSION, json=body)
 
+    def get_appointment(self, *, event_id: str) -> dict:
+        """{"event": {...}}: the appointment as GHL has it now (start, calendar, appointmentStatus)."""
+        return self._call("GET", f"/calendars/events/appointments/{event_id}", version=CALENDARS_VERSION)
+
     def contact_appointments(self, *, contact_id: str) -> dict:
         return self._call("GET", f"/contacts/{contact_id}/appointments", version=API_VERSION)
 
@@ -288,10 +292,6 @@ class GhlClient:
     def list_custom_fields(self, *, location_id: str) -> dict:
         params = {"model": "contact"}
         return self._call("GET", f"/locations/{location_id}/customFields", version=API_VERSION, params=params)
-
-    def get_appointment(self, *, event_id: str) -> dict:
-        """{"event": {..., "appointmentStatus": "confirmed" | "showed" | "noshow" | "cancelled" | ...}}"""
-        return self._call("GET", f"/calendars/events/appointments/{event_id}", version=CALENDARS_VERSION)
 
     def send_sms(self, *, contact_id: str, message: str, appointment_id: str = "") -> dict:
         """{"conversationId", "messageId", "status"}; never retried on a 5xx, which may have sent it."""

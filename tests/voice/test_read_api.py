@@ -264,6 +264,7 @@ def test_the_schema_is_public_and_documents_every_endpoint(client):
         "/api/v1/calls/",
         "/api/v1/calls/{call_id}/",
         "/api/v1/bookings/",
+        "/api/v1/proof/",
         "/api/webhooks/ghl/",
         "/api/webhooks/vapi/{agency_id}/",
     }

@@ -8,6 +8,7 @@ from voice.calls.services import call_upsert
 from voice.calls.tasks import call_note_task
 from voice.live.services import slots_warm_enqueue
 from voice.models import CallOutcome
+from voice.proof.services import call_proof_enqueue
 
 
 def _end_of_call_fields(message: dict) -> dict:
@@ -76,6 +77,8 @@ def vapi_message_process(event) -> None:
         call.save(update_fields=[*updates, "updated_at"])
     if kind == "end-of-call-report" and call.summary and call.note_added_at is None:
         transaction.on_commit(lambda: _note_later(call.pk))
+    if kind == "end-of-call-report":
+        transaction.on_commit(lambda: call_proof_enqueue(call.pk))
 
 
 def _note_later(call_id: int) -> None:

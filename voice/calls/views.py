@@ -12,6 +12,7 @@ from voice.calls import selectors, tasks
 from voice.calls.forms import COMMON_ENDED_REASONS, CallFilterForm
 from voice.messaging.selectors import call_text_messages
 from voice.paging import CALLS_PER_PAGE, CappedPaginator, list_response
+from voice.proof.selectors import call_proof_context
 
 # Counting search hits re-reads each matching transcript, so a broad word is counted only this far.
 SEARCH_COUNT_CAP = 1_000
@@ -77,6 +78,7 @@ def _call_page(request, call, *, portal: str):
     """One template for both portals; the client's leaves out costs and everything of the agency."""
     context = {"call": call, "portal": portal, **selectors.call_page(call=call, with_costs=portal == "agency")}
     context["texts"] = call_text_messages(call=call)
+    context.update(call_proof_context(call=call, portal=portal))
     return render(request, "voice/call_detail.html", context)
 
 

@@ -22,12 +22,13 @@ from tenants.models import Agency, ClientAccount
 from voice.assistants.selectors import assistant_list
 from voice.calls.transcripts import clock
 from voice.models import MADE_BOOKING_STATUSES, Booking, Call, CallOutcome, CheckName, SyncStatus
+from voice.proof.selectors import proof_problems
 from voice.watchdog.selectors import open_incidents
 
 CHART_DAYS = 30
 ATTENTION_EVENTS_SHOWN = 5
 CENT = Decimal("0.01")
-LISTED_ABOVE = (CheckName.VAPI_PUSH, CheckName.WEBHOOK_EVENTS)
+LISTED_ABOVE = (CheckName.VAPI_PUSH, CheckName.WEBHOOK_EVENTS, CheckName.BOOKING_PROOF)
 
 
 def month_start(day: date) -> date:
@@ -275,10 +276,18 @@ class Attention:
     failed_events: list = field(default_factory=list)
     failed_event_count: int = 0
     incidents: list = field(default_factory=list)
+    # Calls whose claims did not hold (booking proof), newest first, and how many there are.
+    proof_problems: list = field(default_factory=list)
+    proof_problem_count: int = 0
 
     @property
     def count(self) -> int:
-        return len(self.reconnect) + len(self.failed_assistants) + self.failed_event_count + len(self.incidents)
+        listed = len(self.reconnect) + len(self.failed_assistants) + self.failed_event_count + len(self.incidents)
+        return listed + self.proof_problem_count
+
+    @property
+    def more_proof_problems(self) -> int:
+        return self.proof_problem_count - len(self.proof_problems)
 
     @property
     def more_failed_events(self) -> int:
@@ -298,10 +307,13 @@ def attention_items(*, agency: Agency, client: ClientAccount | None = None) -> A
     incidents = open_incidents(agency=agency, client=client).exclude(check_name__in=LISTED_ABOVE)
     # Incidents whose cause is already listed above with its own fix are not listed twice.
     listed = {(connection.client_id, CheckName.GHL_CONNECTION) for connection in reconnect}
+    proofs, proof_count = proof_problems(agency=agency, client=client)
     return Attention(
         reconnect=reconnect,
         failed_assistants=list(assistants),
         failed_events=list(events[:ATTENTION_EVENTS_SHOWN]),
         failed_event_count=events.count(),
         incidents=[i for i in incidents if (i.client_id, i.check_name) not in listed],
+        proof_problems=proofs,
+        proof_problem_count=proof_count,
     )

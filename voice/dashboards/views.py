@@ -16,6 +16,7 @@ from voice.bookings.selectors import client_upcoming_bookings
 from voice.calls.selectors import client_recent_calls
 from voice.dashboards import stats as voice_stats
 from voice.dashboards.selectors import client_hub
+from voice.proof.selectors import proof_rates
 from voice.simulator.services import scenario_choices
 
 DASHBOARD_CLIENTS = 10
@@ -37,6 +38,7 @@ def dashboard(request):
         "top_clients": voice_stats.busiest_clients(agency=request.agency, stats=stats, limit=DASHBOARD_CLIENTS),
         "more_clients": max(len(stats.clients) - DASHBOARD_CLIENTS, 0),
         "attention": voice_stats.attention_items(agency=request.agency),
+        "proof_rates": proof_rates(agency=request.agency),
     }
     return render(request, "voice/dashboard.html", context)
 
@@ -64,6 +66,7 @@ def client_dashboard(request, client_id):
         "client": client,
         "stats": voice_stats.call_stats(agency=request.agency, client=client, time_zone=client.time_zone),
         "attention": voice_stats.attention_items(agency=request.agency, client=client),
+        "proof_rates": proof_rates(agency=request.agency, client=client),
     }
     return render(request, "voice/client_dashboard.html", context)
 

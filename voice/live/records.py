@@ -7,7 +7,14 @@ from voice.models import Call, ToolCallRecord
 
 
 def tool_call_record_write(
-    *, call_match: tuple[str, list], invocation, result: str, error: str, elapsed_ms: int, asked_at: datetime
+    *,
+    call_match: tuple[str, list],
+    invocation,
+    result: str,
+    error: str,
+    elapsed_ms: int,
+    asked_at: datetime,
+    details: dict | None = None,
 ) -> bool:
     """Writes (or rewrites, for a repeated tool call) the record in one statement that also finds the call.
 
@@ -24,14 +31,17 @@ def tool_call_record_write(
         durability = "WITH durability AS (SELECT set_config('synchronous_commit', 'off', true)) "
         joined = ", durability"
     record, call = ToolCallRecord._meta.db_table, Call._meta.db_table
+    jsonb = "%s::jsonb" if postgres else "%s"
     # Only this module's fixed clauses and table names are interpolated; every value is a parameter.
     sql = (
         f"{durability}INSERT INTO {record} "  # noqa: S608
-        "(call_id, tool_call_id, name, arguments, result, error, duration_ms, created_at) "
-        f"SELECT c.id, %s, %s, {'%s::jsonb' if postgres else '%s'}, %s, %s, %s, %s FROM {call} c{joined} "
+        "(call_id, tool_call_id, name, arguments, result, error, duration_ms, details, created_at) "
+        f"SELECT c.id, %s, %s, {jsonb}, %s, %s, %s, {jsonb}, %s FROM {call} c{joined} "
         f"WHERE {where} "
         "ON CONFLICT (call_id, tool_call_id) DO UPDATE SET name = excluded.name, arguments = excluded.arguments, "
-        "result = excluded.result, error = excluded.error, duration_ms = excluded.duration_ms RETURNING id"
+        "result = excluded.result, error = excluded.error, duration_ms = excluded.duration_ms, "
+        # A repeated tool call hears the first outcome again and explains nothing new: keep the first details.
+        f"details = COALESCE(NULLIF(excluded.details, {jsonb}), {record}.details) RETURNING id"
     )
     params = [
         invocation.id[:100],
@@ -40,8 +50,10 @@ def tool_call_record_write(
         result,
         error,
         elapsed_ms,
+        json.dumps(details or {}),
         connection.ops.adapt_datetimefield_value(asked_at),
         *where_params,
+        "{}",
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

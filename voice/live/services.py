@@ -35,6 +35,9 @@ TOOL_BUDGET_SECONDS = 8.0
 NOT_SET_UP = "I'm sorry, I can't check the calendar right now. Could I take a message instead?"
 
 
+CRASHED = "I'm sorry, something went wrong on my side. Could I take a message instead?"
+
+
 UNKNOWN_NUMBER = "Sorry, this number is not set up to take calls yet. Please try again later."
 
 
@@ -74,22 +77,25 @@ def call_context(
         ghl_factory=ghl_factory,
         now=timezone.now(),
         asked_at=asked_at,
+        business_hours=setup.business_hours,
     )
 
 
-def _answer_one(context: CallContext | None, invocation, failure: str) -> tuple[str, str]:
-    """(result, error) for one tool call; exactly one of them is set, both single-line."""
+def _answer_one(context: CallContext | None, invocation, failure: str) -> tuple[str, str, dict]:
+    """(result, error, details) for one tool call; exactly one of result and error is set, both single-line;
+    details are what the tool noted about its answer (the call page and the booking proof read them)."""
     if context is None:
-        return "", failure
+        return "", failure, {}
     tool = TOOLS.get(invocation.name)
     if tool is None:
-        return "", f"I can't do {invocation.name or 'that'} on this call."
+        return "", f"I can't do {invocation.name or 'that'} on this call.", {}
     if invocation.arguments_error:
-        return "", "Sorry, I didn't catch that. Could you say it again?"
+        return "", "Sorry, I didn't catch that. Could you say it again?", {}
+    context.details = {}
     try:
-        return single_line(tool(context, invocation.arguments, tool_call_id=invocation.id)), ""
+        return single_line(tool(context, invocation.arguments, tool_call_id=invocation.id)), "", context.details
     except ToolFailure as exc:
-        return "", single_line(str(exc))
+        return "", single_line(str(exc)), context.details
 
 
 def tool_calls_answer(*, auth: AgencyAuth, message: dict) -> dict:
@@ -125,10 +131,10 @@ def tool_calls_answer(*, auth: AgencyAuth, message: dict) -> dict:
     for invocation in invocations:
         started = time.monotonic()
         try:
-            result, error = _answer_one(context, invocation, failure)
+            result, error, details = _answer_one(context, invocation, failure)
         except Exception:  # a bug must not become silence on the phone: logged with context, answered as error
             logger.exception("Tool %s crashed on call %s", invocation.name, vapi_call_id)
-            result, error = "", "I'm sorry, something went wrong on my side. Could I take a message instead?"
+            result, error, details = "", CRASHED, {}
         elapsed_ms = int((time.monotonic() - started) * 1000)
         if error:
             logger.warning("Tool %s answered an error in %s ms: %s", invocation.name, elapsed_ms, error)
@@ -139,6 +145,7 @@ def tool_calls_answer(*, auth: AgencyAuth, message: dict) -> dict:
                 "error": error,
                 "elapsed_ms": elapsed_ms,
                 "asked_at": asked_at,
+                "details": details,
             }
             call = loaded.get("call")
             match = ("c.id = %s", [call.pk]) if call else (by_call_id, [agency.pk, vapi_call_id])

@@ -56,6 +56,7 @@ class AssistantSetup:
     calendars: tuple[tuple[str, str], ...]  # (GHL calendar id, spoken name), in the assistant's order
     ghl_connected: bool  # a GHL connection that answers (not disconnected, not waiting for a reconnect)
     location_id: str
+    business_hours: dict | None = None  # {"mon": {"open": "09:00", "close": "17:00"}, "sun": None, ...}
 
 
 def _auth_key(public_id) -> str:
@@ -93,6 +94,7 @@ def assistant_setup_build(assistant: Assistant) -> AssistantSetup:
         calendars=tuple(assistant.calendars.values_list("calendar_id", "spoken_name")),
         ghl_connected=location is not None and location.is_connected,
         location_id=location.location_id if location else "",
+        business_hours=assistant.business_hours,
     )
 
 

@@ -6,24 +6,23 @@ A `ToolFailure` carries a speakable apology; the endpoint answers it in `error` 
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 
 from integrations.http import ProviderError
+from voice.live import explanations
 from voice.live.slots import slots_for_days, slots_invalidate
 from voice.live.speech import (
     UnclearTime,
-    in_part_of_day,
     instant,
     requested_datetime,
     requested_day,
     single_line,
     spoken_moment,
     spoken_slots,
-    well_spread,
 )
 from voice.messaging.services import sms_confirmation_enqueue
 from voice.models import Booking, BookingStatus, Call, CallOutcome, TextMessageKind
@@ -64,6 +63,10 @@ class CallContext:
     now: datetime
     # When the caller asked (the message's own timestamp), so a booking is dated to its call's day.
     asked_at: datetime | None = None
+    # The assistant's opening hours, to explain a day with no openings.
+    business_hours: dict | None = None
+    # What the tool being answered noted about its answer (voice.live.explanations), recorded with it.
+    details: dict = field(default_factory=dict)
 
     @property
     def call(self) -> Call | None:
@@ -82,7 +85,7 @@ def _calendar_for(ctx: CallContext, service: str | None) -> CalendarChoice:
     return ctx.calendars[0]
 
 
-def _free_slots(ctx: CallContext, calendar: CalendarChoice, first_day, days: int, *, fresh: bool = False):
+def _ghl_slots(ctx: CallContext, calendar: CalendarChoice, first_day, days: int, *, fresh: bool = False):
     try:
         by_day = slots_for_days(
             ghl_factory=ctx.ghl_factory,
@@ -96,8 +99,23 @@ def _free_slots(ctx: CallContext, calendar: CalendarChoice, first_day, days: int
     except ProviderError as exc:
         logger.warning("Free slots unavailable for calendar %s: %s", calendar.calendar_id, exc)
         raise ToolFailure(CALENDAR_UNREACHABLE) from exc
+    return by_day
+
+
+def _free_slots(ctx: CallContext, calendar: CalendarChoice, first_day, days: int, *, fresh: bool = False):
     earliest = ctx.now + MIN_NOTICE
+    by_day = _ghl_slots(ctx, calendar, first_day, days, fresh=fresh)
     return {day: [m for m in moments if m >= earliest] for day, moments in by_day.items()}
+
+
+def _offers(ctx: CallContext, calendar: CalendarChoice, first_day, days: int, part: str):
+    return explanations.offers_for_days(
+        _ghl_slots(ctx, calendar, first_day, days),
+        earliest=ctx.now + MIN_NOTICE,
+        part=part,
+        hours=ctx.business_hours,
+        minutes=calendar.minutes,
+    )
 
 
 def check_availability(ctx: CallContext, args: dict, **_) -> str:
@@ -113,13 +131,15 @@ def check_availability(ctx: CallContext, args: dict, **_) -> str:
     calendar = _calendar_for(ctx, args.get("service"))
     part = str(args.get("part_of_day") or "").lower()
 
-    by_day = _free_slots(ctx, calendar, first, days)
-    offered = [m for day in sorted(by_day) for m in well_spread([s for s in by_day[day] if in_part_of_day(s, part)])]
+    asked = _offers(ctx, calendar, first, days, part)
+    offered = explanations.offered_times(asked)
     if offered:
+        ctx.details = explanations.availability_details(calendar=calendar.spoken_name, part=part, asked=asked)
         return single_line(f"For {calendar.spoken_name}, I have {spoken_slots(offered[:6])}.")
     # Nothing then: look ahead for the next openings rather than leaving the caller with a no.
-    ahead = _free_slots(ctx, calendar, first + timedelta(days=days), LOOKAHEAD_DAYS)
-    later = next((well_spread(ahead[day]) for day in sorted(ahead) if ahead[day]), [])
+    ahead = _offers(ctx, calendar, first + timedelta(days=days), LOOKAHEAD_DAYS, "")
+    later = next((offer.offered for offer in ahead if offer.offered), [])
+    ctx.details = explanations.availability_details(calendar=calendar.spoken_name, part=part, asked=asked, ahead=ahead)
     asked = "then" if part == "" else f"in the {part}"
     if later:
         return single_line(f"I don't have anything {asked}. The next openings are {spoken_slots(later)}.")
@@ -232,6 +252,7 @@ def book_appointment(ctx: CallContext, args: dict, *, tool_call_id: str) -> str:
     try:
         free, nearest = _slot_is_free(ctx, calendar, start)
         if not free:
+            ctx.details = explanations.refused(reason="not_free", start=start, nearest=nearest)
             alternatives = f" I could do {spoken_slots(nearest)}." if nearest else ""
             return _booking_end(
                 booking,
@@ -243,9 +264,13 @@ def book_appointment(ctx: CallContext, args: dict, *, tool_call_id: str) -> str:
         _booking_end(booking, status=BookingStatus.FAILED, said=str(exc))
         raise
     except ProviderError as exc:
+        ctx.details = explanations.refused(reason="ghl_refused", start=start, error=exc)
         return _booking_refused(booking, exc, nearest)
     slots_invalidate(client_id=ctx.client_id, calendar_id=calendar.calendar_id)
     Call.objects.filter(pk=booking.call_id).update(outcome=CallOutcome.BOOKED)
+    ctx.details = explanations.confirmed(
+        action="booked", appointment_id=appointment_id, calendar_id=calendar.calendar_id, start=start
+    )
     said = _booking_end(
         booking,
         status=BookingStatus.BOOKED,
@@ -322,6 +347,9 @@ def cancel_appointment(ctx: CallContext, args: dict, *, tool_call_id: str = "", 
         status=BookingStatus.CANCELLED
     )
     slots_invalidate(client_id=ctx.client_id, calendar_id=event.get("calendarId", ""))
+    ctx.details = explanations.confirmed(
+        action="cancelled", appointment_id=event["id"], calendar_id=event.get("calendarId", ""), start=event["start"]
+    )
     calendar = next((c for c in ctx.calendars if c.calendar_id == event.get("calendarId")), None)
     contact_id = event.get("contactId", "")
     _sms_confirmation(ctx, TextMessageKind.CANCELLED, tool_call_id, event["id"], contact_id, event["start"], calendar)
@@ -345,6 +373,7 @@ def reschedule_appointment(ctx: CallContext, args: dict, *, tool_call_id: str = 
             )
             free, nearest = _slot_is_free(ctx, calendar, new_start)
             if not free:
+                ctx.details = explanations.refused(reason="not_free", start=new_start, nearest=nearest)
                 offer = f" I could do {spoken_slots(nearest)}." if nearest else ""
                 return single_line(f"I'm sorry, {spoken_moment(new_start)} isn't available.{offer}")
             old_end = requested_datetime(event["endTime"], ctx.tz) if event.get("endTime") else None
@@ -357,6 +386,13 @@ def reschedule_appointment(ctx: CallContext, args: dict, *, tool_call_id: str = 
         status=BookingStatus.RESCHEDULED, start=new_start, end=new_end
     )
     slots_invalidate(client_id=ctx.client_id, calendar_id=calendar.calendar_id)
+    ctx.details = explanations.confirmed(
+        action="rescheduled",
+        appointment_id=event["id"],
+        calendar_id=event.get("calendarId") or calendar.calendar_id,
+        start=new_start,
+        moved_from=old_start,
+    )
     contact_id = event.get("contactId", "")
     _sms_confirmation(ctx, TextMessageKind.RESCHEDULED, tool_call_id, event["id"], contact_id, new_start, calendar)
     return f"Done: your appointment moved from {spoken_moment(old_start)} to {spoken_moment(new_start)}."

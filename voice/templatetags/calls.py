@@ -4,6 +4,7 @@ from django.utils.safestring import mark_safe
 
 from voice.calls.ended_reasons import ended_reason_text
 from voice.calls.transcripts import clock
+from voice.live.explanations import explanation_rows
 
 register = template.Library()
 
@@ -44,3 +45,9 @@ def choice_select(field) -> str:
     )
     css = "form-select is-invalid" if field.errors else "form-select"
     return format_html('<select name="{}" id="{}" class="{}">{}</select>', field.html_name, field.auto_id, css, options)
+
+
+@register.filter
+def why_not_offered(details) -> dict:
+    """A tool call's recorded explanation as rows: slots per day grouped by why they were (not) offered."""
+    return explanation_rows(details)

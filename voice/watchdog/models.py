@@ -21,6 +21,8 @@ class CheckName(models.TextChoices):
     TOOL_ERRORS = "tool_errors", "Tool errors in the last hour"
     WEBHOOK_EVENTS = "webhook_events", "Webhook events"
     CALL_VOLUME = "call_volume", "Calls coming in"
+    # Raised by the booking proof (voice.proof) and re-evaluated by every watchdog run.
+    BOOKING_PROOF = "booking_proof", "Booking proof"
 
 
 class CheckState(models.TextChoices):

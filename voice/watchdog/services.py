@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from integrations.ghl.models import ConnectionStatus
 from tenants.models import Agency, User
+from voice.proof.selectors import proof_check_results
 from voice.watchdog import alerts, checks, selectors
 from voice.watchdog.checks import CheckResult
 from voice.watchdog.models import AlertSettings, CheckState, Incident, WatchdogCheck
@@ -30,6 +31,7 @@ def agency_watchdog_run(*, agency: Agency, now: datetime | None = None) -> list[
             calendar_ids = {row.calendar_id for assistant in assistants for row in assistant.calendars.all()}
             probe = checks.ghl_probe(connection=connection, calendar_ids=calendar_ids, now=now)
         results += checks.client_results(client=client, snapshot=snapshot, probe=probe)
+    results += proof_check_results(agency=agency, clients=snapshot.clients, now=now)
     rows = check_results_apply(agency=agency, results=results, now=now)
     alerts.alerts_deliver(agency=agency, now=now)
     return rows

@@ -13,7 +13,7 @@ from integrations.models import WebhookEvent, WebhookStatus
 from tests.clock import NOW
 from tests.factories import AssistantFactory, EndedCallFactory
 from tests.voice.dashboards.charts import chart_data
-from voice.models import Assistant, CallOutcome, SyncStatus
+from voice.models import Assistant, CallOutcome, CallProof, ProofStatus, SyncStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -258,9 +258,10 @@ def test_outsider_cannot_see_or_retry_anything(cast, as_user):
 
 # --- Queries -------------------------------------------------------------------------------------
 
-# One of each is the watchdog's open incidents in the attention list.
-DASHBOARD_QUERIES = 13
-CLIENT_DASHBOARD_QUERIES = 12
+# One of each is the watchdog's open incidents in the attention list; two are the booking-proof problems listed
+# there, and four (three for one client) the booking-proof rates.
+DASHBOARD_QUERIES = 19
+CLIENT_DASHBOARD_QUERIES = 17
 
 
 def _lots_of_everything(cast):
@@ -279,6 +280,12 @@ def _lots_of_everything(cast):
             )  # fmt: skip
             assistant = AssistantFactory(client=client)
             Assistant.objects.filter(pk=assistant.pk).update(sync_status=SyncStatus.FAILED)
+        if i < 2:
+            for n in range(3):
+                call = EndedCallFactory(client=client, started_at=NOW - timedelta(hours=n))
+                CallProof.objects.create(
+                    agency=cast.agency, call=call, status=ProofStatus.MISMATCH, checked_at=NOW, created_at=NOW
+                )
     for i in range(9):
         _failed_event(cast, key=f"evt-many-{i}")
     for day in range(30):
@@ -295,9 +302,10 @@ def test_dashboard_queries_do_not_grow_with_clients_or_calls(cast, as_user, djan
     _lots_of_everything(cast)
     with django_assert_num_queries(DASHBOARD_QUERIES):
         response = owner.get(url)
-    assert response.context["stats"].recent.calls == 151  # every call of the last 30 days
+    assert response.context["stats"].recent.calls == 151 + 6  # every call of the last 30 days
     assert len(response.context["top_clients"]) == 10
-    assert response.context["attention"].count == 3 + 3 + 9
+    assert response.context["attention"].count == 3 + 3 + 9 + 6
+    assert response.context["proof_rates"].overall.checked == 6
 
 
 def test_client_dashboard_queries_do_not_grow_with_calls(cast, as_user, django_assert_num_queries):

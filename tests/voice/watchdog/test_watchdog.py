@@ -290,7 +290,7 @@ def test_the_beat_runs_the_watchdog_for_every_agency_every_quarter_hour(watched,
     assert entry["schedule"] == 900.0 and entry["task"] in app.tasks
     assert watchdog_run_task.delay().get() == 2
     assert WatchdogCheck.objects.filter(agency=watched.agency_b).exists()
-    assert WatchdogCheck.objects.filter(agency=watched.agency, client=watched.client_account).count() == 8
+    assert WatchdogCheck.objects.filter(agency=watched.agency, client=watched.client_account).count() == 9
 
 
 def _app_queries_of_a_run(cast) -> list[str]:

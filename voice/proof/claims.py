@@ -1,0 +1,197 @@
+"""What the caller was told and what the tools did, side by side: the assistant's sentences that claim a booking,
+a move or a cancellation (with the days and times they name), and the claims the tools confirmed."""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from voice.calls.transcripts import ASSISTANT, conversation_turns
+from voice.live.speech import spoken_moment
+from voice.models import Call, MismatchKind, ToolCallRecord
+
+BOOKED, RESCHEDULED, CANCELLED = "booked", "rescheduled", "cancelled"
+# Which confirmed tool actions back a spoken claim: an appointment moved to 3 PM is also "booked for 3 PM".
+BACKED_BY = {BOOKED: (BOOKED, RESCHEDULED), RESCHEDULED: (RESCHEDULED,), CANCELLED: (CANCELLED,)}
+
+_THING = r"(?:appointment|booking|visit|cleaning|consultation|session)"
+# Most specific first: "your appointment is moved" must not read as a booking.
+CLAIM_PATTERNS = (
+    (
+        CANCELLED,
+        re.compile(
+            rf"\b(?:your|the)\s+{_THING}\b[^.!?]*?\b(?:is|has been|was|'s)\s+(?:now\s+)?cancell?ed\b"
+            r"|\bi(?:'ve| have)\s+(?:now\s+)?cancell?ed\b|\b(?:it's|it is|that's|that is)\s+(?:now\s+)?cancell?ed\b",
+            re.I,
+        ),
+    ),
+    (
+        RESCHEDULED,
+        re.compile(
+            rf"\b(?:your|the)\s+{_THING}\s+(?:is\s+|has been\s+|was\s+)?(?:now\s+)?(?:moved|rescheduled|changed)\b"
+            r"|\bi(?:'ve| have)\s+(?:now\s+)?(?:moved|rescheduled|changed)\b",
+            re.I,
+        ),
+    ),
+    (
+        BOOKED,
+        re.compile(
+            r"\b(?:you(?:'re| are)|you've been|you have been)\s+(?:now\s+|all\s+)?(?:booked|scheduled|confirmed)\b"
+            r"|\bi(?:'ve| have)\s+(?:now\s+)?(?:booked|scheduled)\b"
+            rf"|\b(?:your|the)\s+{_THING}\b[^.!?]*?\b(?:is|has been|'s)\s+(?:now\s+)?"
+            r"(?:booked|confirmed|scheduled|set)\b",
+            re.I,
+        ),
+    ),
+)
+# A sentence that says it was not done, or only might be, claims nothing.
+NOT_A_CLAIM = re.compile(r"\b(?:not|never|unable|if|once|whether|would|could)\b|n't\b", re.I)
+TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(am|pm)?\b|\b(noon|midday)\b", re.I)
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MONTH_NAMES = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
+MONTH_DAY = re.compile(rf"\b({'|'.join(MONTH_NAMES)})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b", re.I)
+WEEKDAY = re.compile(rf"\b({'|'.join(WEEKDAY_NAMES)})\b", re.I)
+RELATIVE_DAY = re.compile(r"\b(today|tomorrow)\b", re.I)
+
+
+@dataclass(frozen=True)
+class SpokenTime:
+    hour: int
+    minute: int
+    meridiem: bool  # "at 11" without AM/PM matches 11 AM and 11 PM
+
+    def matches(self, moment: datetime) -> bool:
+        hour = moment.hour if self.meridiem else moment.hour % 12
+        return hour == self.hour and moment.minute == self.minute
+
+
+@dataclass(frozen=True)
+class SpokenClaim:
+    action: str
+    sentence: str
+    times: tuple[SpokenTime, ...]
+    weekdays: tuple[int, ...]
+    days: tuple[tuple[int, int], ...]  # (month, day)
+
+    def fits(self, start: datetime) -> bool:
+        """Whether an appointment at `start` (client-local) is the one the sentence names; unnamed parts fit."""
+        return (
+            (not self.times or any(t.matches(start) for t in self.times))
+            and (not self.weekdays or start.weekday() in self.weekdays)
+            and (not self.days or (start.month, start.day) in self.days)
+        )
+
+
+@dataclass(frozen=True)
+class ToolClaim:
+    """A booking, move or cancellation a tool confirmed to the caller (from its record's details)."""
+
+    record: ToolCallRecord
+    action: str
+    appointment_id: str
+    calendar_id: str
+    start: datetime
+
+
+def _spoken_times(text: str) -> tuple[SpokenTime, ...]:
+    times = []
+    for match in TIME.finditer(text):
+        if match.group(4):
+            times.append(SpokenTime(12, 0, True))
+            continue
+        hour, minute, meridiem = int(match.group(1)), int(match.group(2) or 0), (match.group(3) or "").lower()
+        # A bare number is a time only after "at" ("at 11"); otherwise it is a date or a count.
+        if not meridiem and not re.search(r"\bat\s*$", text[: match.start()], re.I):
+            continue
+        if not 1 <= hour <= 12 or minute > 59:
+            continue
+        if meridiem:
+            hour = hour % 12 + (12 if meridiem == "pm" else 0)
+        times.append(SpokenTime(hour, minute, bool(meridiem)))
+    return tuple(times)
+
+
+def _spoken_days(text: str, call_day: date | None) -> tuple[tuple[int, int], ...]:
+    days = [(MONTH_NAMES.index(m.group(1).lower()) + 1, int(m.group(2))) for m in MONTH_DAY.finditer(text)]
+    if call_day is not None:
+        for match in RELATIVE_DAY.finditer(text):
+            day = call_day + timedelta(days=1 if match.group(1).lower() == "tomorrow" else 0)
+            days.append((day.month, day.day))
+    return tuple(days)
+
+
+def _sentences(text: str) -> list[str]:
+    # "a.m." and "p.m." end no sentence.
+    text = re.sub(r"\b([ap])\.m\.", r"\1m", text, flags=re.I)
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+
+
+def sentence_claim(sentence: str, *, call_day: date | None = None) -> SpokenClaim | None:
+    """The claim one sentence of the assistant makes, if any."""
+    if sentence.rstrip().endswith("?"):
+        return None
+    for action, pattern in CLAIM_PATTERNS:
+        match = pattern.search(sentence)
+        if match is None:
+            continue
+        if NOT_A_CLAIM.search(sentence[: match.end()]):
+            return None
+        # "moved from Tuesday at 10 to Wednesday at 2": the new time is what the caller now expects.
+        named = sentence
+        if action == RESCHEDULED and (moved := re.search(r"\bfrom\b.*?\bto\b(.*)", sentence, re.I | re.S)):
+            named = moved.group(1)
+        weekdays = tuple(WEEKDAY_NAMES.index(m.group(1).lower()) for m in WEEKDAY.finditer(named))
+        return SpokenClaim(action, sentence, _spoken_times(named), weekdays, _spoken_days(named, call_day))
+    return None
+
+
+def spoken_claims(call: Call, tz: ZoneInfo) -> list[SpokenClaim]:
+    """Every sentence of the assistant's that claims something was done, once each, in conversation order."""
+    call_day = (call.started_at or call.created_at).astimezone(tz).date()
+    claims, seen = [], set()
+    for turn in conversation_turns(messages=call.messages, transcript=call.transcript):
+        if turn.kind != ASSISTANT:
+            continue
+        for sentence in _sentences(turn.text):
+            claim = sentence_claim(sentence, call_day=call_day)
+            if claim is not None and claim not in seen:
+                seen.add(claim)
+                claims.append(claim)
+    return claims
+
+
+def tool_claims(records: list[ToolCallRecord], tz: ZoneInfo) -> list[ToolClaim]:
+    """What the tools confirmed, in the order they answered; refusals and errors confirmed nothing."""
+    claims = []
+    for record in records:
+        details = record.details if isinstance(record.details, dict) else {}
+        if record.error or details.get("action") not in BACKED_BY or not details.get("appointment_id"):
+            continue
+        start = datetime.fromisoformat(details["start"]).astimezone(tz)
+        claims.append(
+            ToolClaim(record, details["action"], details["appointment_id"], details.get("calendar_id", ""), start)
+        )
+    return claims
+
+
+def spoken_mismatch(claim: SpokenClaim, confirmed: list[ToolClaim]) -> dict | None:
+    """Whether a spoken claim is backed by a confirmed tool result: None when it is, else the mismatch."""
+    backing = [c for c in confirmed if c.action in BACKED_BY[claim.action]]
+    if any(claim.fits(c.start) for c in backing):
+        return None
+    if not backing:
+        return {
+            "kind": MismatchKind.CLAIMED_NOT_MADE,
+            "said": claim.sentence[:300],
+            "detail": f"The assistant said the appointment was {claim.action}, but no tool confirmed it.",
+        }
+    made = "; ".join(spoken_moment(c.start) for c in backing)
+    return {
+        "kind": MismatchKind.TIME_DIFFERS,
+        "said": claim.sentence[:300],
+        "detail": f"The time spoken is not the one {backing[0].action}: the tool did {made}.",
+        "tool_call_id": backing[-1].record.tool_call_id,
+    }
