@@ -234,8 +234,9 @@ def test_proof_rate_per_client_and_assistant(live, client, django_capture_on_com
 
     # Three calls: two made claims, one of which held; the call without claims is not counted.
     assert (rates.overall.held, rates.overall.checked, rates.overall.rate) == (1, 2, 50.0)
-    by_client = {rate.name: rate for rate in rates.clients}
-    assert by_client[live.client_account.name].rate == 50.0 and by_client[live.other_client.name].rate is None
+    assert [(rate.name, rate.rate) for rate in rates.clients] == [(live.client_account.name, 50.0)]
+    every = {rate.name: rate.rate for rate in proof_rates(agency=live.agency, every=True).clients}
+    assert every == {live.client_account.name: 50.0, live.other_client.name: None}
     (assistant,) = rates.checked_assistants
     assert (assistant.public_id, assistant.held, assistant.checked) == (live.assistant.public_id, 1, 2)
     assert CallProof.objects.get(call__vapi_call_id="call-3").status == ProofStatus.NO_CLAIMS
