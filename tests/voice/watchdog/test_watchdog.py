@@ -309,4 +309,4 @@ def test_a_run_reads_the_agency_in_the_same_few_queries_however_many_clients(wat
         client_create(agency=watched.agency, name=f"Extra {index}", time_zone="UTC")
     run(watched)  # the new clients' first verdicts are written once
     after = _app_queries_of_a_run(watched)
-    assert len(after) == len(before) <= 20
+    assert len(after) == len(before) <= 21  # the ready GHL client reads the connection once per probe
