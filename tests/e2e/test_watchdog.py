@@ -50,9 +50,10 @@ def test_a_revoked_ghl_install_is_alerted_and_recovers_after_reconnect(cast, liv
     # The client's admin uninstalls the app in GHL: every token of the location stops working.
     SandboxObject.objects.filter(provider="ghl", kind__in=["access_token", "refresh_token"]).delete()
     output = watchdog_run()
-    assert re.search(r"Lakeside Dental\s+ghl_connection\s+failing", output), output
+    # Connecting never renames the client: alerts name it as the agency does ("A Dental"), not as GHL does.
+    assert re.search(r"A Dental\s+ghl_connection\s+failing", output), output
     (alert,) = mail.outbox
-    assert alert.subject == "[AgencyHub] Failing: Lakeside Dental, GoHighLevel connection"
+    assert alert.subject == "[AgencyHub] Failing: A Dental, GoHighLevel connection"
     assert alert.to == [cast.owner.email]
 
     sign_in(page, base, cast.owner.email)
@@ -66,7 +67,7 @@ def test_a_revoked_ghl_install_is_alerted_and_recovers_after_reconnect(cast, liv
 
     # The fix link leads to the client, whose Reconnect goes through the sandbox's consent chooser.
     incidents.get_by_role("link", name="Reconnect").click()
-    page.get_by_role("button", name="Reconnect").click()
+    page.get_by_role("button", name="Reconnect", exact=True).click()
     page.get_by_text("Lakeside Dental").click()
     page.get_by_role("button", name="Allow").click()
     expect(page.get_by_text("connected", exact=False).first).to_be_visible()
@@ -74,8 +75,8 @@ def test_a_revoked_ghl_install_is_alerted_and_recovers_after_reconnect(cast, liv
     watchdog_run()
     assert len(mail.outbox) == 1, "one ok run does not resolve the incident yet"
     output = watchdog_run()
-    assert re.search(r"Lakeside Dental\s+ghl_connection\s+ok", output), output
-    assert [m.subject for m in mail.outbox][1] == "[AgencyHub] Recovered: Lakeside Dental, GoHighLevel connection"
+    assert re.search(r"A Dental\s+ghl_connection\s+ok", output), output
+    assert [m.subject for m in mail.outbox][1] == "[AgencyHub] Recovered: A Dental, GoHighLevel connection"
 
     page.goto(f"{base}/a/{cast.agency.slug}/alerts/")
     expect(page.get_by_text("Nothing is failing")).to_be_visible()
