@@ -203,6 +203,9 @@ CELERY_BEAT_SCHEDULE["ghl-states-purge"] = {
 }
 # Webhook inbox: re-enqueue events whose enqueue was lost, retries that are due, dead workers' claims.
 CELERY_BEAT_SCHEDULE["webhook-inbox-sweep"] = {"task": "integrations.tasks.webhook_sweep_task", "schedule": 60.0}
+# Bookings whose GHL answer was lost are looked up and finished; notes no task added are sent again.
+CELERY_BEAT_SCHEDULE["bookings-reconcile"] = {"task": "voice.bookings.tasks.bookings_reconcile_task", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["call-notes-sweep"] = {"task": "voice.calls.tasks.call_notes_sweep_task", "schedule": 300.0}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
