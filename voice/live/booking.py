@@ -60,7 +60,9 @@ def _booking_begin(ctx: CallContext, tool_call_id: str, calendar: CalendarChoice
         this_call = Booking.objects.select_related("client").filter(call=ctx.call)
         repeat = this_call.filter(tool_call_id=tool_call_id).first()
         live = (BookingStatus.PENDING, BookingStatus.BOOKED)
-        return repeat or this_call.get(calendar_id=calendar.calendar_id, start=start, status__in=live), False
+        found = repeat or this_call.get(calendar_id=calendar.calendar_id, start=start, status__in=live)
+        found.start = found.start.astimezone(ctx.tz)  # spoken in the client's zone, as when it was asked
+        return found, False
 
 
 def _booking_end(booking: Booking, *, status: str, said: str, **fields) -> str:
@@ -155,6 +157,8 @@ def _booking_refused(booking: Booking, exc: Exception) -> NoReturn:
         code = getattr(exc, "status_code", None) or 0
         said = BOOKING_REFUSED if 400 <= code < 500 and code != 429 else CALENDAR_UNREACHABLE
         reason = f"GoHighLevel: {exc}"
+    if booking.failure_reason:
+        reason = f"{booking.failure_reason} {reason}"
     _booking_end(booking, status=BookingStatus.FAILED, said=said, failure_reason=reason[:2000])
     raise ToolFailure(said) from exc
 
@@ -191,6 +195,7 @@ def _booking_settle(ctx, booking: Booking, nearest, note: str, *, lost: Provider
     if appointment is not None:
         return _booking_booked(booking, appointment, note)
     if again:
+        booking.failure_reason = f"GoHighLevel's answer was lost ({lost}); it had no appointment, so it was sent again."
         return _booking_send(ctx, booking, nearest, note, again=False)
     _booking_refused(booking, lost)
 
