@@ -11,7 +11,17 @@ app = Celery("agencyhub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # voice keeps its tasks beside each domain (voice/<domain>/tasks.py), which autodiscovery of apps does not reach.
-app.autodiscover_tasks(["voice.assistants", "voice.calls", "voice.live", "voice.proof", "voice.watchdog"])
+app.autodiscover_tasks(
+    [
+        "voice.assistants",
+        "voice.bookings",
+        "voice.calls",
+        "voice.live",
+        "voice.messaging",
+        "voice.proof",
+        "voice.watchdog",
+    ]
+)
 
 
 @task_prerun.connect

@@ -212,6 +212,9 @@ CELERY_BEAT_SCHEDULE["text-reminders-due"] = {
 }
 # Booking proof: recent bookings are looked up in GHL again, so one moved or deleted there is noticed.
 CELERY_BEAT_SCHEDULE["proof-recheck"] = {"task": "voice.proof.tasks.proof_recheck_task", "schedule": 3600.0}
+# Bookings whose GHL answer was lost are looked up and finished; notes no task added are sent again.
+CELERY_BEAT_SCHEDULE["bookings-reconcile"] = {"task": "voice.bookings.tasks.bookings_reconcile_task", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["call-notes-sweep"] = {"task": "voice.calls.tasks.call_notes_sweep_task", "schedule": 300.0}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

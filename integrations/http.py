@@ -35,7 +35,12 @@ class ProviderError(Exception):
             return kind
         if issubclass(cls, kind):
             return cls
-        return next((sub for sub in cls.__subclasses__() if kind in sub.__bases__), cls)
+        # A provider without its own class of a kind gets its class of the nearest broader kind.
+        for broader in kind.__mro__[: kind.__mro__.index(ProviderError)]:
+            found = next((sub for sub in cls.__subclasses__() if broader in sub.__bases__), None)
+            if found is not None:
+                return found
+        return cls
 
     @classmethod
     def for_status(cls, status_code: int) -> type["ProviderError"]:
@@ -45,6 +50,11 @@ class ProviderError(Exception):
 
 class ProviderTimeout(ProviderError):
     pass
+
+
+class ProviderOutcomeUnknown(ProviderTimeout):
+    """The request was sent and its answer lost (read timeout, connection reset): it may have been acted on,
+    so a write is looked up before it is sent again or reported."""
 
 
 class ProviderRateLimited(ProviderError):
@@ -125,11 +135,14 @@ class ProviderHttp:
             str(message) or response.reason_phrase, status_code=response.status_code, body=body
         )
 
-    def request(self, method: str, path: str, *, retry_server_errors: bool | None = None, **kwargs) -> httpx.Response:
+    def request(
+        self, method: str, path: str, *, retry_server_errors: bool | None = None, reserve: float = 0.0, **kwargs
+    ) -> httpx.Response:
         """Sends with retries on 429/5xx/connect errors; raises a ProviderError subclass on failure.
 
         A 5xx to a POST may have been acted on (an appointment booked), so it is retried only when the
-        caller says the request is safe to repeat; idempotent methods always are.
+        caller says the request is safe to repeat; idempotent methods always are. `reserve` seconds of the
+        deadline are left for what the caller does next (a lookup when the answer is lost).
         """
         if retry_server_errors is None:
             retry_server_errors = method.upper() in IDEMPOTENT_METHODS
@@ -138,7 +151,7 @@ class ProviderHttp:
             attempt += 1
             timeout = self.timeout
             if self.deadline is not None:
-                timeout = min(timeout, self.deadline - monotonic())
+                timeout = min(timeout, self.deadline - reserve - monotonic())
                 if timeout <= 0:
                     raise self.errors.of_kind(ProviderTimeout)(f"{method} {path}: no time left before the deadline")
             response = None
@@ -151,7 +164,13 @@ class ProviderHttp:
                 error = self.errors.of_kind(ProviderServerError)(f"{method} {path}: cannot connect ({exc})")
             # A read timeout may have booked already: never send it twice.
             except httpx.TimeoutException as exc:
-                raise self.errors.of_kind(ProviderTimeout)(f"{method} {path}: no answer within {timeout:.1f}s") from exc
+                lost = self.errors.of_kind(ProviderOutcomeUnknown)
+                raise lost(f"{method} {path}: no answer within {timeout:.1f}s") from exc
+            # Reset or cut off after sending: the provider may have acted, so only a repeatable request is resent.
+            except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+                error = self.errors.of_kind(ProviderOutcomeUnknown)(f"{method} {path}: answer lost ({exc!r})")
+                if not retry_server_errors:
+                    raise error from exc
             else:
                 if response.is_success:
                     return response
@@ -162,7 +181,9 @@ class ProviderHttp:
                     raise error
             asked = retry_delay_from_headers(response) if response is not None else None
             delay = asked if asked is not None else self.backoff(attempt=attempt)
-            if attempt >= self.max_attempts or (self.deadline is not None and monotonic() + delay >= self.deadline):
+            if attempt >= self.max_attempts or (
+                self.deadline is not None and monotonic() + delay >= self.deadline - reserve
+            ):
                 raise error
             logger.warning("%s %s failed (%s); retry %d in %.2fs", method, path, error, attempt, delay)
             sleep(delay)

@@ -143,7 +143,7 @@ class EndedCallFactory(CallFactory):
                 calendar_id="cal-1",
                 calendar_name="Cleaning",
                 caller_name="",
-                start=self.started_at + timedelta(days=2),
+                start=self.started_at + timedelta(days=2, hours=n),
             )
 
 

@@ -10,7 +10,12 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from integrations.ghl.demo import sandbox_connect
+from integrations.ghl.sandbox import sandbox_seed
+from tests.factories import AssistantFactory
+from voice.assistants.selectors import client_calendars
 from voice.live.speech import requested_day
+from voice.models import VapiAccount
 
 SECRET = "agency-a-vapi-secret"
 CHICAGO = ZoneInfo("America/Chicago")
@@ -63,3 +68,23 @@ def patched_vapi():
     with mock.patch("voice.assistants.vapi_org.VapiClient") as client_class:
         client_class.return_value.__enter__.return_value = client_class.return_value
         yield client_class
+
+
+def live_call_setup(cast):
+    """A Chicago client on the GHL sandbox whose assistant books into two calendars; Vapi posts to `cast.url`."""
+    sandbox_seed()
+    sandbox_connect(client=cast.client_account, location_id="sbxLocChicago0000001")
+    cast.client_account.refresh_from_db()
+    calendars = client_calendars(client=cast.client_account)
+    cleaning = next(c for c in calendars if c["name"] == "Cleaning")
+    consultation = next(c for c in calendars if c["name"] == "Consultation")
+    assistant = AssistantFactory(client=cast.client_account, time_zone="America/Chicago")
+    assistant.calendars.all().delete()
+    assistant.calendars.create(calendar_id=cleaning["id"], calendar_name="Cleaning", spoken_name="cleaning")
+    assistant.calendars.create(calendar_id=consultation["id"], calendar_name="Consultation", spoken_name="consultation")
+    assistant.vapi_id = "asst-live-1"
+    assistant.save()
+    VapiAccount.objects.update_or_create(agency=cast.agency, defaults={"webhook_secret": SECRET})
+    cast.assistant = assistant
+    cast.url = f"/api/webhooks/vapi/{cast.agency.public_id}/"
+    return cast

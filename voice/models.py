@@ -195,6 +195,11 @@ class Call(models.Model):
     structured_data = models.JSONField(default=dict, blank=True)
     success_evaluation = models.CharField(max_length=200, blank=True)
     note_added_at = models.DateTimeField(null=True, blank=True)
+    # The GHL note is claimed (a conditional UPDATE) before it is sent, so one report in three writes it.
+    note_claimed_at = models.DateTimeField(null=True, blank=True)
+    note_attempts = models.PositiveSmallIntegerField(default=0)
+    # Why the note will not be sent (GHL refused it, or no contact to attach it to); shown on the call page.
+    note_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -268,11 +273,21 @@ class Booking(models.Model):
     status = models.CharField(max_length=20, choices=BookingStatus.choices, default=BookingStatus.PENDING)
     # What the assistant told the caller about this booking (the read API's `result`); the outcome is `status`.
     spoken_result = models.TextField(blank=True)
+    # What went wrong, in GHL's own words when it gave any (staff read it; the caller heard spoken_result).
+    failure_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["call", "tool_call_id"], name="unique_booking_per_tool_call")]
+        constraints = [
+            models.UniqueConstraint(fields=["call", "tool_call_id"], name="unique_booking_per_tool_call"),
+            # A second request for the same slot in one call finds the first instead of booking twice.
+            models.UniqueConstraint(
+                fields=["call", "calendar_id", "start"],
+                condition=models.Q(status__in=["pending", "booked"]),
+                name="one_live_booking_per_call_slot",
+            ),
+        ]
         indexes = [models.Index(fields=["client", "start"]), models.Index(fields=["ghl_appointment_id"])]
 
     def __str__(self):

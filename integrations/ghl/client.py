@@ -5,6 +5,8 @@ in-process sandbox transport instead of the network.
 """
 
 import logging
+import re
+from collections.abc import Callable
 from datetime import datetime
 from time import monotonic
 from urllib.parse import quote, urlencode
@@ -30,6 +32,10 @@ logger = logging.getLogger(__name__)
 CALENDARS_VERSION = "2021-04-15"
 CONVERSATIONS_VERSION = "2021-04-15"
 API_VERSION = "2021-07-28"
+# GHL's spec gives no error wording for a refused slot (calendars.json has none; reference/ghl-api.md §6.3 calls it
+# undocumented). Integrations in public code all quote GHL's 400 "The slot you have selected is no longer
+# available." (the sandbox answers the same); only this refusal means "taken", never any other 400/422.
+SLOT_UNAVAILABLE_WORDING = re.compile(r"slot .*(no longer available|not available|unavailable)", re.IGNORECASE)
 
 
 def _ghl_error(response: httpx.Response) -> ProviderError:
@@ -51,7 +57,7 @@ def _ghl_error(response: httpx.Response) -> ProviderError:
         # These 401s are bugs or missing consent; refreshing the token would not fix them.
         is_not_token = "version header" in lowered or "not authorized for this scope" in lowered
         error_class = GhlAuthError if is_not_token or "access to this location" in lowered else GhlTokenExpired
-    elif response.status_code == 400 and "slot" in lowered and "available" in lowered:
+    elif response.status_code in (400, 422) and SLOT_UNAVAILABLE_WORDING.search(message):
         error_class = GhlSlotUnavailable
     elif response.status_code == 400 and "dnd is active" in lowered:
         error_class = GhlContactDnd
@@ -169,11 +175,21 @@ def _epoch_ms(moment: datetime) -> int:
 class GhlClient:
     """Calls on behalf of one location token. deadline_seconds bounds everything this client does, retries included.
 
-    Outside this package, get one from `tokens.ghl_client_for`, which picks and refreshes the token."""
+    Outside this package, get one from `tokens.ghl_client_for`, which picks and refreshes the token.
+    `token_renew(refused_token)` gives a fresh token when GHL calls this one invalid; used once per client."""
 
-    def __init__(self, *, access_token: str, location_id: str = "", deadline_seconds: float | None = None):
+    def __init__(
+        self,
+        *,
+        access_token: str,
+        location_id: str = "",
+        deadline_seconds: float | None = None,
+        token_renew: Callable[[str], str] | None = None,
+    ):
         self.location_id = location_id  # the location the token is for, when one is
         self.http = _http(access_token=access_token, deadline_seconds=deadline_seconds)
+        self.access_token = access_token
+        self.token_renew = token_renew
 
     def __enter__(self):
         return self
@@ -182,7 +198,16 @@ class GhlClient:
         self.http.close()
 
     def _call(self, method: str, path: str, *, version: str, **kwargs) -> dict:
-        response = self.http.request(method, path, headers={"Version": version}, **kwargs)
+        try:
+            response = self.http.request(method, path, headers={"Version": version}, **kwargs)
+        except GhlTokenExpired:
+            # A 401 means GHL did nothing, so the same request is safe to send again, once, with a new token.
+            if self.token_renew is None:
+                raise
+            renew, self.token_renew = self.token_renew, None
+            self.access_token = renew(self.access_token)
+            self.http.http.headers["Authorization"] = f"Bearer {self.access_token}"
+            response = self.http.request(method, path, headers={"Version": version}, **kwargs)
         return response.json() if response.content else {}
 
     def get_location(self, *, location_id: str) -> dict:
@@ -236,7 +261,9 @@ class GhlClient:
         end_time: str | None = None,
         title: str | None = None,
         appointment_status: str = "confirmed",
+        reserve: float = 0.0,
     ) -> dict:
+        """`reserve` seconds of the deadline are kept back to look the appointment up if the answer is lost."""
         body = {
             "calendarId": calendar_id,
             "locationId": location_id,
@@ -250,7 +277,9 @@ class GhlClient:
             body["endTime"] = end_time
         if title:
             body["title"] = title
-        return self._call("POST", "/calendars/events/appointments", version=CALENDARS_VERSION, json=body)
+        return self._call(
+            "POST", "/calendars/events/appointments", version=CALENDARS_VERSION, json=body, reserve=reserve
+        )
 
     def update_appointment(
         self,
@@ -272,6 +301,10 @@ class GhlClient:
 
     def contact_appointments(self, *, contact_id: str) -> dict:
         return self._call("GET", f"/contacts/{contact_id}/appointments", version=API_VERSION)
+
+    def contact_notes(self, *, contact_id: str) -> dict:
+        """{"notes": [{"id", "body", ...}]}."""
+        return self._call("GET", f"/contacts/{contact_id}/notes", version=API_VERSION)
 
     def add_contact_note(self, *, contact_id: str, body: str) -> dict:
         return self._call("POST", f"/contacts/{contact_id}/notes", version=API_VERSION, json={"body": body})

@@ -4,6 +4,7 @@ from integrations.http import (
     ProviderAuthError,
     ProviderError,
     ProviderNotFound,
+    ProviderOutcomeUnknown,
     ProviderRateLimited,
     ProviderServerError,
     ProviderTimeout,
@@ -17,6 +18,10 @@ class GhlError(ProviderError):
 
 class GhlTimeout(GhlError, ProviderTimeout):
     pass
+
+
+class GhlOutcomeUnknown(GhlError, ProviderOutcomeUnknown):
+    """GHL got the request but its answer was lost (read timeout, reset): a write may have happened."""
 
 
 class GhlRateLimited(GhlError, ProviderRateLimited):
@@ -48,7 +53,8 @@ class GhlValidationError(GhlError, ProviderValidationError):
 
 
 class GhlSlotUnavailable(GhlValidationError):
-    """GHL refused the booking because the slot is taken or outside the calendar's hours."""
+    """GHL refused the booking because the slot is taken or outside the calendar's hours: the one refusal
+    that means "taken" (any other 4xx is a different problem, spoken as one)."""
 
 
 class GhlContactDnd(GhlValidationError):

@@ -39,11 +39,12 @@ def _token_apply(connection: GhlConnection, token: dict) -> None:
     connection.last_error = ""
 
 
-def token_refresh(*, connection_id: int, margin: timedelta = REFRESH_MARGIN) -> GhlConnection:
+def token_refresh(*, connection_id: int, margin: timedelta = REFRESH_MARGIN, refused_token: str = "") -> GhlConnection:
     """Refreshes a connection's token under a row lock: only one rotation, whatever the number of workers.
 
     GHL refresh tokens are single-use, so the row is re-read under the lock and a token another
-    worker already refreshed is used as it is.
+    worker already refreshed is used as it is. With `refused_token` (GHL called it invalid), that token is
+    replaced whatever its expiry says, unless another worker replaced it already.
     """
     with transaction.atomic():
         connection = (
@@ -51,7 +52,10 @@ def token_refresh(*, connection_id: int, margin: timedelta = REFRESH_MARGIN) -> 
         )
         if connection.status != ConnectionStatus.CONNECTED or connection.kind == ConnectionKind.PRIVATE_TOKEN:
             return connection
-        if connection.expires_at and connection.expires_at > timezone.now() + margin:
+        if refused_token:
+            if connection.access_token != refused_token:
+                return connection
+        elif connection.expires_at and connection.expires_at > timezone.now() + margin:
             return connection
         try:
             # By design the one HTTP call made under a lock: a single-use refresh token must rotate once.
@@ -122,8 +126,18 @@ def ghl_client_for(*, client_id: int, deadline_seconds: float | None = None) -> 
         reason = connection.last_error or f"GoHighLevel connection is {connection.get_status_display()}."
         raise GhlNotConnectedError(reason)
     token = connection_access_token(connection=connection)
+
+    def token_renew(refused: str) -> str:
+        fresh = token_refresh(connection_id=connection.pk, refused_token=refused)
+        if fresh.status != ConnectionStatus.CONNECTED or fresh.access_token == refused:
+            raise GhlNotConnectedError(fresh.last_error or "GoHighLevel refused the access token.")
+        return fresh.access_token
+
     with ghl_api.GhlClient(
-        access_token=token, location_id=connection.location_id, deadline_seconds=deadline_seconds
+        access_token=token,
+        location_id=connection.location_id,
+        deadline_seconds=deadline_seconds,
+        token_renew=token_renew,
     ) as ghl:
         yield ghl
 

@@ -136,7 +136,7 @@ def test_call_detail_has_everything_about_the_call(cast, api):
         call=call, tool_call_id="tc-1", name="book_appointment", arguments={"time": "3pm"}, result="Booked."
     )
     booked = BookingFactory(call=call, tool_call_id="tc-1", start=MAY_1 + timedelta(days=3))
-    BookingFactory(call=call, tool_call_id="tc-2", start=MAY_1 + timedelta(days=3), status=BookingStatus.PENDING)
+    BookingFactory(call=call, tool_call_id="tc-2", start=MAY_1 + timedelta(days=4), status=BookingStatus.PENDING)
     detail = api(f"/api/v1/calls/{call.public_id}/").json()
     assert detail["transcript"] == "AI: Hello\nUser: Hi"
     assert detail["messages"] == [{"role": "bot", "message": "Hello"}]
@@ -222,7 +222,7 @@ def _populate(cast, first, count):
     assistant = AssistantFactory(client=cast.client_account, name=f"Desk {first}")
     for n in range(first, first + count):
         call = CallFactory(client=cast.client_account, started_at=MAY_1, assistant=assistant)
-        BookingFactory(call=call, tool_call_id=f"tc-{n}", start=MAY_1 + timedelta(days=3))
+        BookingFactory(call=call, tool_call_id=f"tc-{n}", start=MAY_1 + timedelta(days=3, hours=n))
         ToolCallRecordFactory(call=call, tool_call_id=f"tc-{n}")
 
 
@@ -248,7 +248,7 @@ def test_call_detail_queries_do_not_grow_with_tool_calls_and_bookings(cast, api,
     with django_assert_num_queries(4) as one_each:
         assert len(api(url).json()["bookings"]) == 1
     for n in range(1, 20):
-        BookingFactory(call=call, tool_call_id=f"tc-{n}", start=MAY_1 + timedelta(days=3))
+        BookingFactory(call=call, tool_call_id=f"tc-{n}", start=MAY_1 + timedelta(days=3, hours=n))
         ToolCallRecordFactory(call=call, tool_call_id=f"tc-{n}")
     with django_assert_num_queries(len(one_each)):
         detail = api(url).json()

@@ -26,10 +26,13 @@ def _bookings_filtered(bookings: QuerySet[Booking], filters: BookingFilters, now
 
 
 def booking_list(
-    *, agency: Agency, filters: BookingFilters | None = None, now: datetime | None = None
+    *, agency: Agency, filters: BookingFilters | None = None, now: datetime | None = None, with_pending: bool = False
 ) -> QuerySet[Booking]:
-    """The agency's bookings; without filters all of them, latest first."""
-    bookings = Booking.objects.filter(client__agency=agency).exclude(status=BookingStatus.PENDING)
+    """The agency's bookings, failed ones included; pending ones (GHL not yet known to have booked them) only
+    `with_pending`, for staff who follow them up. Without filters all of them, latest first."""
+    bookings = Booking.objects.filter(client__agency=agency)
+    if not with_pending:
+        bookings = bookings.exclude(status=BookingStatus.PENDING)
     if filters is None:
         return bookings.select_related("client", "call").order_by("-start", "-id")
     bookings = _bookings_filtered(bookings, filters, now or timezone.now())

@@ -1,11 +1,23 @@
-"""Bookings kept in step with GHL: its appointment webhooks move, cancel and confirm what assistants booked."""
+"""Bookings kept in step with GHL: its appointment webhooks move, cancel and confirm what assistants booked,
+and bookings whose GHL answer was lost are looked up and finished."""
 
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from integrations.ghl.errors import GhlNotConnectedError
 from integrations.ghl.selectors import client_for_location
+from integrations.ghl.tokens import ghl_client_for
+from integrations.http import ProviderError
 from voice.live.slots import slots_invalidate
+from voice.live.speech import UnclearTime, instant, requested_datetime
 from voice.messaging.reminders import reminders_plan_for_booking
-from voice.models import Booking, BookingStatus
+from voice.models import STANDING_BOOKING_STATUSES, Booking, BookingStatus, Call, CallOutcome
+
+logger = logging.getLogger(__name__)
 
 
 def booking_sync_from_ghl(event) -> None:
@@ -33,3 +45,104 @@ def booking_sync_from_ghl(event) -> None:
         booking.start, booking.end = start, end or booking.end
     booking.save(update_fields=["status", "start", "end", "updated_at"])
     reminders_plan_for_booking(booking=booking)
+
+
+# Unknown outcomes: an appointment GHL may have made though its answer was lost (DESIGN.md "When the world misbehaves").
+
+# A booking still pending after this is no longer in any live call's hands: the reconciler finishes it.
+STUCK_AFTER = timedelta(minutes=2)
+# Until then a lookup GHL does not answer is tried again on the next round; after it, the booking is failed.
+GIVE_UP_AFTER = timedelta(minutes=30)
+RECONCILE_BATCH = 200
+
+
+def _appointment_start(event: dict, tz: ZoneInfo) -> datetime | None:
+    try:
+        return requested_datetime(event.get("startTime") or "", tz)
+    except (UnclearTime, OverflowError):
+        return None
+
+
+def booking_appointment_find(*, ghl, booking: Booking) -> dict | None:
+    """The caller's live GHL appointment at the booking's calendar and start, unless another booking holds it."""
+    contact_id = booking.ghl_contact_id
+    if not contact_id and booking.caller_phone:
+        found = ghl.find_contact_by_phone(location_id=ghl.location_id, phone=booking.caller_phone) or {}
+        contact_id = (found.get("contact") or {}).get("id", "")
+    if not contact_id:
+        return None
+    held = set(
+        Booking.objects.filter(client_id=booking.client_id, status__in=STANDING_BOOKING_STATUSES)
+        .exclude(pk=booking.pk)
+        .exclude(ghl_appointment_id="")
+        .values_list("ghl_appointment_id", flat=True)
+    )
+    tz = ZoneInfo(booking.client.time_zone)
+    for event in (ghl.contact_appointments(contact_id=contact_id) or {}).get("events") or []:
+        if str(event.get("appointmentStatus", "")).lower() == "cancelled" or event.get("id") in held:
+            continue
+        if event.get("calendarId") not in (None, booking.calendar_id):
+            continue
+        start = _appointment_start(event, tz)
+        if start is not None and instant(start) == instant(booking.start):
+            return {**event, "contactId": event.get("contactId") or contact_id}
+    return None
+
+
+def booking_mark_booked(*, booking: Booking, appointment: dict, said: str) -> bool:
+    """Records GHL's appointment on a booking still pending; False if another worker finished it first."""
+    updated = Booking.objects.filter(pk=booking.pk, status=BookingStatus.PENDING).update(
+        status=BookingStatus.BOOKED,
+        ghl_appointment_id=str(appointment["id"]),
+        ghl_contact_id=appointment.get("contactId") or booking.ghl_contact_id,
+        spoken_result=said,
+        failure_reason="",
+        updated_at=timezone.now(),
+    )
+    if updated:
+        Call.objects.filter(pk=booking.call_id).update(outcome=CallOutcome.BOOKED)
+        slots_invalidate(client_id=booking.client_id, calendar_id=booking.calendar_id)
+    return bool(updated)
+
+
+def _booking_fail(booking: Booking, reason: str) -> None:
+    Booking.objects.filter(pk=booking.pk, status=BookingStatus.PENDING).update(
+        status=BookingStatus.FAILED, failure_reason=reason, updated_at=timezone.now()
+    )
+
+
+def booking_reconcile(*, booking_id: int, now: datetime | None = None) -> str:
+    """Finishes one pending booking by asking GHL: booked if the appointment is there, failed if not."""
+    booking = Booking.objects.select_related("client").filter(pk=booking_id, status=BookingStatus.PENDING).first()
+    if booking is None:
+        return ""
+    try:
+        with ghl_client_for(client_id=booking.client_id, deadline_seconds=30) as ghl:
+            appointment = booking_appointment_find(ghl=ghl, booking=booking)
+    except GhlNotConnectedError as exc:
+        _booking_fail(booking, f"Could not be checked in GoHighLevel: {exc.message}")
+        return BookingStatus.FAILED
+    except ProviderError as exc:
+        logger.warning("Pending booking %s could not be looked up in GHL: %s", booking.pk, exc)
+        if booking.created_at < (now or timezone.now()) - GIVE_UP_AFTER:
+            _booking_fail(booking, f"GoHighLevel did not answer whether it was booked: {exc.message}")
+            return BookingStatus.FAILED
+        return BookingStatus.PENDING
+    if appointment is not None:
+        said = f"Booked in GoHighLevel after the call (appointment {appointment['id']})."
+        booking_mark_booked(booking=booking, appointment=appointment, said=booking.spoken_result or said)
+        return BookingStatus.BOOKED
+    reason = booking.failure_reason or "The booking never finished"
+    _booking_fail(booking, f"{reason}; GoHighLevel has no appointment for the caller at this time.")
+    return BookingStatus.FAILED
+
+
+def bookings_reconcile_stuck(*, now: datetime | None = None) -> dict[str, int]:
+    """The beat's round: every booking pending for longer than STUCK_AFTER, looked up and finished."""
+    now = now or timezone.now()
+    stuck = Booking.objects.filter(status=BookingStatus.PENDING, updated_at__lt=now - STUCK_AFTER)
+    outcomes: dict[str, int] = {}
+    for booking_id in stuck.order_by("updated_at").values_list("pk", flat=True)[:RECONCILE_BATCH]:
+        outcome = booking_reconcile(booking_id=booking_id, now=now)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes

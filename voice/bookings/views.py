@@ -29,7 +29,7 @@ def booking_list(request):
     clients, _ = filter_choices(agency=request.agency)
     form = BookingFilterForm(request.GET, clients=clients)
     form.is_valid()
-    bookings = selectors.booking_list(agency=request.agency, filters=form.filters())
+    bookings = selectors.booking_list(agency=request.agency, filters=form.filters(), with_pending=True)
     return _booking_list_response(request, form=form, bookings=bookings, portal=False)
 
 

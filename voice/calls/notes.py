@@ -1,39 +1,122 @@
+"""The call's note on the caller's GHL contact: exactly one per call, however many reports or workers.
+
+A worker claims the note with a conditional UPDATE before calling GHL, and looks for the call's page link
+among the contact's notes before adding one, so a replay, a second worker or a lost answer finds the first.
+"""
+
+import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.ghl.errors import GhlNotConnectedError
+from integrations.ghl.errors import GhlNotConnectedError, GhlValidationError
+from integrations.ghl.models import ConnectionStatus
 from integrations.ghl.tokens import ghl_client_for
+from integrations.http import ProviderError
 from voice.models import Call
+
+logger = logging.getLogger(__name__)
+
+# A claim older than this belongs to a worker that died: the note task's own deadline is 30 s.
+CLAIM_STALE_AFTER = timedelta(minutes=5)
+# The sweeper leaves a call alone this long after it ended: its own task usually runs first.
+SWEEP_AFTER = timedelta(minutes=5)
+# After this many attempts the sweeper stops; the call page shows why.
+MAX_NOTE_ATTEMPTS = 8
 
 
 def call_page_url(call: Call) -> str:
     return settings.PUBLIC_BASE_URL + reverse("call_detail", args=[call.agency.slug, call.public_id])
 
 
+def _note_claim(call_id: int) -> bool:
+    """Takes the note for this worker; False when it is added, refused, or another worker holds it."""
+    now = timezone.now()
+    free = Q(note_claimed_at__isnull=True) | Q(note_claimed_at__lt=now - CLAIM_STALE_AFTER)
+    claimed = Call.objects.filter(free, pk=call_id, note_added_at__isnull=True, note_error="").update(
+        note_claimed_at=now, note_attempts=F("note_attempts") + 1
+    )
+    return claimed == 1
+
+
+def _note_finish(call_id: int, **fields) -> None:
+    Call.objects.filter(pk=call_id).update(note_claimed_at=None, **fields)
+
+
+def _contact_id(ghl, call: Call) -> str:
+    booking = call.bookings.exclude(ghl_contact_id="").first()
+    if booking:
+        return booking.ghl_contact_id
+    if not call.caller_number:
+        return ""
+    found = ghl.find_contact_by_phone(location_id=ghl.location_id, phone=call.caller_number)
+    return (found.get("contact") or {}).get("id", "")
+
+
+def _note_send(call: Call) -> str:
+    """Adds the note unless the contact has it already; returns why it cannot be added, or ""."""
+    page = call_page_url(call)
+    with ghl_client_for(client_id=call.client_id, deadline_seconds=30) as ghl:
+        contact_id = _contact_id(ghl, call)
+        if not contact_id:
+            return "No GoHighLevel contact has the caller's number."
+        notes = (ghl.contact_notes(contact_id=contact_id) or {}).get("notes") or []
+        if any(page in str(note.get("body") or "") for note in notes):
+            return ""  # an earlier attempt added it and its answer was lost
+        minutes = timedelta(seconds=call.duration_seconds or 0)
+        body = f"AI receptionist call ({minutes}): {call.summary}\n\nTranscript and recording: {page}"
+        ghl.add_contact_note(contact_id=contact_id, body=body)
+    return ""
+
+
 def call_note_add(*, call_id: int) -> bool:
-    """Adds the call's summary and a link to its page to the caller's GHL contact, once."""
+    """Adds the call's summary and a link to its page to the caller's GHL contact, once. Raises ProviderError
+    for a failure worth retrying (the claim is released first); records one that is not."""
     call = Call.objects.select_related("agency", "client").filter(pk=call_id).first()
     if call is None or call.note_added_at or not call.summary or call.client is None:
         return False
-    booking = call.bookings.exclude(ghl_contact_id="").first()
+    if not _note_claim(call.pk):
+        return False
     try:
-        with ghl_client_for(client_id=call.client_id, deadline_seconds=30) as ghl:
-            contact_id = booking.ghl_contact_id if booking else ""
-            if not contact_id and call.caller_number:
-                found = ghl.find_contact_by_phone(location_id=ghl.location_id, phone=call.caller_number)
-                contact_id = (found.get("contact") or {}).get("id", "")
-            if not contact_id:
-                return False
-            minutes = timedelta(seconds=call.duration_seconds or 0)
-            ghl.add_contact_note(
-                contact_id=contact_id,
-                body=f"AI receptionist call ({minutes}): {call.summary}\n\n"
-                f"Transcript and recording: {call_page_url(call)}",
-            )
+        problem = _note_send(call)
     except GhlNotConnectedError:
-        return False  # no GHL to write to; retrying would not connect it
-    Call.objects.filter(pk=call.pk).update(note_added_at=timezone.now())
+        _note_finish(call.pk)
+        return False  # no GHL to write to; the sweeper only looks at connected clients
+    except GhlValidationError as exc:
+        # GHL refused the note itself (a 400/422): sending it again would be refused again.
+        logger.warning("GHL refused the note of call %s: %s", call.vapi_call_id, exc)
+        _note_finish(call.pk, note_error=f"GoHighLevel refused the note: {exc}"[:2000])
+        return False
+    except ProviderError as exc:
+        attempts = Call.objects.filter(pk=call.pk).values_list("note_attempts", flat=True).first() or 0
+        gave_up = {"note_error": f"Gave up after {attempts} attempts: {exc}"[:2000]}
+        _note_finish(call.pk, **(gave_up if attempts >= MAX_NOTE_ATTEMPTS else {}))
+        raise
+    if problem:
+        _note_finish(call.pk, note_error=problem)
+        return False
+    _note_finish(call.pk, note_added_at=timezone.now(), note_error="")
     return True
+
+
+def calls_missing_notes(*, now=None) -> list[int]:
+    """Ended calls with a summary whose note is neither added nor refused, for a connected client, left alone
+    long enough that their own task had its chance."""
+    now = now or timezone.now()
+    return list(
+        Call.objects.filter(
+            Q(note_claimed_at__isnull=True) | Q(note_claimed_at__lt=now - CLAIM_STALE_AFTER),
+            status="ended",
+            note_added_at__isnull=True,
+            note_error="",
+            note_attempts__lt=MAX_NOTE_ATTEMPTS,
+            client__ghl_connection__status=ConnectionStatus.CONNECTED,
+            updated_at__lt=now - SWEEP_AFTER,
+        )
+        .exclude(summary="")
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:500]
+    )

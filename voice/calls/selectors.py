@@ -161,7 +161,10 @@ def _web_url(url: str) -> str:
 
 def call_page(*, call: Call, with_costs: bool) -> dict:
     """Everything the call page shows, in a fixed number of queries whatever the call holds."""
-    bookings = list(call.bookings.filter(status__in=MADE_BOOKING_STATUSES).order_by("start", "pk"))
+    every_booking = list(call.bookings.order_by("start", "pk"))
+    bookings = [b for b in every_booking if b.status in MADE_BOOKING_STATUSES]
+    # Attempts that failed or are still unconfirmed, with GHL's own words: for staff, not the client.
+    booking_problems = [b for b in every_booking if b.status not in MADE_BOOKING_STATUSES and b.failure_reason]
     has_contact = any(b.ghl_contact_id for b in bookings)
     # In sandbox mode the contact exists only in the local stand-in: no GoHighLevel page to link to.
     location_id = _ghl_location_id(client=call.client) if has_contact and not settings.SANDBOX else ""
@@ -196,6 +199,7 @@ def call_page(*, call: Call, with_costs: bool) -> dict:
         "stereo_recording_url": _web_url(call.stereo_recording_url),
         "tool_steps": steps,
         "bookings": booking_rows,
+        "booking_problems": booking_problems,
         "contact_url": next((row.contact_url for row in booking_rows if row.contact_url), ""),
         "sandbox_contact": has_contact and settings.SANDBOX,
         "time_zone": zone,

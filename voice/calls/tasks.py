@@ -1,12 +1,22 @@
 from celery import shared_task
+from django.db import OperationalError
 
 from integrations.http import ProviderError
 from voice.calls import exports, notes
 
 
-@shared_task(autoretry_for=(ProviderError,), retry_backoff=True, max_retries=5)
+# A database that is down for seconds must not lose the note: it is retried like a GHL failure.
+@shared_task(autoretry_for=(ProviderError, OperationalError), retry_backoff=True, retry_jitter=True, max_retries=5)
 def call_note_task(call_id: int) -> None:
     notes.call_note_add(call_id=call_id)
+
+
+@shared_task
+def call_notes_sweep_task() -> int:
+    missing = notes.calls_missing_notes()
+    for call_id in missing:
+        call_note_task.delay(call_id)
+    return len(missing)
 
 
 @shared_task

@@ -6,6 +6,7 @@ webhook, bumps the calendar's cache version, so stale slots are never offered af
 Bookings themselves always re-check with GHL (`fresh=True`).
 """
 
+import logging
 from contextlib import nullcontext
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -15,8 +16,10 @@ from django.utils import timezone
 
 from integrations.ghl.errors import GhlNotConnectedError
 from integrations.ghl.tokens import ghl_client_for
-from voice.live.speech import instant, requested_datetime
+from voice.live.speech import UnclearTime, instant, requested_datetime
 from voice.models import Assistant
+
+logger = logging.getLogger(__name__)
 
 SLOT_TTL_SECONDS = 300
 WARM_DAYS = 7
@@ -42,11 +45,20 @@ def slots_from_ghl(*, ghl, calendar_id: str, tz: ZoneInfo, first_day: date, days
     start = datetime.combine(first_day, time.min, tz)
     answer = ghl.free_slots(calendar_id=calendar_id, start=start, end=start + timedelta(days=days), timezone=tz.key)
     by_day: dict[date, list[datetime]] = {first_day + timedelta(days=i): [] for i in range(days)}
-    for value in answer.values():
+    for key, value in answer.items():
         if not isinstance(value, dict):  # "traceId" and anything else that is not a day
             continue
-        for raw in value.get("slots") or []:
-            moment = requested_datetime(raw, tz)
+        slots = value.get("slots") or []
+        if not isinstance(slots, list):
+            logger.warning("GHL free slots of calendar %s: day %r is not a list, skipped", calendar_id, key)
+            continue
+        for raw in slots:
+            try:
+                moment = requested_datetime(raw, tz)
+            except (UnclearTime, OverflowError):
+                # One slot GHL wrote oddly costs that slot, not the caller's whole answer.
+                logger.warning("GHL free slots of calendar %s: unreadable slot %r skipped", calendar_id, raw)
+                continue
             by_day.setdefault(moment.date(), []).append(moment)
     # By real instant: two slots in one zone compare by wall clock, which misorders the fall-back hour.
     return {day: sorted(moments, key=instant) for day, moments in by_day.items()}

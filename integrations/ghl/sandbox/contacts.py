@@ -25,9 +25,17 @@ def _contact_by_phone(*, location_id: str, phone: str) -> SandboxObject | None:
     return next((c for c in contacts if digits and re.sub(r"\D", "", c.data.get("phone") or "") == digits), None)
 
 
+# GHL checks an email's shape and answers with its validator's wording (a 422, common-schemas.json's shape).
+EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
 def contact_upsert(call: SandboxCall) -> tuple[int, dict]:
     body = call.body
     replies.check_location(call, body["locationId"])
+    if body.get("email") and not EMAIL_SHAPE.fullmatch(body["email"]):
+        raise GhlReplyError(
+            422, {"statusCode": 422, "message": ["email must be an email"], "error": "Unprocessable Entity"}
+        )
     contact = _contact_by_phone(location_id=body["locationId"], phone=body.get("phone") or "")
     if contact is None and body.get("email"):
         email = body["email"].lower()
@@ -60,6 +68,12 @@ def contact_appointments(call: SandboxCall) -> tuple[int, dict]:
     contact = contact_for(call, call.args[0])
     appointments = store.objects("appointment").filter(data__contactId=contact.object_id).order_by("created_at")
     return 200, {"events": [appointment.data for appointment in appointments]}
+
+
+def contact_notes(call: SandboxCall) -> tuple[int, dict]:
+    contact = contact_for(call, call.args[0])
+    notes = store.objects("note").filter(parent_id=contact.object_id).order_by("created_at")
+    return 200, {"notes": [note.data for note in notes]}
 
 
 def contact_note_create(call: SandboxCall) -> tuple[int, dict]:

@@ -28,6 +28,7 @@ ROUTES = (
     ("POST", r"/contacts/upsert", contacts.contact_upsert),
     ("GET", r"/contacts/search/duplicate", contacts.contact_find_duplicate),
     ("GET", r"/contacts/([^/]+)/appointments", contacts.contact_appointments),
+    ("GET", r"/contacts/([^/]+)/notes", contacts.contact_notes),
     ("POST", r"/contacts/([^/]+)/notes", contacts.contact_note_create),
     ("POST", r"/contacts/([^/]+)/tags", contacts.contact_tags_add),
     ("GET", r"/contacts/([^/]+)", contacts.contact_get),

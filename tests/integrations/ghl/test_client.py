@@ -10,6 +10,7 @@ import respx
 
 from integrations.ghl import client as ghl
 from integrations.ghl import specs
+from integrations.ghl.errors import GhlOutcomeUnknown, GhlValidationError
 from integrations.http import ProviderRateLimited, ProviderServerError, ProviderTimeout, ProviderValidationError
 from tests.clock import install_fake_clock
 
@@ -250,13 +251,58 @@ def test_a_validation_error_is_not_retried(ghl_api, clock):
             {"statusCode": 400, "message": "The slot you have selected is no longer available."},
             ghl.GhlSlotUnavailable,
         ),
+        # Other refusals of a booking are not "taken", whatever they mention.
+        (400, {"statusCode": 400, "message": "Contact not found"}, GhlValidationError),
+        (422, {"statusCode": 422, "message": ["calendarId must be a string"]}, GhlValidationError),
+        (400, {"statusCode": 400, "message": "Either userId or assignedUserId must be set"}, GhlValidationError),
     ],
 )
 def test_provider_answers_become_typed_errors(ghl_api, status, body, expected):
     ghl_api.get("/calendars/").respond(status, json=body)
 
-    with pytest.raises(expected):
+    with pytest.raises(expected) as caught:
         ghl.GhlClient(access_token=TOKEN).list_calendars(location_id="loc1")
+    assert type(caught.value) is expected
+
+
+def test_a_reset_after_sending_a_booking_is_an_unknown_outcome_sent_once(ghl_api, clock):
+    route = ghl_api.post("/calendars/events/appointments").mock(side_effect=httpx.ReadError("reset by peer"))
+    with pytest.raises(GhlOutcomeUnknown):
+        ghl.GhlClient(access_token=TOKEN).create_appointment(
+            calendar_id="cal1", location_id="loc1", contact_id="c1", start_time="2030-03-04T09:00:00-06:00"
+        )
+    assert route.call_count == 1
+
+
+def test_a_reset_on_a_read_is_retried(ghl_api, clock):
+    route = ghl_api.get("/calendars/").mock(
+        side_effect=[httpx.RemoteProtocolError("peer closed"), httpx.Response(200, json={"calendars": []})]
+    )
+    assert ghl.GhlClient(access_token=TOKEN).list_calendars(location_id="loc1") == {"calendars": []}
+    assert route.call_count == 2
+
+
+def test_an_invalid_token_is_renewed_once_and_the_request_sent_again(ghl_api):
+    expired = {"statusCode": 401, "message": "Invalid JWT", "error": "Unauthorized"}
+    route = ghl_api.get("/calendars/").mock(
+        side_effect=[httpx.Response(401, json=expired), httpx.Response(200, json={"calendars": []})]
+    )
+    renewed = []
+    client = ghl.GhlClient(access_token=TOKEN, token_renew=lambda refused: renewed.append(refused) or "at-new")
+    assert client.list_calendars(location_id="loc1") == {"calendars": []}
+    assert renewed == [TOKEN]
+    assert route.calls[1].request.headers["Authorization"] == "Bearer at-new"
+
+
+def test_a_token_refused_again_after_renewal_is_not_renewed_twice(ghl_api):
+    route = ghl_api.get("/calendars/").respond(401, json={"statusCode": 401, "message": "Invalid JWT"})
+    renewed = []
+    client = ghl.GhlClient(access_token=TOKEN, token_renew=lambda refused: renewed.append(refused) or "at-new")
+    with pytest.raises(ghl.GhlTokenExpired):
+        client.list_calendars(location_id="loc1")
+    with pytest.raises(ghl.GhlTokenExpired):
+        client.list_calendars(location_id="loc1")
+    assert renewed == [TOKEN] and route.call_count == 3
 
 
 def test_only_an_invalid_token_asks_for_a_refresh(ghl_api):

@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from integrations.ghl.demo import sandbox_connect
 from integrations.ghl.errors import GhlNotConnectedError
-from integrations.ghl.models import ConnectionStatus, GhlConnection
+from integrations.ghl.models import ConnectionKind, ConnectionStatus, GhlConnection
 from integrations.ghl.sandbox import sandbox_seed
 from integrations.ghl.tokens import ghl_client_for
+from integrations.sandbox.models import SandboxObject
 
 LOCATION = "sbxLocChicago0000001"
 
@@ -70,3 +71,22 @@ def test_the_guard_fails_a_ghl_request_sent_inside_a_transaction(connected):
         pytest.raises(pytest.fail.Exception, match=r"inside transaction\.atomic"),
     ):
         ghl.get_location(location_id=ghl.location_id)
+
+
+def test_a_token_ghl_calls_invalid_mid_call_is_refreshed_once_and_the_call_goes_on(connected):
+    connection = GhlConnection.objects.get(client=connected.client_account)
+    refused = connection.access_token
+    # GHL revoked it early (its expiry still looks far off to us): the next request answers 401 "Invalid JWT".
+    SandboxObject.objects.filter(provider="ghl", kind="access_token", object_id=refused).delete()
+    with ghl_client_for(client_id=connected.client_account.pk) as ghl:
+        assert ghl.list_calendars(location_id=ghl.location_id)["calendars"]
+    connection.refresh_from_db()
+    assert connection.access_token != refused and connection.status == ConnectionStatus.CONNECTED
+
+
+def test_a_private_token_ghl_refuses_is_not_retried_in_a_loop(connected):
+    connection = GhlConnection.objects.get(client=connected.client_account)
+    GhlConnection.objects.filter(pk=connection.pk).update(kind=ConnectionKind.PRIVATE_TOKEN)
+    SandboxObject.objects.filter(provider="ghl", kind="access_token", object_id=connection.access_token).delete()
+    with pytest.raises(GhlNotConnectedError), ghl_client_for(client_id=connected.client_account.pk) as ghl:
+        ghl.list_calendars(location_id=ghl.location_id)

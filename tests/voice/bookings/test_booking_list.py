@@ -49,9 +49,9 @@ def _url(cast):
     return f"/a/{cast.agency.slug}/bookings/"
 
 
-def test_upcoming_soonest_first_with_failed_attempts_visible_to_staff(cast, bookings, as_user):
+def test_upcoming_soonest_first_with_failed_and_pending_attempts_visible_to_staff(cast, bookings, as_user):
     response = as_user(cast.staff).get(_url(cast))
-    assert _shown(response) == ["soon", "failed", "taken", "physio", "cancelled", "later"]
+    assert _shown(response) == ["soon", "failed", "taken", "physio", "pending", "cancelled", "later"]
     html = response.content.decode()
     assert "GHL said the calendar is closed" in html
     assert f"/a/{cast.agency.slug}/calls/" in html  # the call that made it
@@ -69,7 +69,8 @@ def test_past_latest_first(cast, bookings, as_user):
         ({"status": "rescheduled"}, ["later"]),
         ({"status": "slot_taken"}, ["taken"]),
         ({"status": "booked", "when": "past"}, ["yesterday", "last-week"]),
-        ({"status": "pending"}, []),
+        ({"status": "pending"}, ["pending"]),
+        ({"status": "failed"}, ["failed"]),
     ],
 )
 def test_status_filter(cast, bookings, as_user, params, expected):
@@ -92,7 +93,7 @@ def test_start_is_shown_in_the_clients_time_zone(cast, as_user):
 def test_bad_filter_values_are_reported(cast, bookings, as_user):
     response = as_user(cast.owner).get(_url(cast), {"when": "someday", "status": "lost", "client": "x"})
     assert "Some filters were ignored" in response.content.decode()
-    assert _shown(response) == ["soon", "failed", "taken", "physio", "cancelled", "later"]
+    assert _shown(response) == ["soon", "failed", "taken", "physio", "pending", "cancelled", "later"]
 
 
 def test_an_empty_tab_says_so(cast, as_user):

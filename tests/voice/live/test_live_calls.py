@@ -208,7 +208,7 @@ def test_a_cold_availability_answer_and_a_booking_close_every_ghl_client_they_op
     book = {"start_time": f"{tuesday.isoformat()}T10:00", "name": "Ada Lovelace", "service": "cleaning"}
     (booked,) = tool_results(vapi_post(client, live.url, tool_calls(("b1", "book_appointment", book))))
     assert booked["result"].startswith("You're booked")
-    assert len(ghl_http_opened) == 3  # the booking re-checks the slot, then books
+    assert len(ghl_http_opened) == 4  # the booking re-checks the slot, upserts the caller, then books
     assert all(http.http.is_closed for http in ghl_http_opened)
 
 

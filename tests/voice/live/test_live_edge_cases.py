@@ -27,7 +27,7 @@ from tests.vapi import (
     vapi_post,
     vapi_post_signed,
 )
-from voice.live import tools
+from voice.live import booking
 from voice.live.services import call_context
 from voice.live.setup import assistant_setup_build
 from voice.live.slots import slots_for_days
@@ -326,7 +326,7 @@ def test_two_callers_racing_for_one_slot_get_one_booking_and_one_set_of_alternat
     tuesday = next_weekday()
     args = {"start_time": f"{tuesday}T10:00", "name": "Racer", "service": "cleaning"}
     start_line, checked = threading.Barrier(2), threading.Barrier(2)
-    original_check = tools._slot_is_free
+    original_check = booking.slot_is_free
     answers, crashes = {}, []
 
     def check_then_wait(*a, **kw):
@@ -346,7 +346,7 @@ def test_two_callers_racing_for_one_slot_get_one_booking_and_one_set_of_alternat
         finally:
             connection.close()
 
-    with mock.patch.object(tools, "_slot_is_free", check_then_wait):
+    with mock.patch.object(booking, "slot_is_free", check_then_wait):
         threads = [threading.Thread(target=caller, args=(n,)) for n in (1, 2)]
         for thread in threads:
             thread.start()

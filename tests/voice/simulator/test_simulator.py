@@ -196,7 +196,7 @@ def test_a_refused_message_or_a_failed_tool_stops_the_simulation_with_the_reason
     def unreachable(**_):
         raise ProviderError("GHL is down", status_code=503)
 
-    monkeypatch.setattr("voice.live.tools.slots_for_days", unreachable)
+    monkeypatch.setattr("voice.live.context.slots_for_days", unreachable)
     with pytest.raises(SimulationError, match="check_availability failed: I'm sorry, I can't reach the calendar"):
         call_simulate(assistant=sim.assistant)
     assert not Booking.objects.exists()
