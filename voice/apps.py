@@ -8,8 +8,11 @@ class VoiceConfig(AppConfig):
     def ready(self):
         # Imported here: these modules import models, which load only once the app registry is ready.
         from integrations.inbox import ANY_TYPE, register_handler
+        from integrations.jobs import register_job_runner
+        from voice.assistants.tasks import assistants_import_task, assistants_push_task
         from voice.bookings.services import booking_sync_from_ghl
         from voice.calls.ingest import vapi_message_process
+        from voice.calls.tasks import call_export_task
         from voice.live.setup import receivers_connect
 
         # Every stored Vapi message converges the Call; unknown types too (they still name the call).
@@ -17,3 +20,7 @@ class VoiceConfig(AppConfig):
         for event_type in ("AppointmentCreate", "AppointmentUpdate", "AppointmentDelete"):
             register_handler("ghl", event_type, booking_sync_from_ghl)
         receivers_connect()
+        # The jobs sweeper enqueues a job whose enqueue was lost with the task of its kind.
+        register_job_runner("call_export", call_export_task)
+        register_job_runner("vapi_import", assistants_import_task)
+        register_job_runner("assistants_push", assistants_push_task)

@@ -1,10 +1,12 @@
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from integrations.http import ProviderError
 from voice.calls import exports, notes
 
 
-@shared_task(autoretry_for=(ProviderError,), retry_backoff=True, max_retries=5)
+# A database that cannot be reached is retried like a provider error: the note must not be lost to an outage.
+@shared_task(autoretry_for=(ProviderError, OperationalError, InterfaceError), retry_backoff=True, max_retries=5)
 def call_note_task(call_id: int) -> None:
     notes.call_note_add(call_id=call_id)
 

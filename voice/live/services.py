@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from agencyhub.enqueue import enqueue
 from integrations.ghl.client import GhlClient
 from integrations.ghl.errors import GhlNotConnectedError
 from integrations.ghl.tokens import ghl_client_for
@@ -176,6 +177,7 @@ def assistant_request_answer(*, agency: Agency, message: dict) -> dict:
 
 
 def slots_warm_enqueue(assistant_id: int) -> None:
+    """Warms the assistant's calendars in the background; dropped when the broker is down (an optimisation)."""
     from voice.live.tasks import slots_warm_task
 
-    slots_warm_task.delay(assistant_id)
+    enqueue(slots_warm_task, assistant_id)
