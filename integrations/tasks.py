@@ -2,7 +2,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from agencyhub.enqueue import enqueue
-from integrations import inbox, jobs
+from integrations import inbox, jobs, spool
 
 
 # Handler failures are retried through the row's next_attempt_at (which survives restarts and is picked
@@ -25,3 +25,9 @@ def webhook_sweep_task() -> int:
 @shared_task
 def jobs_queued_sweep_task() -> int:
     return jobs.jobs_queued_sweep()
+
+
+@shared_task
+def webhook_spool_drain_task() -> int:
+    """Stores the events spooled while the database was unreachable (an error here retries next beat)."""
+    return spool.webhook_spool_drain()
