@@ -37,7 +37,10 @@ class TcpProxy:
             with contextlib.suppress(OSError):
                 # Linger 0: the peer gets a reset, as when a server dies, not an orderly end of stream.
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                sock.close()
+            with contextlib.suppress(OSError):
+                # Wakes the pipe threads blocked in recv(): a bare close() would leave their socket open.
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
 
     def restore(self) -> None:
         self.start()
