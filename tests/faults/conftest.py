@@ -126,6 +126,7 @@ def app_env(pg_proxy, cache_redis, broker_redis, tmp_path):
         "CELERY_TASK_ALWAYS_EAGER": "False",
         "GHL_WEBHOOK_ED25519_PUBLIC_KEY": public_pem(ED25519_KEY),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "STATIC_ROOT": str(tmp_path / "static"),
         "LOG_FORMAT": "text",
         "LOG_LEVEL": "WARNING",
         # Shortened so a test sees the sweepers act: re-enqueue after 1 s, a dead worker's claim after 3 s.
@@ -176,6 +177,9 @@ def processes(app_env, tmp_path):
 @pytest.fixture
 def app_url(processes):
     """The app under gunicorn (2 sync workers), answering /healthz."""
+    # Production static files (manifest storage): pages render as they would when deployed.
+    collect = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"]
+    subprocess.run(collect, cwd=settings.BASE_DIR, env=processes.env, check=True, timeout=120)
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "agencyhub.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"]
     processes.start("gunicorn", [*command, "--timeout", "30", "--graceful-timeout", "3"])

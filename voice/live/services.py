@@ -108,11 +108,7 @@ def _answer_one(context: CallContext | None, invocation, failure: str) -> tuple[
 def tool_calls_answer(*, auth: AgencyAuth, message: dict) -> dict:
     """Vapi's `{"results": [...]}`: one per tool call, in order, never an HTTP error."""
     agency = auth.agency
-    try:
-        setup = assistant_setup(auth=auth, message=message)
-    except DATABASE_UNREACHABLE:
-        logger.warning("Database unreachable and the assistant's setup not cached: tools answer an apology")
-        setup = None
+    setup = _setup_unless_unreachable(auth=auth, message=message)
     vapi_call_id = message_call_id(message)
     loaded: dict[str, Call | None] = {}
 
@@ -164,20 +160,33 @@ def tool_calls_answer(*, auth: AgencyAuth, message: dict) -> dict:
         entry["error" if error else "result"] = error or result
         results.append(entry)
     if vapi_call_id and not any(i.id for i in invocations):
-        try:
-            call_loader()  # nothing to record: the call is still known from its first message
-        except DATABASE_UNREACHABLE:
-            logger.warning("Database unreachable: call %s not upserted from its tool calls", vapi_call_id)
+        _call_remember(call_loader=call_loader, vapi_call_id=vapi_call_id)
     return {"results": results}
+
+
+def _setup_unless_unreachable(*, auth: AgencyAuth, message: dict) -> AssistantSetup | None:
+    try:
+        return assistant_setup(auth=auth, message=message)
+    except DATABASE_UNREACHABLE:
+        logger.warning("Database unreachable and the assistant's setup not cached: tools answer an apology")
+        return None
+
+
+def _call_remember(*, call_loader, vapi_call_id: str) -> None:
+    """Nothing to record: the call is still known from its first message (unless the database is down)."""
+    try:
+        call_loader()
+    except DATABASE_UNREACHABLE:
+        logger.warning("Database unreachable: call %s not upserted from its tool calls", vapi_call_id)
 
 
 def _record(*, call_loader, loaded: dict, by_call_id: tuple[str, list], **record) -> None:
     """Writes the tool call's audit row. While the database is unreachable the row is dropped with a log
     line, not spooled: the answer was given, the row is an audit trail already written without waiting
     for durability (records.py), and the call itself is kept by its spooled status and report messages."""
-    call = loaded.get("call")
-    match = ("c.id = %s", [call.pk]) if call else by_call_id
     try:
+        call = loaded.get("call")
+        match = ("c.id = %s", [call.pk]) if call else by_call_id
         if not tool_call_record_write(call_match=match, **record):
             tool_call_record_write(call_match=("c.id = %s", [call_loader().pk]), **record)
     except DATABASE_UNREACHABLE:

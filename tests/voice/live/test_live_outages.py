@@ -66,3 +66,16 @@ def test_reassigning_a_number_forgets_its_cached_assistant(live, client):
     with mock.patch.object(PhoneNumber.objects, "filter", side_effect=DOWN):
         answer = vapi_post(client, live.url, {**message, "call": {"id": "call-out-7", "phoneNumberId": "pn-1"}})
     assert "error" in answer.json()
+
+
+def test_a_slot_invalidation_the_cache_did_not_take_is_logged_not_silent(caplog):
+    from voice.live import slots
+
+    # django-redis with IGNORE_EXCEPTIONS: a write to a Redis that is down does nothing and says nothing.
+    with mock.patch.object(slots.cache, "set"), mock.patch.object(slots.cache, "get", return_value=None):
+        assert slots.slots_invalidate(client_id=1, calendar_id="cal-1") is False
+    assert "Slots of calendar cal-1 (client 1) not invalidated" in caplog.text
+    first = slots.slots_invalidate(client_id=1, calendar_id="cal-1")
+    version = slots.cache.get(slots._version_key(1, "cal-1"))
+    assert first and slots.slots_invalidate(client_id=1, calendar_id="cal-1")
+    assert slots.cache.get(slots._version_key(1, "cal-1")) != version  # a new, never reused version
