@@ -97,10 +97,36 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if not DEBUG else 0)
+# A connection the server dropped (restart, failover) is replaced at the next request, never reused broken.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that does not answer fails a request in seconds (then the outage paths answer), never hangs it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", 2))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://agencyhub")}
+CACHE_URL = env.str("CACHE_URL", default="locmemcache://agencyhub")
+# Seconds a cache call may wait on Redis: a live call must not wait on a cache that is down.
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.3)
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    # django-redis: one connection pool per process, and a Redis error is a cache miss (logged), never a 500.
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": CACHE_URL,
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": CACHE_SOCKET_TIMEOUT,
+                "SOCKET_TIMEOUT": CACHE_SOCKET_TIMEOUT,
+                "IGNORE_EXCEPTIONS": True,
+                "CONNECTION_POOL_KWARGS": {"max_connections": 50},
+            },
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+else:
+    CACHES = {"default": env.cache_url_config(CACHE_URL)}
+# Where verified events go while the database is unreachable (a Redis list, drained into the inbox);
+# empty: no spool, such an event is answered with a status its sender retries.
+WEBHOOK_SPOOL_URL = env.str("WEBHOOK_SPOOL_URL", default=CACHE_URL if CACHE_URL.startswith("redis") else "")
 
 AUTH_USER_MODEL = "tenants.User"
 AUTHENTICATION_BACKENDS = [
@@ -191,6 +217,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
+# A request that enqueues must not hang on a broker that is down: one quick retry, then the sweepers take over.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+# A worker killed mid-handler leaves its claim behind; twice the task time limit means it is surely dead.
+WEBHOOK_STALE_CLAIM_SECONDS = env.int("WEBHOOK_STALE_CLAIM_SECONDS", default=2 * CELERY_TASK_TIME_LIMIT)
+# Work left pending or queued this long was not picked up (broker down at enqueue): the sweepers enqueue it again.
+QUEUED_WORK_GRACE_SECONDS = env.int("QUEUED_WORK_GRACE_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE: dict = {}
 # GHL access tokens live a day; refreshing hours ahead means a live call never waits on a refresh.
 CELERY_BEAT_SCHEDULE["ghl-tokens-refresh-due"] = {
@@ -215,6 +248,14 @@ CELERY_BEAT_SCHEDULE["proof-recheck"] = {"task": "voice.proof.tasks.proof_rechec
 # Bookings whose GHL answer was lost are looked up and finished; notes no task added are sent again.
 CELERY_BEAT_SCHEDULE["bookings-reconcile"] = {"task": "voice.bookings.tasks.bookings_reconcile_task", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["call-notes-sweep"] = {"task": "voice.calls.tasks.call_notes_sweep_task", "schedule": 300.0}
+# Events spooled while the database was down go into the inbox within a minute of its return.
+CELERY_BEAT_SCHEDULE["webhook-spool-drain"] = {"task": "integrations.tasks.webhook_spool_drain_task", "schedule": 20.0}
+# Jobs and assistant pushes whose enqueue was lost to a broker outage.
+CELERY_BEAT_SCHEDULE["jobs-queued-sweep"] = {"task": "integrations.tasks.jobs_queued_sweep_task", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["assistants-pending-sweep"] = {
+    "task": "voice.assistants.tasks.assistants_pending_sweep_task",
+    "schedule": 60.0,
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

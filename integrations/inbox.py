@@ -10,12 +10,13 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connections, router, transaction
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerUnavailable
 
+from agencyhub.enqueue import enqueue_on_commit
 from agencyhub.observability import log_context
 from integrations import tasks
 from tenants.models import Agency, ClientAccount
@@ -29,8 +30,6 @@ Handler = Callable[[WebhookEvent], None]
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=1)
-# A worker killed mid-handler leaves its claim behind; twice the task time limit means it is surely dead.
-STALE_CLAIM_AFTER = timedelta(minutes=10)
 # Fresh rows are enqueued on commit; the sweeper only picks up those whose enqueue was lost.
 RECEIVED_GRACE = timedelta(minutes=2)
 SWEEP_BATCH = 500
@@ -77,7 +76,7 @@ def webhook_store(
         client=client,
     )
     if _insert_unless_known(event):
-        transaction.on_commit(lambda: _enqueue(event_id=event.pk))
+        enqueue_on_commit(tasks.webhook_process_task, event.pk)
         return event, True
     known = WebhookEvent.objects.get(provider=provider, unique_key=unique_key)
     logger.info("Duplicate %s webhook %s ignored (event %s)", provider, unique_key, known.pk)
@@ -106,12 +105,9 @@ def _insert_unless_known(event: WebhookEvent) -> bool:
     return True
 
 
-def _enqueue(*, event_id: int) -> None:
-    try:
-        tasks.webhook_process_task.delay(event_id)
-    except BrokerUnavailable:
-        # The event is stored; the sweeper enqueues it once the broker is back.
-        logger.warning("Broker unavailable: webhook event %s left for the sweeper", event_id, exc_info=True)
+def _stale_claim_before(now):
+    """Claims older than this belong to a dead worker (settings.WEBHOOK_STALE_CLAIM_SECONDS)."""
+    return now - timedelta(seconds=settings.WEBHOOK_STALE_CLAIM_SECONDS)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -128,7 +124,7 @@ def webhook_process(*, event_id: int) -> WebhookEvent | None:
     claimable = (
         Q(status=WebhookStatus.RECEIVED)
         | Q(status=WebhookStatus.FAILED, next_attempt_at__lte=now)
-        | Q(status=WebhookStatus.PROCESSING, claimed_at__lt=now - STALE_CLAIM_AFTER)
+        | Q(status=WebhookStatus.PROCESSING, claimed_at__lt=_stale_claim_before(now))
     )
     claimed = WebhookEvent.objects.filter(claimable, pk=event_id).update(
         status=WebhookStatus.PROCESSING, attempts=F("attempts") + 1, claimed_at=now, next_attempt_at=None
@@ -179,7 +175,7 @@ def webhook_replay(*, event: WebhookEvent) -> WebhookEvent | None:
     """
     reset = (
         WebhookEvent.objects.filter(pk=event.pk)
-        .exclude(status=WebhookStatus.PROCESSING, claimed_at__gte=timezone.now() - STALE_CLAIM_AFTER)
+        .exclude(status=WebhookStatus.PROCESSING, claimed_at__gte=_stale_claim_before(timezone.now()))
         .update(status=WebhookStatus.RECEIVED, next_attempt_at=None, processed_at=None)
     )
     if not reset:
@@ -193,7 +189,7 @@ def webhook_events_due(*, limit: int = SWEEP_BATCH) -> list[int]:
     due = (
         Q(status=WebhookStatus.RECEIVED, received_at__lt=now - RECEIVED_GRACE)
         | Q(status=WebhookStatus.FAILED, next_attempt_at__lte=now)
-        | Q(status=WebhookStatus.PROCESSING, claimed_at__lt=now - STALE_CLAIM_AFTER)
+        | Q(status=WebhookStatus.PROCESSING, claimed_at__lt=_stale_claim_before(now))
     )
     return list(WebhookEvent.objects.filter(due).order_by("received_at").values_list("pk", flat=True)[:limit])
 

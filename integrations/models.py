@@ -66,6 +66,8 @@ class JobStatus(models.TextChoices):
 
 
 JOB_STALLED_AFTER = timedelta(minutes=10)
+# Queued longer than this, a job is waiting for a worker (or a broker) to come back: the page says so.
+WAITING_FOR_WORKER_AFTER = timedelta(minutes=1)
 
 
 def job_result_path(job: "Job", filename: str) -> str:
@@ -107,8 +109,13 @@ class Job(models.Model):
 
     @property
     def stalled(self) -> bool:
-        """Unfinished long after any task could still run (twice Celery's time limit): its worker was lost."""
-        return not self.finished and timezone.now() - self.created_at > JOB_STALLED_AFTER
+        """Started but unfinished long after any task could still run (twice Celery's time limit): its worker
+        was lost. A job still queued is not stalled: the jobs sweeper enqueues it again."""
+        return self.status == JobStatus.RUNNING and timezone.now() - self.created_at > JOB_STALLED_AFTER
+
+    @property
+    def waiting_for_worker(self) -> bool:
+        return self.status == JobStatus.QUEUED and timezone.now() - self.created_at > WAITING_FOR_WORKER_AFTER
 
     @property
     def percent(self) -> int:

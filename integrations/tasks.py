@@ -1,7 +1,8 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from integrations import inbox
+from agencyhub.enqueue import enqueue
+from integrations import inbox, jobs, spool
 
 
 # Handler failures are retried through the row's next_attempt_at (which survives restarts and is picked
@@ -16,5 +17,17 @@ def webhook_sweep_task() -> int:
     """Re-enqueues events left unprocessed: lost enqueues, retries that are due, dead workers' claims."""
     event_ids = inbox.webhook_events_due()
     for event_id in event_ids:
-        webhook_process_task.delay(event_id)
+        if not enqueue(webhook_process_task, event_id):
+            break  # the broker is still down: the next sweep tries again
     return len(event_ids)
+
+
+@shared_task
+def jobs_queued_sweep_task() -> int:
+    return jobs.jobs_queued_sweep()
+
+
+@shared_task
+def webhook_spool_drain_task() -> int:
+    """Stores the events spooled while the database was unreachable (an error here retries next beat)."""
+    return spool.webhook_spool_drain()

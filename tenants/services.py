@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from agencyhub.enqueue import enqueue_on_commit
 from tenants import tasks
 
 from .models import (
@@ -98,7 +99,7 @@ def invitation_create(
     )
     invitation.full_clean()
     invitation.save()
-    transaction.on_commit(lambda: tasks.invitation_send_task.delay(invitation.pk))
+    enqueue_on_commit(tasks.invitation_send_task, invitation.pk)
     return invitation
 
 

@@ -8,8 +8,11 @@ class VoiceConfig(AppConfig):
     def ready(self):
         # Imported here: these modules import models, which load only once the app registry is ready.
         from integrations.inbox import ANY_TYPE, register_handler
+        from integrations.jobs import register_job_runner
+        from voice.assistants.tasks import assistants_import_task, assistants_push_task
         from voice.bookings.services import booking_sync_from_ghl
         from voice.calls.ingest import vapi_message_process
+        from voice.calls.tasks import call_export_task
         from voice.live.setup import receivers_connect
         from voice.proof.services import proof_appointment_changed
 
@@ -20,3 +23,7 @@ class VoiceConfig(AppConfig):
             # After the booking follows the appointment: the calls that spoke of it are proven again.
             register_handler("ghl", event_type, proof_appointment_changed)
         receivers_connect()
+        # The jobs sweeper enqueues a job whose enqueue was lost with the task of its kind.
+        register_job_runner("call_export", call_export_task)
+        register_job_runner("vapi_import", assistants_import_task)
+        register_job_runner("assistants_push", assistants_push_task)

@@ -1,5 +1,6 @@
 import re
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVector
@@ -100,6 +101,8 @@ class Assistant(models.Model):
     sync_status = models.CharField(max_length=10, choices=SyncStatus.choices, default=SyncStatus.PENDING)
     sync_error = models.TextField(blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
+    # When the pending push was enqueued: the sweeper enqueues it again if it is still pending long after.
+    push_requested_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -108,6 +111,11 @@ class Assistant(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.client})"
+
+    @property
+    def push_waiting_for_worker(self) -> bool:
+        """Pending for over a minute: the push waits for a worker (or the broker) to come back."""
+        return self.sync_status == SyncStatus.PENDING and timezone.now() - self.push_requested_at > timedelta(minutes=1)
 
 
 class AssistantCalendar(models.Model):

@@ -18,6 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -28,6 +29,7 @@ from rest_framework.permissions import AllowAny
 from integrations.ghl.selectors import connection_for_location
 from integrations.inbox import webhook_store
 from integrations.models import WebhookProvider
+from integrations.spool import webhook_spool
 from tenants.models import ClientAccount
 
 logger = logging.getLogger(__name__)
@@ -35,7 +37,12 @@ logger = logging.getLogger(__name__)
 KEYS_DIR = Path(__file__).resolve().parent / "keys"
 # GHL events are a few kilobytes; anything near this is not a GHL event.
 MAX_BODY_BYTES = 256 * 1024
-TIMESTAMP_TOLERANCE = timedelta(minutes=5)
+# GHL resends an event answered 429 every ~10 minutes, 6 times (shared/reference/ghl-api.md §9.5), with its
+# original signed timestamp: the window must cover those retries or a 429 would lose the event anyway.
+# A replay inside it is harmless: a stored event is a duplicate by its webhookId (or its body's digest).
+TIMESTAMP_TOLERANCE = timedelta(minutes=80)
+# Seconds GHL is asked to wait when the event could be neither stored nor spooled (it waits ~10 min anyway).
+RETRY_AFTER_SECONDS = 600
 # The widths of WebhookEvent.event_type and unique_key.
 MAX_TYPE_LENGTH = 100
 MAX_WEBHOOK_ID_LENGTH = 255
@@ -143,6 +150,7 @@ def _reject(status: int, reason: str) -> JsonResponse:
         400: OpenApiResponse(description="Not JSON, no type, or an unreadable field"),
         401: OpenApiResponse(description="Unsigned, badly signed or stale: nothing stored"),
         413: OpenApiResponse(description="Body too large"),
+        429: OpenApiResponse(description="Database unreachable and nothing could spool the event: GHL resends it"),
     },
     tags=["webhooks"],
 )
@@ -180,20 +188,29 @@ def ghl_webhook(request) -> JsonResponse:
         return _reject(400, f"Unreadable timestamp {str(payload['timestamp'])[:40]!r}.")
     # Replay protection: a captured request cannot be resent later.
     if sent_at is not None and abs(timezone.now() - sent_at) > TIMESTAMP_TOLERANCE:
-        return _reject(401, "Stale timestamp: the event was sent more than 5 minutes ago.")
+        return _reject(401, "Stale timestamp: the event was sent more than 80 minutes ago.")
 
     webhook_id = str(payload.get("webhookId") or "")
     if len(webhook_id) > MAX_WEBHOOK_ID_LENGTH:
         return _reject(400, f"'webhookId' longer than {MAX_WEBHOOK_ID_LENGTH} characters.")
     # Without a webhookId the body's digest still makes a byte-identical redelivery a duplicate.
     unique_key = webhook_id or f"sha256:{hashlib.sha256(body).hexdigest()}"
-    client = _client_for_location(str(payload.get("locationId") or ""))
-    event, created = webhook_store(
-        provider=WebhookProvider.GHL,
-        event_type=event_type,
-        unique_key=unique_key,
-        body=payload,
-        headers={name: request.headers[name] for name in STORED_HEADERS if name in request.headers},
-        client=client,
-    )
+    location_id = str(payload.get("locationId") or "")
+    headers = {name: request.headers[name] for name in STORED_HEADERS if name in request.headers}
+    stored = {"event_type": event_type, "unique_key": unique_key, "body": payload, "headers": headers}
+    try:
+        event, created = webhook_store(provider=WebhookProvider.GHL, client=_client_for_location(location_id), **stored)
+    except (OperationalError, InterfaceError):
+        return _unstored(stored=stored, location_id=location_id)
     return JsonResponse({"status": "stored" if created else "duplicate", "id": str(event.public_id)})
+
+
+def _unstored(*, stored: dict, location_id: str) -> JsonResponse:
+    """The database is unreachable: spool the event (acknowledged), else 429 so GHL sends it again; never
+    a 5xx, which GHL treats as final (shared/reference/ghl-api.md §9.5)."""
+    if webhook_spool(provider=WebhookProvider.GHL, location_id=location_id, **stored):
+        return JsonResponse({"status": "spooled"})
+    logger.error("GHL webhook %s neither stored nor spooled: answered 429", stored["unique_key"])
+    response = JsonResponse({"detail": "Temporarily unable to store the event; retry later."}, status=429)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

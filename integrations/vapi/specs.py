@@ -64,6 +64,9 @@ def _repair(node):
     # Defect 2: the enum belongs to the items, not to the array.
     if node.get("type") == "array":
         node.pop("enum", None)
+    # Defect 9: an enum of strings typed as an object (BackoffPlan.type); its own example is a string.
+    if node.get("type") == "object" and node.get("enum") and all(isinstance(v, str) for v in node["enum"]):
+        node["type"] = "string"
     # Defect 3: patterns written as JavaScript regex literals.
     if isinstance(node.get("pattern"), str) and isinstance(node.get("type"), str):
         pattern = _fixed_pattern(node["pattern"])

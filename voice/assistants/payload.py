@@ -18,6 +18,12 @@ SERVER_MESSAGES = [
 WEEKDAY_NAMES = dict(zip(WEEKDAYS, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), strict=True))
 
 
+# Vapi retries a message only with a backoffPlan (none by default, reference vapi-api.md §4.3): while our
+# database is down an event we cannot store is answered 503, and these retries (1+2+...+32 s) carry it past
+# the outage. excludedStatusCodes is left out: the spec types its items as objects, and a retried 4xx is harmless.
+SERVER_BACKOFF_PLAN = {"type": "exponential", "maxRetries": 6, "baseDelaySeconds": 1}
+
+
 def business_hours_text(hours: dict) -> str:
     parts = []
     for day in WEEKDAYS:
@@ -173,6 +179,7 @@ def assistant_payload(*, assistant: Assistant) -> dict:
         "server": {
             "url": vapi_endpoint_url(agency=assistant.client.agency),
             "headers": {"X-Vapi-Secret": account.webhook_secret},
+            "backoffPlan": SERVER_BACKOFF_PLAN,
         },
         "serverMessages": list(SERVER_MESSAGES),
         "metadata": {

@@ -1,11 +1,14 @@
 import difflib
 import logging
 import secrets
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from agencyhub.enqueue import enqueue, enqueue_on_commit
 from integrations.jobs import job_fail, job_finish_without_file, job_for_task, job_progress, job_start
 from integrations.vapi.errors import VapiError
 from tenants.models import Agency, ClientAccount, User
@@ -92,9 +95,28 @@ def assistant_calendars_set(*, assistant: Assistant, calendars: list[dict]) -> N
 
 
 def assistant_push_enqueue(assistant: Assistant) -> None:
-    Assistant.objects.filter(pk=assistant.pk).update(sync_status=SyncStatus.PENDING)
-    assistant.sync_status = SyncStatus.PENDING
-    transaction.on_commit(lambda: tasks.assistant_push_task.delay(assistant.pk))
+    now = timezone.now()
+    Assistant.objects.filter(pk=assistant.pk).update(sync_status=SyncStatus.PENDING, push_requested_at=now)
+    assistant.sync_status, assistant.push_requested_at = SyncStatus.PENDING, now
+    enqueue_on_commit(tasks.assistant_push_task, assistant.pk)
+
+
+def assistants_pending_sweep() -> int:
+    """Enqueues again the pushes still pending after the grace period (their enqueue was lost to a broker
+    outage, or their worker died); returns how many were enqueued."""
+    now = timezone.now()
+    stale = Assistant.objects.filter(
+        sync_status=SyncStatus.PENDING,
+        push_requested_at__lt=now - timedelta(seconds=settings.QUEUED_WORK_GRACE_SECONDS),
+    ).order_by("push_requested_at")
+    enqueued = 0
+    for assistant_id in stale.values_list("pk", flat=True)[:100]:
+        if not enqueue(tasks.assistant_push_task, assistant_id):
+            break  # the broker is still down: the next sweep tries again
+        # Restarts the grace period, so a push still waiting in the queue is not enqueued every minute.
+        Assistant.objects.filter(pk=assistant_id, sync_status=SyncStatus.PENDING).update(push_requested_at=now)
+        enqueued += 1
+    return enqueued
 
 
 @transaction.atomic
@@ -279,5 +301,5 @@ def vapi_account_secret_rotate(*, agency: Agency) -> VapiAccount:
     account.save(update_fields=["webhook_secret", "updated_at"])
     for assistant in Assistant.objects.filter(client__agency=agency).exclude(vapi_id=""):
         assistant_push_enqueue(assistant)
-    transaction.on_commit(lambda: tasks.phone_numbers_server_refresh_task.delay(agency.pk))
+    enqueue_on_commit(tasks.phone_numbers_server_refresh_task, agency.pk)
     return account

@@ -21,3 +21,8 @@ def assistants_import_task(job_id: int) -> None:
 @shared_task
 def assistants_push_task(job_id: int) -> None:
     services.assistants_push_job(job_id=job_id)
+
+
+@shared_task
+def assistants_pending_sweep_task() -> int:
+    return services.assistants_pending_sweep()

@@ -1,10 +1,10 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from agencyhub.enqueue import enqueue_on_commit
 from integrations.jobs import job_create
 from integrations.vapi.errors import VapiError
 from tenants.access import agency_view
@@ -120,7 +120,7 @@ def _vapi_import_all(request, *, clients):
         params={"client_pk": client.pk},
         back_url=reverse("assistant_list", args=[request.agency.slug]),
     )
-    transaction.on_commit(lambda: tasks.assistants_import_task.delay(job.pk))
+    enqueue_on_commit(tasks.assistants_import_task, job.pk)
     return redirect("job_detail", agency_slug=request.agency.slug, job_id=job.public_id)
 
 

@@ -1,10 +1,10 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from agencyhub.enqueue import enqueue_on_commit
 from integrations.ghl.errors import GhlNotConnectedError
 from integrations.ghl.selectors import ghl_location_for_client
 from integrations.http import ProviderError
@@ -60,7 +60,7 @@ def assistants_push_all(request):
         params={},
         back_url=reverse("assistant_list", args=[request.agency.slug]),
     )
-    transaction.on_commit(lambda: tasks.assistants_push_task.delay(job.pk))
+    enqueue_on_commit(tasks.assistants_push_task, job.pk)
     return redirect("job_detail", agency_slug=request.agency.slug, job_id=job.public_id)
 
 

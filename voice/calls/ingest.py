@@ -1,6 +1,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from agencyhub.enqueue import enqueue
 from agencyhub.observability import log_context
 from integrations.vapi.messages import decimal_or_none, message_timestamp, vapi_moment
 from voice.calls.ended_reasons import call_outcome
@@ -82,4 +83,4 @@ def vapi_message_process(event) -> None:
 
 
 def _note_later(call_id: int) -> None:
-    call_note_task.delay(call_id)
+    enqueue(call_note_task, call_id)

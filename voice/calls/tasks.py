@@ -1,12 +1,17 @@
 from celery import shared_task
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 
 from integrations.http import ProviderError
 from voice.calls import exports, notes
 
 
-# A database that is down for seconds must not lose the note: it is retried like a GHL failure.
-@shared_task(autoretry_for=(ProviderError, OperationalError), retry_backoff=True, retry_jitter=True, max_retries=5)
+# A database that cannot be reached is retried like a provider error: the note must not be lost to an outage.
+@shared_task(
+    autoretry_for=(ProviderError, OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=5,
+)
 def call_note_task(call_id: int) -> None:
     notes.call_note_add(call_id=call_id)
 

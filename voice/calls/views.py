@@ -1,11 +1,11 @@
 from dataclasses import replace
 
 from django.contrib import messages
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from agencyhub.enqueue import enqueue_on_commit
 from integrations.jobs import job_create
 from tenants.access import agency_view, client_portal_view
 from voice.calls import selectors, tasks
@@ -70,7 +70,7 @@ def call_export(request):
         params={"filters": form.filters().as_params()},
         back_url=back_url,
     )
-    transaction.on_commit(lambda: tasks.call_export_task.delay(job.pk))
+    enqueue_on_commit(tasks.call_export_task, job.pk)
     return redirect("job_detail", agency_slug=request.agency.slug, job_id=job.public_id)
 
 

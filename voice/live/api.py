@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 from agencyhub.observability import log_context
 from integrations.inbox import webhook_store
 from integrations.models import WebhookProvider
+from integrations.spool import webhook_spool
 from integrations.vapi.messages import MalformedMessage, message_call_id, message_from_body, message_unique_key
 from voice.live import services as live
 from voice.live.setup import agency_auth
@@ -42,6 +43,7 @@ class VapiServerUrlView(APIView):
             400: OpenApiResponse(description="Not JSON, or no message.type"),
             401: OpenApiResponse(description="Missing or wrong secret: nothing stored"),
             413: OpenApiResponse(description="Body too large"),
+            503: OpenApiResponse(description="Database unreachable and the message not spooled: Vapi retries it"),
         },
         tags=["webhooks"],
     )
@@ -52,7 +54,10 @@ class VapiServerUrlView(APIView):
         raw = request.body
         if len(raw) > MAX_BODY_BYTES:
             return JsonResponse({"error": f"The body is over {MAX_BODY_BYTES} bytes."}, status=413)
-        auth = agency_auth(public_id=agency_id)
+        try:
+            auth = agency_auth(public_id=agency_id)
+        except live.DATABASE_UNREACHABLE:
+            return _unverified(raw)
         if auth is None or not auth.authenticates(headers=request.headers, body=raw):
             # Same answer for an unknown agency and a wrong secret: nothing to learn by probing.
             return JsonResponse({"error": "Missing or invalid credentials."}, status=401)
@@ -68,12 +73,34 @@ class VapiServerUrlView(APIView):
             return JsonResponse(ANSWERED_AT_ONCE[kind](auth=auth, message=message))
         if kind == "assistant-request":
             return JsonResponse(live.assistant_request_answer(agency=agency, message=message))
-        webhook_store(
-            provider=WebhookProvider.VAPI,
-            event_type=kind[:100],
-            unique_key=message_unique_key(message)[:255],
-            body=message,
-            headers={name: request.headers[name] for name in STORED_HEADERS if name in request.headers},
-            agency=agency,
-        )
+        stored = {
+            "provider": WebhookProvider.VAPI,
+            "event_type": kind[:100],
+            "unique_key": message_unique_key(message)[:255],
+            "body": message,
+            "headers": {name: request.headers[name] for name in STORED_HEADERS if name in request.headers},
+        }
+        try:
+            webhook_store(agency=agency, **stored)
+        except live.DATABASE_UNREACHABLE:
+            # Acknowledged only once durable: spooled (drained into the inbox later), else a status Vapi retries.
+            if not webhook_spool(agency_id=agency.pk, **stored):
+                return _retry_later()
         return JsonResponse({})
+
+
+def _retry_later() -> JsonResponse:
+    """Not stored: a non-2xx, which Vapi retries under the assistant's server.backoffPlan (payload.py)."""
+    response = JsonResponse({"error": "Temporarily unable to store the message; retry."}, status=503)
+    response["Retry-After"] = "5"
+    return response
+
+
+def _unverified(raw: bytes) -> JsonResponse:
+    """The database is unreachable and the agency's secret is not cached: nothing can be verified or stored."""
+    try:
+        message = message_from_body(raw)
+    except MalformedMessage as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    answer = live.unverified_answer(message=message)
+    return JsonResponse(answer) if answer is not None else _retry_later()

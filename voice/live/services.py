@@ -5,9 +5,10 @@ from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from agencyhub.enqueue import enqueue
 from integrations.ghl.client import GhlClient
 from integrations.ghl.errors import GhlNotConnectedError
 from integrations.ghl.tokens import ghl_client_for
@@ -21,7 +22,13 @@ from integrations.vapi.messages import (
 from tenants.models import Agency
 from voice.calls.services import call_upsert, call_upsert_by_ids
 from voice.live.records import tool_call_record_write
-from voice.live.setup import AgencyAuth, AssistantSetup, assistant_setup
+from voice.live.setup import (
+    AgencyAuth,
+    AssistantSetup,
+    assistant_setup,
+    number_assistant_recall,
+    number_assistant_remember,
+)
 from voice.live.speech import single_line
 from voice.live.tools import TOOLS, CalendarChoice, CallContext, ToolFailure
 from voice.models import Call, PhoneNumber
@@ -39,6 +46,12 @@ CRASHED = "I'm sorry, something went wrong on my side. Could I take a message in
 
 
 UNKNOWN_NUMBER = "Sorry, this number is not set up to take calls yet. Please try again later."
+
+
+UNAVAILABLE = "I'm sorry, our system is having a moment. Could you please call back in a few minutes?"
+
+# Raised by the driver when the database cannot be reached (connect refused, connection dropped mid-query).
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
 
 
 def message_asked_at(message: dict) -> datetime:
@@ -101,7 +114,7 @@ def _answer_one(context: CallContext | None, invocation, failure: str) -> tuple[
 def tool_calls_answer(*, auth: AgencyAuth, message: dict) -> dict:
     """Vapi's `{"results": [...]}`: one per tool call, in order, never an HTTP error."""
     agency = auth.agency
-    setup = assistant_setup(auth=auth, message=message)
+    setup = _setup_unless_unreachable(auth=auth, message=message)
     vapi_call_id = message_call_id(message)
     loaded: dict[str, Call | None] = {}
 
@@ -147,16 +160,44 @@ def tool_calls_answer(*, auth: AgencyAuth, message: dict) -> dict:
                 "asked_at": asked_at,
                 "details": details,
             }
-            call = loaded.get("call")
-            match = ("c.id = %s", [call.pk]) if call else (by_call_id, [agency.pk, vapi_call_id])
-            if not tool_call_record_write(call_match=match, **record):
-                tool_call_record_write(call_match=("c.id = %s", [call_loader().pk]), **record)
+            _record(
+                call_loader=call_loader, loaded=loaded, by_call_id=(by_call_id, [agency.pk, vapi_call_id]), **record
+            )
         entry = {"toolCallId": invocation.id, "name": invocation.name}
         entry["error" if error else "result"] = error or result
         results.append(entry)
     if vapi_call_id and not any(i.id for i in invocations):
-        call_loader()  # nothing to record: the call is still known from its first message
+        _call_remember(call_loader=call_loader, vapi_call_id=vapi_call_id)
     return {"results": results}
+
+
+def _setup_unless_unreachable(*, auth: AgencyAuth, message: dict) -> AssistantSetup | None:
+    try:
+        return assistant_setup(auth=auth, message=message)
+    except DATABASE_UNREACHABLE:
+        logger.warning("Database unreachable and the assistant's setup not cached: tools answer an apology")
+        return None
+
+
+def _call_remember(*, call_loader, vapi_call_id: str) -> None:
+    """Nothing to record: the call is still known from its first message (unless the database is down)."""
+    try:
+        call_loader()
+    except DATABASE_UNREACHABLE:
+        logger.warning("Database unreachable: call %s not upserted from its tool calls", vapi_call_id)
+
+
+def _record(*, call_loader, loaded: dict, by_call_id: tuple[str, list], **record) -> None:
+    """Writes the tool call's audit row. While the database is unreachable the row is dropped with a log
+    line, not spooled: the answer was given, the row is an audit trail already written without waiting
+    for durability (records.py), and the call itself is kept by its spooled status and report messages."""
+    try:
+        call = loaded.get("call")
+        match = ("c.id = %s", [call.pk]) if call else by_call_id
+        if not tool_call_record_write(call_match=match, **record):
+            tool_call_record_write(call_match=("c.id = %s", [call_loader().pk]), **record)
+    except DATABASE_UNREACHABLE:
+        logger.warning("Database unreachable: audit row of tool call %s dropped", record["invocation"].id)
 
 
 def function_call_answer(*, auth: AgencyAuth, message: dict) -> dict:
@@ -167,22 +208,48 @@ def function_call_answer(*, auth: AgencyAuth, message: dict) -> dict:
 
 
 def assistant_request_answer(*, agency: Agency, message: dict) -> dict:
-    """The assistant assigned to the called number, or an error the caller hears (Vapi allows 7.5 s)."""
+    """The assistant assigned to the called number, or an error the caller hears (Vapi allows 7.5 s).
+
+    While the database is unreachable the number's last known assistant is answered from the cache."""
     phone = message.get("phoneNumber") if isinstance(message.get("phoneNumber"), dict) else {}
-    numbers = PhoneNumber.objects.filter(agency=agency, assistant__isnull=False).select_related("assistant")
     phone_id = message_call(message).get("phoneNumberId") or phone.get("id")
-    number = (phone_id and numbers.filter(vapi_id=phone_id).first()) or (
-        phone.get("number") and numbers.filter(number=phone["number"]).first()
-    )
-    if not number or not number.assistant.vapi_id:
-        logger.warning("assistant-request for an unassigned number %s", phone_id or phone.get("number"))
-        return {"error": UNKNOWN_NUMBER}
-    call_upsert(agency=agency, message=message, assistant=number.assistant)
+    references = [str(ref) for ref in (phone_id, phone.get("number")) if ref]
+    try:
+        numbers = PhoneNumber.objects.filter(agency=agency, assistant__isnull=False).select_related("assistant")
+        number = (phone_id and numbers.filter(vapi_id=phone_id).first()) or (
+            phone.get("number") and numbers.filter(number=phone["number"]).first()
+        )
+        if not number or not number.assistant.vapi_id:
+            logger.warning("assistant-request for an unassigned number %s", phone_id or phone.get("number"))
+            return {"error": UNKNOWN_NUMBER}
+        number_assistant_remember(agency_id=agency.pk, references=references, vapi_id=number.assistant.vapi_id)
+        call_upsert(agency=agency, message=message, assistant=number.assistant)
+    except DATABASE_UNREACHABLE:
+        vapi_id = number_assistant_recall(agency_id=agency.pk, references=references)
+        logger.warning("Database unreachable: assistant-request answered from the cache (%s)", vapi_id or "miss")
+        return {"assistantId": vapi_id} if vapi_id else {"error": UNAVAILABLE}
     transaction.on_commit(lambda: slots_warm_enqueue(number.assistant_id))
     return {"assistantId": number.assistant.vapi_id}
 
 
+def unverified_answer(*, message: dict) -> dict | None:
+    """The answer while the database is unreachable and the agency's secret is not cached, so the request
+    cannot be verified: the caller hears an apology (nothing is revealed or stored); None for a message
+    that must be stored, which is then answered with a status Vapi retries."""
+    kind = message.get("type")
+    if kind == "tool-calls":
+        return {
+            "results": [{"toolCallId": i.id, "name": i.name, "error": UNAVAILABLE} for i in tool_invocations(message)]
+        }
+    if kind == "function-call":
+        return {"result": UNAVAILABLE}
+    if kind == "assistant-request":
+        return {"error": UNAVAILABLE}
+    return None
+
+
 def slots_warm_enqueue(assistant_id: int) -> None:
+    """Warms the assistant's calendars in the background; dropped when the broker is down (an optimisation)."""
     from voice.live.tasks import slots_warm_task
 
-    slots_warm_task.delay(assistant_id)
+    enqueue(slots_warm_task, assistant_id)

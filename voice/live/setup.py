@@ -23,7 +23,7 @@ from integrations.vapi.auth import presented_secret_matches, secret_digest, sign
 from integrations.vapi.messages import assistant_references
 from tenants.models import Agency, ClientAccount
 from voice.assistants.selectors import assistant_for_references
-from voice.models import Assistant, AssistantCalendar, VapiAccount
+from voice.models import Assistant, AssistantCalendar, PhoneNumber, VapiAccount
 
 # Bounds how long a cache write that raced an invalidation can keep an old value.
 TTL_SECONDS = 60
@@ -117,6 +117,30 @@ def assistant_setup(*, auth: AgencyAuth, message: dict) -> AssistantSetup | None
     return setup
 
 
+# The number -> assistant answer is a fallback for a database outage, refreshed by every assistant-request.
+NUMBER_TTL_SECONDS = 24 * 3600
+
+
+def _number_key(agency_id: int, reference: str) -> str:
+    return f"vapi:number:{agency_id}:{hashlib.sha256(reference.encode()).hexdigest()[:32]}"
+
+
+def number_assistant_remember(*, agency_id: int, references: list[str], vapi_id: str) -> None:
+    """Keeps which Vapi assistant answers a phone number (by its Vapi id and its number)."""
+    cache.set_many({_number_key(agency_id, ref): vapi_id for ref in references}, timeout=NUMBER_TTL_SECONDS)
+
+
+def number_assistant_recall(*, agency_id: int, references: list[str]) -> str:
+    """The Vapi assistant id last seen for the number, '' when not cached."""
+    found = cache.get_many([_number_key(agency_id, ref) for ref in references])
+    return next(iter(found.values()), "")
+
+
+def _phone_number_changed(sender, instance, **kwargs):
+    references = [ref for ref in (instance.vapi_id, instance.number) if ref]
+    cache.delete_many([_number_key(instance.agency_id, ref) for ref in references])
+
+
 def agency_live_forget(*, agency_id: int | None) -> None:
     """Drops the agency's cached auth and assistant setups, now and again once the write is committed
     (so a request that read the old rows before the commit cannot leave them cached)."""
@@ -168,3 +192,5 @@ def receivers_connect() -> None:
         for model, receiver in receivers:
             signal.connect(receiver, sender=model, dispatch_uid=f"live_setup_{model.__name__}_{signal_name}")
     connection_changed.connect(_ghl_connection_changed, dispatch_uid="live_setup_ghl_connection")
+    for signal_name, signal in (("save", post_save), ("delete", post_delete)):
+        signal.connect(_phone_number_changed, sender=PhoneNumber, dispatch_uid=f"live_setup_number_{signal_name}")

@@ -7,6 +7,7 @@ Bookings themselves always re-check with GHL (`fresh=True`).
 """
 
 import logging
+import uuid
 from contextlib import nullcontext
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -29,15 +30,24 @@ def _version_key(client_id: int, calendar_id: str) -> str:
     return f"slots:version:{client_id}:{calendar_id}"
 
 
-def _day_key(client_id: int, calendar_id: str, version: int, day: date) -> str:
+def _day_key(client_id: int, calendar_id: str, version: str, day: date) -> str:
     return f"slots:{client_id}:{calendar_id}:{version}:{day.isoformat()}"
 
 
-def slots_invalidate(*, client_id: int, calendar_id: str) -> None:
-    """Makes every cached day of this calendar stale at once (a new version, old keys just expire)."""
-    key = _version_key(client_id, calendar_id)
-    cache.add(key, 0, timeout=None)
-    cache.incr(key)
+def slots_invalidate(*, client_id: int, calendar_id: str) -> bool:
+    """Makes every cached day of this calendar stale at once (a new version, old keys just expire).
+
+    The version is random, never a counter: a counter lost with a Redis restart would start again at a
+    number whose old day keys may still be cached. A write that fails (Redis unreachable; the cache then
+    degrades to a miss) is logged and returns False: nothing can be read from a cache that is down, and
+    keys a Redis that comes back still holds expire within SLOT_TTL_SECONDS; bookings re-check GHL anyway."""
+    key, version = _version_key(client_id, calendar_id), uuid.uuid4().hex
+    cache.set(key, version, timeout=None)
+    # Read back: a cache backend's set does not say whether it wrote (django-redis swallows the error).
+    if cache.get(key) is not None:  # ours, or a concurrent invalidation's: either way a new version
+        return True
+    logger.error("Slots of calendar %s (client %s) not invalidated: cache unreachable", calendar_id, client_id)
+    return False
 
 
 def slots_from_ghl(*, ghl, calendar_id: str, tz: ZoneInfo, first_day: date, days: int) -> dict[date, list[datetime]]:
@@ -68,7 +78,7 @@ def slots_for_days(
     *, ghl_factory, client_id: int, calendar_id: str, tz: ZoneInfo, first_day: date, days: int, fresh: bool = False
 ) -> dict[date, list[datetime]]:
     """Free slots per day, from the cache when every asked day is there, else one GHL call for the range."""
-    version = cache.get(_version_key(client_id, calendar_id), 0)
+    version = cache.get(_version_key(client_id, calendar_id), "0")
     wanted = [first_day + timedelta(days=i) for i in range(days)]
     keys = {day: _day_key(client_id, calendar_id, version, day) for day in wanted}
     if not fresh:

@@ -76,6 +76,17 @@ def test_an_enum_on_an_array_checks_the_items_not_the_array():
     assert errors[0].startswith("serverMessages.0: 'tea-break' is not one of ['assistant.started'")
 
 
+def test_a_backoff_plan_type_is_a_string_as_its_example_says():
+    server = {
+        "url": "https://hub.example.com/x/",
+        "backoffPlan": {"type": "exponential", "maxRetries": 6, "baseDelaySeconds": 1},
+    }
+    assert raw_errors(schema_name="Server", instance=server)
+    assert specs.validation_errors(schema_name="Server", instance=server) == []
+    wrong = {**server, "backoffPlan": {"type": "linear", "maxRetries": 6, "baseDelaySeconds": 1}}
+    assert specs.validation_errors(schema_name="Server", instance=wrong)
+
+
 def test_javascript_regex_literals_are_applied_as_regexes():
     function = {"name": "book_appointment", "parameters": {"type": "object", "properties": {}}}
     assert raw_errors(schema_name="OpenAIFunction", instance=function)

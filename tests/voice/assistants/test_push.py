@@ -134,6 +134,8 @@ def test_demo_seed_pushes_one_assistant_per_client_to_the_sandbox_once(cast, set
         assert assistant.sync_status == SyncStatus.SYNCED, assistant.sync_error
         stored = sandbox_assistant(assistant.vapi_id)
         assert stored["server"]["headers"]["X-Vapi-Secret"] == cast.agency.vapi_account.webhook_secret
+        # Vapi retries a non-2xx only with a plan: an event we could not store (database down) comes again.
+        assert stored["server"]["backoffPlan"] == {"type": "exponential", "maxRetries": 6, "baseDelaySeconds": 1}
         assert stored["metadata"]["clientId"] == str(assistant.client.public_id)
 
     # Each demo assistant answers one sandbox number, in the sandbox and here.

@@ -1,0 +1,81 @@
+"""The server-URL endpoint while the database is unreachable (DESIGN.md "When the world misbehaves"):
+answered from the cache where it can be, never acknowledged unstored. The real outages (PostgreSQL cut,
+Redis stopped) are in tests/faults; here the driver's error is raised where the database is asked."""
+
+from unittest import mock
+
+import pytest
+from django.db import OperationalError
+
+from integrations.models import WebhookEvent
+from tests.vapi import next_weekday, tool_calls, tool_results, vapi_post
+from voice.models import PhoneNumber, ToolCallRecord
+
+pytestmark = pytest.mark.django_db
+
+DOWN = OperationalError("connection to server at 127.0.0.1, port 5432 failed: Connection refused")
+
+
+def _availability(call_id="call-out-1"):
+    return tool_calls(("tc-1", "check_availability", {"date": next_weekday().isoformat()}), call_id=call_id)
+
+
+def test_a_warm_availability_question_is_answered_while_the_audit_row_cannot_be_written(live, client, caplog):
+    tool_results(vapi_post(client, live.url, _availability()))  # warms setup and slots
+    with mock.patch("voice.live.services.tool_call_record_write", side_effect=DOWN):
+        results = tool_results(vapi_post(client, live.url, _availability()))
+    assert results[0]["result"].startswith("For cleaning, I have")
+    assert "audit row of tool call tc-1 dropped" in caplog.text
+    assert ToolCallRecord.objects.count() == 1  # the first one; the second was dropped, not half-written
+
+
+def test_tool_calls_that_cannot_be_verified_hear_an_apology_not_an_http_error(live, client):
+    with mock.patch("voice.live.api.agency_auth", side_effect=DOWN):
+        results = tool_results(vapi_post(client, live.url, _availability()))
+    assert results == [{"toolCallId": "tc-1", "name": "check_availability", "error": mock.ANY}]
+    assert "call back in a few minutes" in results[0]["error"]
+
+
+def test_a_status_update_that_can_be_neither_stored_nor_spooled_is_refused_for_a_retry(live, client, settings):
+    settings.WEBHOOK_SPOOL_URL = ""
+    message = {"type": "status-update", "status": "ended", "timestamp": 1, "call": {"id": "call-out-2"}}
+    with mock.patch("voice.live.api.webhook_store", side_effect=DOWN):
+        response = vapi_post(client, live.url, message)
+    assert response.status_code == 503 and response["Retry-After"]
+    assert not WebhookEvent.objects.exists()
+
+
+def test_assistant_request_is_answered_from_the_cached_number_while_the_database_is_down(live, client):
+    PhoneNumber.objects.create(agency=live.agency, vapi_id="pn-1", number="+13125550100", assistant=live.assistant)
+    message = {"type": "assistant-request", "call": {"id": "call-out-3", "phoneNumberId": "pn-1"}}
+    assert vapi_post(client, live.url, message).json() == {"assistantId": "asst-live-1"}
+
+    with mock.patch.object(PhoneNumber.objects, "filter", side_effect=DOWN):
+        cached = vapi_post(client, live.url, {**message, "call": {"id": "call-out-4", "phoneNumberId": "pn-1"}})
+        unknown = vapi_post(client, live.url, {**message, "call": {"id": "call-out-5", "phoneNumberId": "pn-9"}})
+    assert cached.status_code == 200 and cached.json() == {"assistantId": "asst-live-1"}
+    assert unknown.status_code == 200 and "call back in a few minutes" in unknown.json()["error"]
+
+
+def test_reassigning_a_number_forgets_its_cached_assistant(live, client):
+    number = PhoneNumber.objects.create(agency=live.agency, vapi_id="pn-1", number="", assistant=live.assistant)
+    message = {"type": "assistant-request", "call": {"id": "call-out-6", "phoneNumberId": "pn-1"}}
+    vapi_post(client, live.url, message)
+    number.assistant = None
+    number.save()
+    with mock.patch.object(PhoneNumber.objects, "filter", side_effect=DOWN):
+        answer = vapi_post(client, live.url, {**message, "call": {"id": "call-out-7", "phoneNumberId": "pn-1"}})
+    assert "error" in answer.json()
+
+
+def test_a_slot_invalidation_the_cache_did_not_take_is_logged_not_silent(caplog):
+    from voice.live import slots
+
+    # django-redis with IGNORE_EXCEPTIONS: a write to a Redis that is down does nothing and says nothing.
+    with mock.patch.object(slots.cache, "set"), mock.patch.object(slots.cache, "get", return_value=None):
+        assert slots.slots_invalidate(client_id=1, calendar_id="cal-1") is False
+    assert "Slots of calendar cal-1 (client 1) not invalidated" in caplog.text
+    first = slots.slots_invalidate(client_id=1, calendar_id="cal-1")
+    version = slots.cache.get(slots._version_key(1, "cal-1"))
+    assert first and slots.slots_invalidate(client_id=1, calendar_id="cal-1")
+    assert slots.cache.get(slots._version_key(1, "cal-1")) != version  # a new, never reused version
