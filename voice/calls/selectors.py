@@ -18,7 +18,6 @@ from voice.models import (
     Booking,
     Call,
     ToolCallRecord,
-    transcript_search_vector,
 )
 
 
@@ -103,10 +102,9 @@ def _calls_filtered(calls: QuerySet[Call], filters: CallFilters) -> QuerySet[Cal
 
 
 def _calls_matching(calls: QuerySet[Call], text: str) -> QuerySet[Call]:
-    """Full-text search on PostgreSQL (served by the GIN index on the same expression); substring elsewhere."""
+    """Full-text search of the stored tsvector on PostgreSQL (GIN-indexed, migration 0007); substring elsewhere."""
     if connections[calls.db].vendor == "postgresql":
-        query = SearchQuery(text, search_type="websearch", config="english")
-        return calls.alias(transcript_search=transcript_search_vector()).filter(transcript_search=query)
+        return calls.filter(transcript_search=SearchQuery(text, search_type="websearch", config="english"))
     return calls.filter(transcript__icontains=text)
 
 
