@@ -5,14 +5,13 @@ from voice.bookings import selectors
 from voice.bookings.forms import BookingFilterForm
 from voice.calls.selectors import filter_choices
 from voice.models import MADE_BOOKING_STATUSES
-from voice.paging import CALLS_PER_PAGE, CappedPaginator, list_response
+from voice.paging import keyset_page_of, list_response
 
 
 def _booking_list_response(request, *, form, bookings, portal: bool):
-    page = CappedPaginator(bookings, CALLS_PER_PAGE).get_page(request.GET.get("page"))
     filters = form.filters()
     context = {
-        "page": page,
+        "page": keyset_page_of(request, bookings, selectors.booking_sort(filters)),
         "form": form,
         "portal": portal,
         "when": filters.when,

@@ -19,6 +19,7 @@ from voice.models import (
     Call,
     ToolCallRecord,
 )
+from voice.paging import SortKey
 
 
 def _call_or_404(calls: QuerySet[Call], public_id) -> Call:
@@ -98,7 +99,11 @@ def _calls_filtered(calls: QuerySet[Call], filters: CallFilters) -> QuerySet[Cal
             calls = calls.filter(duration_seconds__lt=high)
     if filters.q:
         calls = _calls_matching(calls, filters.q)
-    return calls.order_by(*CALL_SORTS.get(filters.sort, CALL_SORTS["newest"]))
+    return calls.order_by(*call_sort(filters).ordering())
+
+
+def call_sort(filters: CallFilters) -> SortKey:
+    return CALL_SORTS.get(filters.sort, CALL_SORTS["newest"])
 
 
 def _calls_matching(calls: QuerySet[Call], text: str) -> QuerySet[Call]:
@@ -204,11 +209,11 @@ def client_recent_calls(*, client: ClientAccount, limit: int) -> QuerySet[Call]:
 
 CALL_SORTS = {
     # The PostgreSQL-only indexes of migration 0004 follow these exactly, so a page reads 50 index entries.
-    "newest": (F("started_at").desc(nulls_last=True), F("id").desc()),
-    "oldest": (F("started_at").asc(nulls_last=True), F("id").asc()),
-    "longest": (F("duration_seconds").desc(nulls_last=True), F("id").desc()),
-    "shortest": (F("duration_seconds").asc(nulls_last=True), F("id").asc()),
-    "cost": (F("cost").desc(nulls_last=True), F("id").desc()),
+    "newest": SortKey("started_at", descending=True),
+    "oldest": SortKey("started_at", descending=False),
+    "longest": SortKey("duration_seconds", descending=True),
+    "shortest": SortKey("duration_seconds", descending=False),
+    "cost": SortKey("cost", descending=True),
 }
 
 

@@ -10,7 +10,7 @@ from integrations.jobs import job_create
 from tenants.access import agency_view, client_portal_view
 from voice.calls import selectors, tasks
 from voice.calls.forms import COMMON_ENDED_REASONS, CallFilterForm
-from voice.paging import CALLS_PER_PAGE, CappedPaginator, list_response
+from voice.paging import CALLS_PER_PAGE, CappedPaginator, keyset_page_of, list_response
 
 # Counting search hits re-reads each matching transcript, so a broad word is counted only this far.
 SEARCH_COUNT_CAP = 1_000
@@ -19,9 +19,9 @@ SEARCH_COUNT_CAP = 1_000
 def _call_list_response(request, *, form, calls, portal: bool):
     filters = form.filters()
     cap = SEARCH_COUNT_CAP if filters.q else 10_000
-    page = CappedPaginator(calls, CALLS_PER_PAGE, cap=cap).get_page(request.GET.get("page"))
     context = {
-        "page": page,
+        "page": keyset_page_of(request, calls, selectors.call_sort(filters)),
+        "counted": CappedPaginator(calls, CALLS_PER_PAGE, cap=cap),
         "form": form,
         "portal": portal,
         # Sorting or an empty form submitted without JavaScript narrows nothing.
