@@ -24,7 +24,11 @@ def _booking_list_response(request, *, form, bookings, portal: bool):
 
 @agency_view()
 def booking_list(request):
-    clients, _ = filter_choices(agency=request.agency)
+    clients, _ = filter_choices(
+        agency=request.agency,
+        selected_client=request.GET.get("client", ""),
+        client_q=request.GET.get("client_q", ""),
+    )
     form = BookingFilterForm(request.GET, clients=clients)
     form.is_valid()
     bookings = selectors.booking_list(agency=request.agency, filters=form.filters())

@@ -1,3 +1,4 @@
+import uuid
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -63,11 +64,28 @@ class CallFilters:
         return cls(**values)
 
 
-def filter_choices(*, agency: Agency) -> tuple[list[ClientAccount], list[Assistant]]:
-    """The agency's clients and assistants as the filter bars offer them: names and ids only."""
-    clients = list(
-        ClientAccount.objects.filter(agency=agency).order_by("name", "pk").only("public_id", "name", "time_zone")
-    )
+# The client picker offers this many clients matching what was typed: page weight stays the same at 2,000 clients.
+PICKED_CLIENTS = 20
+
+
+def client_picker_choices(*, agency: Agency, selected: str = "", q: str = "") -> list[ClientAccount]:
+    """The chosen client (kept even when it does not match) and the first PICKED_CLIENTS whose name has `q`."""
+    clients = ClientAccount.objects.filter(agency=agency).only("public_id", "name", "time_zone")
+    matching = list(clients.filter(name__icontains=q.strip()).order_by("name", "pk")[:PICKED_CLIENTS])
+    chosen = []
+    if selected and all(str(c.public_id) != selected for c in matching):
+        try:
+            chosen = list(clients.filter(public_id=uuid.UUID(selected)))
+        except ValueError:
+            chosen = []
+    return chosen + matching
+
+
+def filter_choices(
+    *, agency: Agency, selected_client: str = "", client_q: str = ""
+) -> tuple[list[ClientAccount], list[Assistant]]:
+    """The filter bars' clients (the picker's few, see client_picker_choices) and assistants: names and ids."""
+    clients = client_picker_choices(agency=agency, selected=selected_client, q=client_q)
     assistants = list(
         Assistant.objects.filter(client__agency=agency)
         .select_related("client")

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from integrations.jobs import job_create
 from tenants.access import agency_view, client_portal_view
 from voice.calls import selectors, tasks
-from voice.calls.forms import COMMON_ENDED_REASONS, CallFilterForm
+from voice.calls.forms import COMMON_ENDED_REASONS, CallFilterForm, ClientPickerForm
 from voice.paging import CALLS_PER_PAGE, CappedPaginator, keyset_page_of, list_response
 
 # Counting search hits re-reads each matching transcript, so a broad word is counted only this far.
@@ -33,9 +33,27 @@ def _call_list_response(request, *, form, calls, portal: bool):
     )
 
 
+def _filter_choices(request):
+    return selectors.filter_choices(
+        agency=request.agency,
+        selected_client=request.GET.get("client", ""),
+        client_q=request.GET.get("client_q", ""),
+    )
+
+
+@agency_view()
+def client_picker(request):
+    """The client picker's options for what was typed (htmx swaps them into the filter bar's <select>)."""
+    clients = selectors.client_picker_choices(
+        agency=request.agency, selected=request.GET.get("client", ""), q=request.GET.get("client_q", "")
+    )
+    form = ClientPickerForm(request.GET, clients=clients)
+    return render(request, "voice/_client_options.html", {"field": form["client"]})
+
+
 @agency_view()
 def call_list(request):
-    clients, assistants = selectors.filter_choices(agency=request.agency)
+    clients, assistants = _filter_choices(request)
     form = CallFilterForm(request.GET, clients=clients, assistants=assistants)
     form.is_valid()
     calls = selectors.call_list(agency=request.agency, filters=form.filters())
@@ -54,7 +72,7 @@ def client_call_list(request):
 @require_POST
 def call_export(request):
     """Starts a CSV export of exactly the rows the list shows with these filters (the query string)."""
-    clients, assistants = selectors.filter_choices(agency=request.agency)
+    clients, assistants = _filter_choices(request)
     form = CallFilterForm(request.GET, clients=clients, assistants=assistants)
     back_url = reverse("call_list", args=[request.agency.slug]) + "?" + request.GET.urlencode()
     if not form.is_valid():
