@@ -37,11 +37,15 @@ class SortKey:
 
     field: str
     descending: bool
+    # A NOT NULL column is ordered without NULLS FIRST/LAST: PostgreSQL matches an index only on the exact form.
+    nullable: bool = True
 
     def ordering(self, *, backwards: bool = False) -> tuple:
         descending = self.descending != backwards
         column = F(self.field).desc if descending else F(self.field).asc
         pk = F("pk").desc() if descending else F("pk").asc()
+        if not self.nullable:
+            return (column(), pk)
         # Read backwards, the nulls that come last come first.
         return (column(nulls_first=True) if backwards else column(nulls_last=True), pk)
 
@@ -71,7 +75,7 @@ def _parts(rows: QuerySet, sort: SortKey, value, pk: int, *, backwards: bool) ->
         within_nulls = nulls.filter(**{pk_beyond: pk})
         return [within_nulls, rows.filter(**{f"{sort.field}__isnull": False})] if backwards else [within_nulls]
     with_values = rows.filter(beyond(Tuple(F(sort.field), F("pk")), (value, pk)))
-    return [with_values] if backwards else [with_values, nulls]
+    return [with_values] if backwards or not sort.nullable else [with_values, nulls]
 
 
 @dataclass

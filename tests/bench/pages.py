@@ -20,6 +20,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -121,8 +122,8 @@ def seeded_values(agency) -> dict:
         "client": call.client.public_id,
         "call": call.public_id,
         "month": f"{utc_month() - timedelta(days=1):%Y-%m}",
-        "middle": keyset_token(middle["started_at"], middle["id"]),
-        "booking_middle": keyset_token(booking_middle["start"], booking_middle["id"]),
+        "middle": quote(keyset_token(middle["started_at"], middle["id"])),
+        "booking_middle": quote(keyset_token(booking_middle["start"], booking_middle["id"])),
     }
 
 

@@ -66,3 +66,24 @@ def test_the_calls_page_reaches_its_oldest_call_through_last(cast, calls, as_use
     oldest = calls.order_by(*CALL_SORTS["newest"].ordering()).last()
     assert oldest.vapi_call_id in html or str(oldest.public_id) in html
     assert 'rel="next"' not in html
+
+
+def test_bookings_pages_walk_every_booking_both_ways(cast):
+    from tests.factories import BookingFactory
+    from voice.bookings.selectors import LATEST_FIRST, SOONEST_FIRST
+    from voice.models import Booking
+
+    for i in range(12):
+        BookingFactory(client=cast.client_account, start=NOW + timedelta(hours=i // 3), tool_call_id=f"b-{i}")
+    bookings = Booking.objects.all()
+    for key in (SOONEST_FIRST, LATEST_FIRST):
+        ordered = list(bookings.order_by(*key.ordering()).values_list("pk", flat=True))
+        seen, page = [], keyset_page(bookings, key, per_page=5)
+        while True:
+            seen += [b.pk for b in page.object_list]
+            if not page.has_next:
+                break
+            page = keyset_page(bookings, key, after=page.next_token, per_page=5)
+        assert seen == ordered
+        back = keyset_page(bookings, key, before=page.previous_token, per_page=5)
+        assert [b.pk for b in back.object_list] == ordered[5:10]

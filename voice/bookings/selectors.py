@@ -26,7 +26,8 @@ def _bookings_filtered(bookings: QuerySet[Booking], filters: BookingFilters, now
     return bookings.filter(start__gte=now).order_by(*SOONEST_FIRST.ordering())
 
 
-SOONEST_FIRST, LATEST_FIRST = SortKey("start", descending=False), SortKey("start", descending=True)
+SOONEST_FIRST = SortKey("start", descending=False, nullable=False)
+LATEST_FIRST = SortKey("start", descending=True, nullable=False)
 
 
 def booking_sort(filters: BookingFilters | None) -> SortKey:
