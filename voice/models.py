@@ -3,7 +3,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchVector
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -210,6 +210,9 @@ class Call(models.Model):
     note_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # to_tsvector('english', transcript), kept by a PostgreSQL trigger on write (migration 0012) and
+    # GIN-indexed: search reads it instead of recomputing it per row. Always empty on SQLite.
+    transcript_search = SearchVectorField(null=True, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["agency", "vapi_call_id"], name="unique_call_per_agency")]
@@ -302,9 +305,34 @@ class Booking(models.Model):
         return f"Booking {self.calendar_name} {self.start:%Y-%m-%d %H:%M}"
 
 
-def transcript_search_vector() -> SearchVector:
-    """The one expression both the PostgreSQL GIN index and the search query use; they must match exactly."""
-    return SearchVector("transcript", config="english")
+class CallDay(models.Model):
+    """One client's calls on one UTC day, summed with the exact definitions of voice.dashboards.stats:
+    what the agency dashboard and usage read, so their cost follows days and clients, not calls.
+
+    PostgreSQL keeps it with statement triggers on voice_call and voice_booking (migration 0013), in
+    the writing transaction, whatever the write path (ingest, the live tools' UPDATEs, admin, deletes).
+    SQLite has no triggers for it: there the pages sum the calls themselves.
+    """
+
+    # No database constraint: deleting a client deletes its calls first, and the triggers zero these rows
+    # in that same statement; a constraint would trip over the trigger's writes during the cascade.
+    agency = models.ForeignKey(
+        Agency, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    client = models.ForeignKey(
+        ClientAccount, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, null=True, related_name="+"
+    )
+    day = models.DateField()
+    calls = models.IntegerField(default=0)
+    booked_calls = models.IntegerField(default=0)
+    seconds = models.BigIntegerField(default=0)
+    timed_calls = models.IntegerField(default=0)
+    cost = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    # Made bookings (MADE_BOOKING_STATUSES) of the calls counted here.
+    bookings = models.IntegerField(default=0)
+
+    def __str__(self):
+        return f"Calls of client {self.client_id} on {self.day}"
 
 
 from voice.messaging.models import MessagingSettings, TextMessage, TextMessageKind, TextMessageStatus  # noqa: E402, F401

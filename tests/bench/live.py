@@ -253,7 +253,8 @@ def run():
 def main():
     if connection.vendor == "postgresql":
         # Its own name, so a test run on the same server at the same time is never in the way.
-        connection.settings_dict["TEST"]["NAME"] = "test_agencyhub_bench_live"
+        base = os.environ.get("BENCH_DATABASE_URL", "postgres:///ah_scale_bench").rsplit("/", 1)[1]
+        connection.settings_dict["TEST"]["NAME"] = f"{base}_live"
     old_name = connection.creation.create_test_db(verbosity=0)
     try:
         print(f"database: {connection.vendor}; DEBUG={settings.DEBUG}; SANDBOX={settings.SANDBOX}")

@@ -1,6 +1,7 @@
 from django import forms
 
 from voice.bookings.selectors import BookingFilters
+from voice.calls.forms import ClientPickerForm, client_choices
 from voice.models import (
     BookingStatus,
 )
@@ -21,7 +22,8 @@ class BookingFilterForm(forms.Form):
         if clients is None:
             del self.fields["client"]
         else:
-            self.fields["client"].choices = [("", "All clients")] + [(str(c.public_id), c.name) for c in clients]
+            self.fields["client"].choices = client_choices(clients)
+            self.fields["client_q"] = ClientPickerForm.base_fields["client_q"]
 
     def filters(self) -> BookingFilters:
         data = getattr(self, "cleaned_data", {})

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from tenants.models import Agency, ClientAccount
 from voice.models import MADE_BOOKING_STATUSES, STANDING_BOOKING_STATUSES, Booking, BookingStatus
+from voice.paging import SortKey
 
 
 @dataclass(frozen=True)
@@ -21,8 +22,17 @@ def _bookings_filtered(bookings: QuerySet[Booking], filters: BookingFilters, now
     if filters.client_id:
         bookings = bookings.filter(client__public_id=filters.client_id)
     if filters.when == "past":
-        return bookings.filter(start__lt=now).order_by("-start", "-id")
-    return bookings.filter(start__gte=now).order_by("start", "id")
+        return bookings.filter(start__lt=now).order_by(*LATEST_FIRST.ordering())
+    return bookings.filter(start__gte=now).order_by(*SOONEST_FIRST.ordering())
+
+
+SOONEST_FIRST = SortKey("start", descending=False, nullable=False)
+LATEST_FIRST = SortKey("start", descending=True, nullable=False)
+
+
+def booking_sort(filters: BookingFilters | None) -> SortKey:
+    """The order booking_list and client_booking_list return, for keyset pages."""
+    return LATEST_FIRST if filters is None or filters.when == "past" else SOONEST_FIRST
 
 
 def booking_list(
@@ -34,7 +44,7 @@ def booking_list(
     if not with_pending:
         bookings = bookings.exclude(status=BookingStatus.PENDING)
     if filters is None:
-        return bookings.select_related("client", "call").order_by("-start", "-id")
+        return bookings.select_related("client", "call").order_by(*LATEST_FIRST.ordering())
     bookings = _bookings_filtered(bookings, filters, now or timezone.now())
     return bookings.select_related("client", "call")
 

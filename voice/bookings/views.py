@@ -5,15 +5,14 @@ from voice.bookings import selectors
 from voice.bookings.forms import BookingFilterForm
 from voice.calls.selectors import filter_choices
 from voice.models import MADE_BOOKING_STATUSES
-from voice.paging import CALLS_PER_PAGE, CappedPaginator, list_response
+from voice.paging import keyset_page_of, list_response
 
 
 def _booking_list_response(request, *, form, bookings, portal: bool):
     bookings = bookings.prefetch_related("text_messages")  # each row shows its confirmation's SMS status
-    page = CappedPaginator(bookings, CALLS_PER_PAGE).get_page(request.GET.get("page"))
     filters = form.filters()
     context = {
-        "page": page,
+        "page": keyset_page_of(request, bookings, selectors.booking_sort(filters)),
         "form": form,
         "portal": portal,
         "when": filters.when,
@@ -26,7 +25,11 @@ def _booking_list_response(request, *, form, bookings, portal: bool):
 
 @agency_view()
 def booking_list(request):
-    clients, _ = filter_choices(agency=request.agency)
+    clients, _ = filter_choices(
+        agency=request.agency,
+        selected_client=request.GET.get("client", ""),
+        client_q=request.GET.get("client_q", ""),
+    )
     form = BookingFilterForm(request.GET, clients=clients)
     form.is_valid()
     bookings = selectors.booking_list(agency=request.agency, filters=form.filters(), with_pending=True)

@@ -34,6 +34,26 @@ COMMON_ENDED_REASONS = sorted(
 )
 
 
+def client_choices(clients) -> list[tuple[str, str]]:
+    return [("", "All clients")] + [(str(c.public_id), c.name) for c in clients]
+
+
+class ClientPickerForm(forms.Form):
+    """The filter bars' client picker: a search box and the few clients it found (client_picker_choices)."""
+
+    client_q = forms.CharField(
+        max_length=100,
+        required=False,
+        label="Find a client",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Type a client's name", "autocomplete": "off"}),
+    )
+    client = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, clients=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["client"].choices = client_choices(clients)
+
+
 class CallFilterForm(forms.Form):
     """The calls list's filter bar. Every field is optional; a bad value is reported and the rest still apply.
 
@@ -67,7 +87,8 @@ class CallFilterForm(forms.Form):
         if clients is None:
             del self.fields["client"]
         else:
-            self.fields["client"].choices = [("", "All clients")] + [(str(c.public_id), c.name) for c in clients]
+            self.fields["client"].choices = client_choices(clients)
+            self.fields["client_q"] = ClientPickerForm.base_fields["client_q"]
             self.zones = {str(c.public_id): c.time_zone for c in clients}
         if assistants is None:
             del self.fields["assistant"]

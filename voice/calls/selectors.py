@@ -1,3 +1,4 @@
+import uuid
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -19,8 +20,8 @@ from voice.models import (
     Booking,
     Call,
     ToolCallRecord,
-    transcript_search_vector,
 )
+from voice.paging import SortKey
 
 
 def _call_or_404(calls: QuerySet[Call], public_id) -> Call:
@@ -64,11 +65,28 @@ class CallFilters:
         return cls(**values)
 
 
-def filter_choices(*, agency: Agency) -> tuple[list[ClientAccount], list[Assistant]]:
-    """The agency's clients and assistants as the filter bars offer them: names and ids only."""
-    clients = list(
-        ClientAccount.objects.filter(agency=agency).order_by("name", "pk").only("public_id", "name", "time_zone")
-    )
+# The client picker offers this many clients matching what was typed: page weight stays the same at 2,000 clients.
+PICKED_CLIENTS = 20
+
+
+def client_picker_choices(*, agency: Agency, selected: str = "", q: str = "") -> list[ClientAccount]:
+    """The chosen client (kept even when it does not match) and the first PICKED_CLIENTS whose name has `q`."""
+    clients = ClientAccount.objects.filter(agency=agency).only("public_id", "name", "time_zone")
+    matching = list(clients.filter(name__icontains=q.strip()).order_by("name", "pk")[:PICKED_CLIENTS])
+    chosen = []
+    if selected and all(str(c.public_id) != selected for c in matching):
+        try:
+            chosen = list(clients.filter(public_id=uuid.UUID(selected)))
+        except ValueError:
+            chosen = []
+    return chosen + matching
+
+
+def filter_choices(
+    *, agency: Agency, selected_client: str = "", client_q: str = ""
+) -> tuple[list[ClientAccount], list[Assistant]]:
+    """The filter bars' clients (the picker's few, see client_picker_choices) and assistants: names and ids."""
+    clients = client_picker_choices(agency=agency, selected=selected_client, q=client_q)
     assistants = list(
         Assistant.objects.filter(client__agency=agency)
         .select_related("client")
@@ -100,14 +118,17 @@ def _calls_filtered(calls: QuerySet[Call], filters: CallFilters) -> QuerySet[Cal
             calls = calls.filter(duration_seconds__lt=high)
     if filters.q:
         calls = _calls_matching(calls, filters.q)
-    return calls.order_by(*CALL_SORTS.get(filters.sort, CALL_SORTS["newest"]))
+    return calls.order_by(*call_sort(filters).ordering())
+
+
+def call_sort(filters: CallFilters) -> SortKey:
+    return CALL_SORTS.get(filters.sort, CALL_SORTS["newest"])
 
 
 def _calls_matching(calls: QuerySet[Call], text: str) -> QuerySet[Call]:
-    """Full-text search on PostgreSQL (served by the GIN index on the same expression); substring elsewhere."""
+    """Full-text search of the stored tsvector on PostgreSQL (GIN-indexed, migration 0012); substring elsewhere."""
     if connections[calls.db].vendor == "postgresql":
-        query = SearchQuery(text, search_type="websearch", config="english")
-        return calls.alias(transcript_search=transcript_search_vector()).filter(transcript_search=query)
+        return calls.filter(transcript_search=SearchQuery(text, search_type="websearch", config="english"))
     return calls.filter(transcript__icontains=text)
 
 
@@ -216,11 +237,11 @@ def client_recent_calls(*, client: ClientAccount, limit: int) -> QuerySet[Call]:
 
 CALL_SORTS = {
     # The PostgreSQL-only indexes of migration 0004 follow these exactly, so a page reads 50 index entries.
-    "newest": (F("started_at").desc(nulls_last=True), F("id").desc()),
-    "oldest": (F("started_at").asc(nulls_last=True), F("id").asc()),
-    "longest": (F("duration_seconds").desc(nulls_last=True), F("id").desc()),
-    "shortest": (F("duration_seconds").asc(nulls_last=True), F("id").asc()),
-    "cost": (F("cost").desc(nulls_last=True), F("id").desc()),
+    "newest": SortKey("started_at", descending=True),
+    "oldest": SortKey("started_at", descending=False),
+    "longest": SortKey("duration_seconds", descending=True),
+    "shortest": SortKey("duration_seconds", descending=False),
+    "cost": SortKey("cost", descending=True),
 }
 
 

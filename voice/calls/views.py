@@ -9,9 +9,9 @@ from agencyhub.enqueue import enqueue_on_commit
 from integrations.jobs import job_create
 from tenants.access import agency_view, client_portal_view
 from voice.calls import selectors, tasks
-from voice.calls.forms import COMMON_ENDED_REASONS, CallFilterForm
+from voice.calls.forms import COMMON_ENDED_REASONS, CallFilterForm, ClientPickerForm
 from voice.messaging.selectors import call_text_messages
-from voice.paging import CALLS_PER_PAGE, CappedPaginator, list_response
+from voice.paging import CALLS_PER_PAGE, CappedPaginator, keyset_page_of, list_response
 from voice.proof.selectors import call_proof_context
 
 # Counting search hits re-reads each matching transcript, so a broad word is counted only this far.
@@ -21,9 +21,9 @@ SEARCH_COUNT_CAP = 1_000
 def _call_list_response(request, *, form, calls, portal: bool):
     filters = form.filters()
     cap = SEARCH_COUNT_CAP if filters.q else 10_000
-    page = CappedPaginator(calls, CALLS_PER_PAGE, cap=cap).get_page(request.GET.get("page"))
     context = {
-        "page": page,
+        "page": keyset_page_of(request, calls, selectors.call_sort(filters)),
+        "counted": CappedPaginator(calls, CALLS_PER_PAGE, cap=cap),
         "form": form,
         "portal": portal,
         # Sorting or an empty form submitted without JavaScript narrows nothing.
@@ -35,9 +35,27 @@ def _call_list_response(request, *, form, calls, portal: bool):
     )
 
 
+def _filter_choices(request):
+    return selectors.filter_choices(
+        agency=request.agency,
+        selected_client=request.GET.get("client", ""),
+        client_q=request.GET.get("client_q", ""),
+    )
+
+
+@agency_view()
+def client_picker(request):
+    """The client picker's options for what was typed (htmx swaps them into the filter bar's <select>)."""
+    clients = selectors.client_picker_choices(
+        agency=request.agency, selected=request.GET.get("client", ""), q=request.GET.get("client_q", "")
+    )
+    form = ClientPickerForm(request.GET, clients=clients)
+    return render(request, "voice/_client_options.html", {"field": form["client"]})
+
+
 @agency_view()
 def call_list(request):
-    clients, assistants = selectors.filter_choices(agency=request.agency)
+    clients, assistants = _filter_choices(request)
     form = CallFilterForm(request.GET, clients=clients, assistants=assistants)
     form.is_valid()
     calls = selectors.call_list(agency=request.agency, filters=form.filters())
@@ -56,7 +74,7 @@ def client_call_list(request):
 @require_POST
 def call_export(request):
     """Starts a CSV export of exactly the rows the list shows with these filters (the query string)."""
-    clients, assistants = selectors.filter_choices(agency=request.agency)
+    clients, assistants = _filter_choices(request)
     form = CallFilterForm(request.GET, clients=clients, assistants=assistants)
     back_url = reverse("call_list", args=[request.agency.slug]) + "?" + request.GET.urlencode()
     if not form.is_valid():

@@ -21,6 +21,7 @@ from integrations.models import WebhookStatus
 from tenants.models import Agency, ClientAccount
 from voice.assistants.selectors import assistant_list
 from voice.calls.transcripts import clock
+from voice.dashboards.rollups import call_day_rows, client_month_rows, rollups_kept
 from voice.models import MADE_BOOKING_STATUSES, Booking, Call, CallOutcome, CheckName, SyncStatus
 from voice.proof.selectors import proof_problems
 from voice.watchdog.selectors import open_incidents
@@ -154,15 +155,19 @@ def call_stats(
     previous_from = chart_from - timedelta(days=CHART_DAYS)
     since, until = _midnight(previous_from, zone), _midnight(today + timedelta(days=1), zone)
 
-    calls = Call.objects.filter(agency=agency, started_at__gte=since, started_at__lt=until)
-    if client is not None:
-        calls = calls.filter(client=client)
-    rows = (
-        calls.annotate(day=TruncDate("started_at", tzinfo=zone))
-        .values("day", *(["client_id"] if per_client else []))
-        .annotate(**_CALL_SUMS)
-        .order_by()
-    )
+    if rollups_kept(time_zone=time_zone):
+        first_day = previous_from
+        rows = call_day_rows(agency=agency, client=client, first_day=first_day, last_day=today, per_client=per_client)
+    else:
+        calls = Call.objects.filter(agency=agency, started_at__gte=since, started_at__lt=until)
+        if client is not None:
+            calls = calls.filter(client=client)
+        rows = (
+            calls.annotate(day=TruncDate("started_at", tzinfo=zone))
+            .values("day", *(["client_id"] if per_client else []))
+            .annotate(**_CALL_SUMS)
+            .order_by()
+        )
     by_day: dict[date, Totals] = defaultdict(Totals)
     recent, previous = Totals(), Totals()
     clients: dict[int, Totals] = defaultdict(Totals)
@@ -200,8 +205,27 @@ class ClientUsage:
 
 
 def client_month_usage(*, agency: Agency, month: date, time_zone: str = "UTC") -> list[ClientUsage]:
-    """Every client with calls in the month (by name), in two queries however many clients and calls."""
-    zone = ZoneInfo(time_zone)
+    """Every client with calls in the month (by name), in at most two queries however many clients and calls."""
+    if rollups_kept(time_zone=time_zone):
+        rows = client_month_rows(agency=agency, first_day=month, next_first_day=next_month(month))
+    else:
+        rows = _client_month_rows_from_calls(agency=agency, month=month, zone=ZoneInfo(time_zone))
+    usage = []
+    for row in rows:
+        totals = Totals(bookings=row["bookings"] or 0)
+        totals.add(row)
+        usage.append(
+            ClientUsage(
+                client_public_id=row["client__public_id"],
+                name=row["client__name"],
+                markup_percent=row["client__markup_percent"],
+                totals=totals,
+            )
+        )
+    return sorted(usage, key=lambda u: (u.name.lower(), str(u.client_public_id)))
+
+
+def _client_month_rows_from_calls(*, agency: Agency, month: date, zone: ZoneInfo) -> list[dict]:
     start, end = _midnight(month, zone), _midnight(next_month(month), zone)
     rows = (
         Call.objects.filter(agency=agency, client__isnull=False, started_at__gte=start, started_at__lt=end)
@@ -217,19 +241,7 @@ def client_month_usage(*, agency: Agency, month: date, time_zone: str = "UTC") -
         .order_by()
         .values_list("call__client_id", "n")
     )
-    usage = []
-    for row in rows:
-        totals = Totals(bookings=bookings.get(row["client_id"], 0))
-        totals.add(row)
-        usage.append(
-            ClientUsage(
-                client_public_id=row["client__public_id"],
-                name=row["client__name"],
-                markup_percent=row["client__markup_percent"],
-                totals=totals,
-            )
-        )
-    return sorted(usage, key=lambda u: (u.name.lower(), str(u.client_public_id)))
+    return [{**row, "bookings": bookings.get(row["client_id"], 0)} for row in rows]
 
 
 def utc_month(*, now: datetime | None = None) -> date:

@@ -5,16 +5,16 @@ agency-wide bookings list's order by start. SQLite gets none: it
 searches by substring and holds far fewer rows."""
 
 from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.db import migrations, models
 from django.db.models import F
 
 from integrations.postgres import PostgresOnlyIndexes
-from voice.models import transcript_search_vector
 
 
 def _indexes():
     return [
-        ("Call", GinIndex(transcript_search_vector(), name="call_transcript_search_idx")),
+        ("Call", GinIndex(SearchVector("transcript", config="english"), name="call_transcript_search_idx")),
         ("Call", models.Index(F("agency"), F("started_at").desc(nulls_last=True), F("id").desc(), name="call_agency_newest_idx")),
         ("Call", models.Index(F("client"), F("started_at").desc(nulls_last=True), F("id").desc(), name="call_client_newest_idx")),
         # The other sorts of the agency-wide list, so none of them sorts 100,000 rows for a page of 50.

@@ -31,11 +31,10 @@ def web_url(url) -> str:
 
 
 @register.simple_tag
-def choice_select(field) -> str:
-    """A bound ChoiceField as a <select> built in one pass: Django's per-option widget templates take about
-    0.2 ms an option, too slow for an agency with 2,000 clients."""
+def choice_options(field) -> str:
+    """A bound ChoiceField's <option>s, built in one pass (Django's per-option widget templates are slow)."""
     current = str(field.value() or "")
-    options = format_html_join(
+    return format_html_join(
         "",
         '<option value="{}"{}>{}</option>',
         (
@@ -43,7 +42,13 @@ def choice_select(field) -> str:
             for value, label in field.field.choices
         ),
     )
+
+
+@register.simple_tag
+def choice_select(field) -> str:
+    """A bound ChoiceField as a <select>."""
     css = "form-select is-invalid" if field.errors else "form-select"
+    options = choice_options(field)
     return format_html('<select name="{}" id="{}" class="{}">{}</select>', field.html_name, field.auto_id, css, options)
 
 
