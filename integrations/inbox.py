@@ -5,13 +5,15 @@ Endpoints call `webhook_store` once a request is verified; a Celery task then ca
 `AppConfig.ready()` through `register_handler`.
 """
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import connections, router, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
@@ -207,7 +209,13 @@ def webhook_events_due(*, limit: int = SWEEP_BATCH) -> list[int]:
 
 def webhook_events_for_agency(*, agency: Agency, status: str = "") -> QuerySet[WebhookEvent]:
     """The agency's events, newest first; `status` narrows to one status when it is a known one."""
-    events = WebhookEvent.objects.filter(agency=agency).select_related("client")
+    # The body comes as text, parsed on display: a row stored deep before the door refused it must not break a page.
+    events = (
+        WebhookEvent.objects.filter(agency=agency)
+        .select_related("client")
+        .defer("body")
+        .annotate(body_text=Cast("body", output_field=TextField()))
+    )
     if status in WebhookStatus.values:
         events = events.filter(status=status)
     return events.order_by("-received_at", "-pk")
@@ -254,8 +262,19 @@ def webhook_body_redacted(*, body):
     return _masked(body, secret=_shown_secret)
 
 
+def webhook_body_shown(*, text: str | None) -> str:
+    """The stored body (as text) the way the Events page shows it: redacted, indented, readable whatever it holds."""
+    try:
+        body = json.loads(text or "null")
+    except RecursionError:  # parsing the stored text itself went too deep
+        return TOO_DEEP
+    except ValueError:
+        return text or ""
+    return json.dumps(webhook_body_redacted(body=body), indent=2, ensure_ascii=False)
+
+
 def webhook_event_for_agency(*, agency: Agency, public_id) -> WebhookEvent:
-    event = WebhookEvent.objects.filter(agency=agency, public_id=public_id).first()
+    event = WebhookEvent.objects.filter(agency=agency, public_id=public_id).defer("body").first()
     if event is None:
         raise Http404("No such event.")
     return event
