@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "agencyhub.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "agencyhub.observability.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -282,6 +283,28 @@ GHL_SPECS_DIR = env.str("GHL_SPECS_DIR", default=str(BASE_DIR / "integrations" /
 
 # Vapi REST API; in SANDBOX mode requests never leave the process.
 VAPI_API_BASE_URL = env.str("VAPI_API_BASE_URL", default="https://api.vapi.ai")
+
+# Content-Security-Policy (agencyhub.security): every script, style, font and image is vendored under static/.
+# Recordings play from Vapi's storage (https://storage.vapi.ai) or from an agency's own bucket, added here.
+CSP_MEDIA_HOSTS = env.list("CSP_MEDIA_HOSTS", default=["https://storage.vapi.ai"])
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    # Templates carry style attributes (a job's progress width, card widths): allowed as attributes only;
+    # <style> elements stay out (style-src-elem). Browsers without CSP level 3 fall back to style-src.
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "style-src-elem": ["'self'"],
+    "style-src-attr": ["'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "media-src": ["'self'", *CSP_MEDIA_HOSTS],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    # "Connect" posts here and is redirected to GHL's consent page; Chrome checks form-action on that redirect.
+    "form-action": ["'self'", GHL_MARKETPLACE_URL],
+}
 
 # Logging: one line per event carrying request id, agency and call id; JSON in production.
 LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")

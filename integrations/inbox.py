@@ -5,6 +5,7 @@ Endpoints call `webhook_store` once a request is verified; a Celery task then ca
 `AppConfig.ready()` through `register_handler`.
 """
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -12,13 +13,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connections, router, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 
 from agencyhub.enqueue import enqueue_on_commit
 from agencyhub.observability import log_context
 from integrations import tasks
+from integrations.bodies import MAX_DEPTH, text_cleaned
 from tenants.models import Agency, ClientAccount
 
 from .models import WebhookEvent, WebhookStatus
@@ -38,6 +41,13 @@ _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "
 
 # Payload keys whose values are shown masked: Vapi echoes the assistant's server headers (our secret).
 _SECRET_KEY_PARTS = ("secret", "token", "password", "authorization", "apikey", "api_key", "credential")
+# Payload keys whose values are masked before storing: narrower than the display rule, so usage fields
+# processing reads (costs[].promptTokens) survive while `serverUrlSecret`, `accessToken`, `apiKey` do not.
+_STORED_SECRET_ENDINGS = ("secret", "password", "apikey", "token", "authorization", "credential", "credentials")
+# Inside any `headers` object (Vapi echoes `server.headers` with X-Vapi-Secret) only these are kept.
+_HARMLESS_HEADERS = frozenset({"contenttype", "accept", "useragent"})
+MASK = "••••••"
+TOO_DEEP = f"… (nested deeper than {MAX_DEPTH} levels)"
 
 _handlers: dict[tuple[str, str], list[Handler]] = defaultdict(list)
 
@@ -70,7 +80,7 @@ def webhook_store(
         provider=provider,
         unique_key=unique_key,
         event_type=event_type,
-        body=body,
+        body=_masked(body, secret=_stored_secret),
         headers=kept_headers,
         agency=agency,
         client=client,
@@ -196,28 +206,72 @@ def webhook_events_due(*, limit: int = SWEEP_BATCH) -> list[int]:
 
 def webhook_events_for_agency(*, agency: Agency, status: str = "") -> QuerySet[WebhookEvent]:
     """The agency's events, newest first; `status` narrows to one status when it is a known one."""
-    events = WebhookEvent.objects.filter(agency=agency).select_related("client")
+    # The body comes as text, parsed on display: a row stored deep before the door refused it must not break a page.
+    events = (
+        WebhookEvent.objects.filter(agency=agency)
+        .select_related("client")
+        .defer("body")
+        .annotate(body_text=Cast("body", output_field=TextField()))
+    )
     if status in WebhookStatus.values:
         events = events.filter(status=status)
     return events.order_by("-received_at", "-pk")
 
 
+def _squashed(key) -> str:
+    return str(key).lower().replace("-", "").replace("_", "")
+
+
+def _in_headers(key, parent: str) -> bool:
+    return _squashed(parent) == "headers" and _squashed(key) not in _HARMLESS_HEADERS
+
+
+def _stored_secret(key, parent: str) -> bool:
+    return _squashed(key).endswith(_STORED_SECRET_ENDINGS) or _in_headers(key, parent)
+
+
+def _shown_secret(key, parent: str) -> bool:
+    return any(part in str(key).lower() for part in _SECRET_KEY_PARTS) or _in_headers(key, parent)
+
+
+def _masked(value, *, secret: Callable[[str, str], bool], parent: str = "", depth: int = 0):
+    """The JSON value with secret values masked and text cleaned; what lies deeper than MAX_DEPTH is replaced
+    by a marker, so the recursion (and any renderer after it) stays shallow whatever was stored before."""
+    if isinstance(value, str):
+        return text_cleaned(value)
+    if not isinstance(value, dict | list):
+        return value
+    if depth >= MAX_DEPTH:
+        return TOO_DEEP
+    if isinstance(value, list):
+        return [_masked(item, secret=secret, parent=parent, depth=depth + 1) for item in value]
+    return {
+        text_cleaned(str(key)): MASK
+        if secret(key, parent)
+        else _masked(item, secret=secret, parent=str(key), depth=depth + 1)
+        for key, item in value.items()
+    }
+
+
 def webhook_body_redacted(*, body):
-    """The event body for display, with every value under a secret-looking key masked."""
-    if isinstance(body, dict):
-        return {
-            key: "••••••"
-            if any(part in str(key).lower() for part in _SECRET_KEY_PARTS)
-            else webhook_body_redacted(body=value)
-            for key, value in body.items()
-        }
-    if isinstance(body, list):
-        return [webhook_body_redacted(body=item) for item in body]
-    return body
+    """The event body for display: every value under a secret-looking key or in `headers` masked, text
+    made printable, and nesting cut at MAX_DEPTH (a deep body stored before the door refused it still shows)."""
+    return _masked(body, secret=_shown_secret)
+
+
+def webhook_body_shown(*, text: str | None) -> str:
+    """The stored body (as text) the way the Events page shows it: redacted, indented, readable whatever it holds."""
+    try:
+        body = json.loads(text or "null")
+    except RecursionError:  # parsing the stored text itself went too deep
+        return TOO_DEEP
+    except ValueError:
+        return text or ""
+    return json.dumps(webhook_body_redacted(body=body), indent=2, ensure_ascii=False)
 
 
 def webhook_event_for_agency(*, agency: Agency, public_id) -> WebhookEvent:
-    event = WebhookEvent.objects.filter(agency=agency, public_id=public_id).first()
+    event = WebhookEvent.objects.filter(agency=agency, public_id=public_id).defer("body").first()
     if event is None:
         raise Http404("No such event.")
     return event

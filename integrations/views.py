@@ -1,5 +1,3 @@
-import json
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse
@@ -9,7 +7,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tenants.access import agency_view
 
-from .inbox import webhook_body_redacted, webhook_event_for_agency, webhook_events_for_agency, webhook_replay
+from .inbox import webhook_body_shown, webhook_event_for_agency, webhook_events_for_agency, webhook_replay
 from .jobs import job_for_agency
 from .models import JobStatus, WebhookStatus
 
@@ -25,7 +23,7 @@ def webhook_event_list(request):
     events = webhook_events_for_agency(agency=request.agency, status=status)
     page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     for event in page.object_list:
-        event.body_shown = json.dumps(webhook_body_redacted(body=event.body), indent=2, ensure_ascii=False)
+        event.body_shown = webhook_body_shown(text=event.body_text)
     context = {"page": page, "status": status, "statuses": WebhookStatus.choices}
     return render(request, "integrations/webhook_event_list.html", context)
 

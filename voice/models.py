@@ -156,7 +156,8 @@ class PhoneNumber(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="phone_numbers")
     vapi_id = models.CharField(max_length=64)
-    number = models.CharField(max_length=32, blank=True)
+    # The digits or the SIP URI Vapi reports; the spec limits neither VapiPhoneNumber.sipUri nor `number`.
+    number = models.TextField(blank=True)
     name = models.CharField(max_length=100, blank=True)
     assistant = models.ForeignKey(
         Assistant, on_delete=models.SET_NULL, null=True, blank=True, related_name="phone_numbers"

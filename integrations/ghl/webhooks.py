@@ -8,7 +8,6 @@ spec/docs/oauth/WebhookAuthentication.md and the keys in keys/.
 import base64
 import binascii
 import hashlib
-import json
 import logging
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -26,6 +25,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.decorators import api_view, authentication_classes, parser_classes, permission_classes
 from rest_framework.permissions import AllowAny
 
+from integrations.bodies import UnreadableBody, webhook_body_read, webhook_json
 from integrations.ghl.selectors import connection_for_location
 from integrations.inbox import webhook_store
 from integrations.models import WebhookProvider
@@ -159,12 +159,9 @@ def _reject(status: int, reason: str) -> JsonResponse:
 @permission_classes([AllowAny])
 @parser_classes([])  # Verified over the raw bytes, so nothing may parse the body first.
 def ghl_webhook(request) -> JsonResponse:
-    # Refused before reading, so an oversize body is never pulled into memory.
-    declared_length = request.META.get("CONTENT_LENGTH", "")
-    if declared_length.isdigit() and int(declared_length) > MAX_BODY_BYTES:
-        return _reject(413, f"Body larger than {MAX_BODY_BYTES} bytes.")
-    body = request.body
-    if len(body) > MAX_BODY_BYTES:
+    # Refused before reading when declared too large, so an oversize body is never pulled into memory.
+    body = webhook_body_read(request, limit=MAX_BODY_BYTES)
+    if body is None:
         return _reject(413, f"Body larger than {MAX_BODY_BYTES} bytes.")
 
     problem = signature_problem(body=body, headers=request.headers)
@@ -172,9 +169,9 @@ def ghl_webhook(request) -> JsonResponse:
         return _reject(401, problem)
 
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return _reject(400, f"Body is not JSON: {exc}.")
+        payload = webhook_json(body)
+    except UnreadableBody as exc:
+        return _reject(400, str(exc))
     if not isinstance(payload, dict):
         return _reject(400, "Body must be a JSON object.")
     event_type = payload.get("type")

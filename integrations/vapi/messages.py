@@ -4,6 +4,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
+from integrations.bodies import UnreadableBody, webhook_json
+
+# Vapi's ids are UUIDs; the width of Call.vapi_call_id. A longer id is refused rather than cut, so two
+# ids never become one.
+MAX_CALL_ID_LENGTH = 64
+# The width of WebhookEvent.event_type.
+MAX_TYPE_LENGTH = 100
+MAX_KEY_LENGTH = 255
+# Moments outside this window are not from a real call; year 10000 would break every page that shows it.
+EARLIEST_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_MOMENT = datetime(2100, 1, 1, tzinfo=UTC)
+
 
 class MalformedMessage(ValueError):
     """The body is not a Vapi server message; the text says why (answered as HTTP 400)."""
@@ -20,9 +32,9 @@ class ToolInvocation:
 def message_from_body(raw: bytes) -> dict:
     """The `message` object of a server-URL request, or MalformedMessage with the reason."""
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedMessage(f"The body is not JSON: {exc}.") from exc
+        body = webhook_json(raw)
+    except UnreadableBody as exc:
+        raise MalformedMessage(str(exc)) from exc
     if not isinstance(body, dict):
         raise MalformedMessage("The body must be a JSON object with a `message`.")
     message = body.get("message")
@@ -31,6 +43,13 @@ def message_from_body(raw: bytes) -> dict:
     message_type = message.get("type")
     if not isinstance(message_type, str) or not message_type:
         raise MalformedMessage("The message has no `type`.")
+    if len(message_type) > MAX_TYPE_LENGTH:
+        raise MalformedMessage(f"The message `type` is longer than {MAX_TYPE_LENGTH} characters.")
+    call_id = message_call(message).get("id")
+    if call_id is not None and not isinstance(call_id, str):
+        raise MalformedMessage("The message's `call.id` must be a string.")
+    if call_id and len(call_id) > MAX_CALL_ID_LENGTH:
+        raise MalformedMessage(f"The message's `call.id` is longer than {MAX_CALL_ID_LENGTH} characters.")
     return message
 
 
@@ -107,18 +126,21 @@ def tool_invocations(message: dict) -> list[ToolInvocation]:
 
 def vapi_moment(value) -> datetime | None:
     """A moment as Vapi sends it (message timestamps, startedAt, endedAt): epoch milliseconds or seconds, or
-    an ISO-8601 string (UTC when it has no offset). None for anything else, including out-of-range values."""
+    an ISO-8601 string (UTC when it has no offset). None for anything else, including moments outside
+    2000..2100 and impossible dates."""
     if isinstance(value, bool) or value is None:
         return None
     try:
         if isinstance(value, int | float):
-            return datetime.fromtimestamp(value / 1000 if value > 10**11 else value, tz=UTC)
-        if isinstance(value, str):
+            moment = datetime.fromtimestamp(value / 1000 if value > 10**11 else value, tz=UTC)
+        elif isinstance(value, str):
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            moment = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+        else:
+            return None
     except (ValueError, OverflowError, OSError):  # not a moment, or one no datetime can hold
         return None
-    return None
+    return moment if EARLIEST_MOMENT <= moment < LATEST_MOMENT else None
 
 
 def message_timestamp(message: dict) -> datetime | None:
@@ -136,16 +158,26 @@ def message_call(message: dict) -> dict:
 
 
 def message_call_id(message: dict) -> str:
-    return str(message_call(message).get("id") or "")
+    call_id = message_call(message).get("id")
+    return call_id if isinstance(call_id, str) else ""
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 def message_unique_key(message: dict) -> str:
-    """Call id + type + timestamp, so a redelivery is recognised; a hash of the body when they are missing."""
-    call_id, stamp = message_call_id(message), message.get("timestamp")
+    """Call id + type + timestamp + what the message says, so a redelivery is recognised and two distinct
+    messages sent in the same millisecond are not: a status-update by its status (what processing reads),
+    any other type by a digest of its content. A digest of the body when call id or timestamp is missing."""
+    call_id, stamp, kind = message_call_id(message), message.get("timestamp"), message["type"]
     if call_id and stamp is not None:
-        return f"{call_id}:{message['type']}:{stamp}"
-    digest = hashlib.sha256(json.dumps(message, sort_keys=True, default=str).encode()).hexdigest()
-    return f"{call_id or 'no-call'}:{message['type']}:{digest[:32]}"
+        said = str(message.get("status")) if kind == "status-update" else _digest(message)
+        key = f"{call_id}:{kind}:{stamp}:{said}"
+    else:
+        key = f"{call_id or 'no-call'}:{kind}:{_digest(message)}"
+    # Cut only with the whole key's digest appended, so two long keys never become one.
+    return key if len(key) <= MAX_KEY_LENGTH else f"{key[: MAX_KEY_LENGTH - 33]}:{_digest(key)}"
 
 
 def assistant_references(message: dict) -> list[tuple[str, str]]:

@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -299,3 +300,59 @@ def test_events_page_is_hidden_from_outsiders_and_client_admins(cast, as_user):
     url = reverse("webhook_event_list", args=[cast.agency.slug])
     assert as_user(cast.outsider).get(url).status_code == 404
     assert as_user(cast.client_admin).get(url).status_code == 404
+
+
+def test_secrets_vapi_echoes_are_masked_before_the_body_is_stored(cast):
+    server = {"url": "https://x.test", "headers": {"X-Vapi-Secret": "hunter2-secret", "Content-Type": "text/json"}}
+    event, _ = webhook_store(
+        provider="vapi",
+        event_type="end-of-call-report",
+        unique_key="call-1:end-of-call-report:1",
+        body={
+            "type": "end-of-call-report",
+            "assistant": {"server": server, "serverUrlSecret": "hunter2-legacy"},
+            "call": {"id": "call-1", "assistant": {"server": {"headers": {"Authorization": "Bearer hunter2-bearer"}}}},
+            "costs": [{"type": "model", "promptTokens": 900, "completionTokens": 60, "cost": 0.01}],
+        },
+        headers={},
+        agency=cast.agency,
+    )
+    stored = WebhookEvent.objects.filter(pk=event.pk).values_list("body", flat=True).get()
+    assert "hunter2" not in str(stored)
+    assert stored["assistant"]["server"]["headers"] == {"X-Vapi-Secret": inbox.MASK, "Content-Type": "text/json"}
+    # What processing reads is kept: the call id, the server URL, token counts in the cost breakdown.
+    assert stored["call"]["id"] == "call-1" and stored["assistant"]["server"]["url"] == "https://x.test"
+    assert stored["costs"][0]["promptTokens"] == 900
+
+
+def test_events_page_shows_a_deep_body_stored_before_the_door_refused_it(cast, as_user):
+    event = WebhookEvent.objects.create(
+        provider="vapi",
+        event_type="hang",
+        unique_key="deep-1",
+        agency=cast.agency,
+        status=WebhookStatus.FAILED,
+        body={},
+    )
+    # Written as text, the way such a row reached the database: 900 arrays deep.
+    deep = '{"who": "caller", "x": ' + "[" * 900 + "]" * 900 + "}"
+    placeholder = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE integrations_webhookevent SET body = {placeholder} WHERE id = %s", [deep, event.pk])
+    client = as_user(cast.owner)
+    response = client.get(reverse("webhook_event_list", args=[cast.agency.slug]))
+    assert response.status_code == 200
+    assert "nested deeper than 64 levels" in response.content.decode()
+    # The dashboard lists the failed event too.
+    assert client.get(reverse("dashboard", args=[cast.agency.slug])).status_code == 200
+
+
+def test_events_page_shows_text_with_a_lone_surrogate_stored_before(cast, as_user):
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL's jsonb refuses a lone surrogate, so no such row can exist there.")
+    WebhookEvent.objects.create(
+        provider="vapi", event_type="hang", unique_key="sur-1", agency=cast.agency, body={"said": "hi \ud800 there"}
+    )
+    response = as_user(cast.owner).get(reverse("webhook_event_list", args=[cast.agency.slug]))
+    assert response.status_code == 200
+    assert "hi \ufffd there" in response.content.decode()

@@ -95,35 +95,55 @@ def phone_numbers_sync(*, agency: Agency) -> list[PhoneNumber]:
     return numbers
 
 
+def phone_number_update_payload(*, agency: Agency) -> dict:
+    """What a number is told: only where to ask. `assistantId` is left out on purpose: the spec's
+    UpdateVapiPhoneNumberDTO (and UpdateTwilio/Vonage/Telnyx/ByoPhoneNumberDTO) type it as a non-nullable
+    string, so a pinned assistant could never be cleared; unpinned, "assistant-request will be sent to your
+    Server URL" for every call, and assistant_request_answer answers with the number's assistant here."""
+    account, _ = vapi_account_ensure(agency=agency)
+    return {"server": {"url": vapi_endpoint_url(agency=agency), "headers": {"X-Vapi-Secret": account.webhook_secret}}}
+
+
+def _phone_number_server_send(*, phone_number: PhoneNumber) -> dict:
+    """PATCHes the number's server in Vapi; returns the number as Vapi stored it."""
+    payload = phone_number_update_payload(agency=phone_number.agency)
+    with vapi_client_for(phone_number.agency) as vapi:
+        stored = vapi.update_phone_number(phone_number_id=phone_number.vapi_id, payload=payload)
+    return stored if isinstance(stored, dict) else {}
+
+
 def phone_number_assign(*, phone_number: PhoneNumber, assistant: Assistant | None) -> PhoneNumber:
-    """Points the number at the assistant (or at our assistant-request answer when None) in Vapi, then here."""
-    agency = phone_number.agency
+    """Chooses the assistant that answers the number (None: callers hear it is not set up yet).
+
+    Vapi asks this app per call (assistant-request), so the choice takes effect here; the number's server is
+    re-sent so Vapi asks the right URL with the current secret."""
     if assistant is not None:
-        if assistant.client.agency_id != agency.pk:
+        if assistant.client.agency_id != phone_number.agency_id:
             raise ValidationError("That assistant belongs to another agency.")
         if not assistant.vapi_id:
             raise ValidationError("Push the assistant to Vapi before assigning it a number.")
-    account, _ = vapi_account_ensure(agency=agency)
-    payload = {
-        "assistantId": assistant.vapi_id if assistant else None,
-        "server": {"url": vapi_endpoint_url(agency=agency), "headers": {"X-Vapi-Secret": account.webhook_secret}},
-    }
     try:
-        with vapi_client_for(agency) as vapi:
-            vapi.update_phone_number(phone_number_id=phone_number.vapi_id, payload=payload)
+        stored = _phone_number_server_send(phone_number=phone_number)
     except VapiError as exc:
         raise ValidationError(f"Vapi refused the change: {exc.message}") from exc
+    pinned = stored.get("assistantId")
+    if pinned and pinned != (assistant.vapi_id if assistant else None):
+        # Set in Vapi's dashboard or by an older version of this app: it wins over assistant-request.
+        raise ValidationError(
+            f"Vapi still sends {phone_number}'s calls straight to its assistant {pinned}, and Vapi's API cannot "
+            "detach it: remove the assistant from the number in the Vapi dashboard, then choose again."
+        )
     phone_number.assistant = assistant
     phone_number.save(update_fields=["assistant"])
     return phone_number
 
 
 def phone_numbers_server_refresh(*, agency_id: int) -> None:
-    """Re-sends each number's server (URL and secret), e.g. after the secret was rotated."""
+    """Re-sends every number's server (URL and secret), assigned or not, e.g. after the secret was rotated."""
     agency = Agency.objects.get(pk=agency_id)
-    for number in PhoneNumber.objects.filter(agency=agency).select_related("assistant__client"):
+    for number in PhoneNumber.objects.filter(agency=agency):
         try:
-            phone_number_assign(phone_number=number, assistant=number.assistant)
-        except ValidationError as exc:
+            _phone_number_server_send(phone_number=number)
+        except (VapiError, ValidationError) as exc:
             # One refused number must not stop the others; assigning it again from the numbers page retries.
             logger.warning("Phone number %s of agency %s kept its old server: %s", number.vapi_id, agency.slug, exc)

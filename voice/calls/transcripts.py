@@ -5,6 +5,7 @@ or from the plain "AI: ... / User: ..." transcript when a call has no messages.
 """
 
 import json
+import math
 from dataclasses import dataclass
 
 ASSISTANT, CALLER, TOOL, ANSWER = "assistant", "caller", "tool", "answer"
@@ -60,14 +61,17 @@ def tool_words(name: str) -> str:
 def _seconds(message: dict) -> float | None:
     value = message.get("secondsFromStart")
     try:
-        return float(value) if value is not None else None
+        seconds = float(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+    # "nan" or "1e999" read as floats no clock can show.
+    return seconds if seconds is not None and math.isfinite(seconds) else None
 
 
 def _tool_names(message: dict) -> list[str]:
     names = []
-    for call in message.get("toolCalls") or []:
+    calls = message.get("toolCalls")
+    for call in calls if isinstance(calls, list) else []:
         if isinstance(call, dict):
             function = call.get("function") if isinstance(call.get("function"), dict) else {}
             names.append(str(function.get("name") or call.get("name") or "tool"))
@@ -128,7 +132,8 @@ def tool_call_seconds(messages) -> dict[str, float]:
     found = {}
     for message in messages if isinstance(messages, list) else []:
         if isinstance(message, dict) and message.get("role") == "tool_calls" and _seconds(message) is not None:
-            for call in message.get("toolCalls") or []:
+            calls = message.get("toolCalls")
+            for call in calls if isinstance(calls, list) else []:
                 if isinstance(call, dict) and call.get("id"):
                     found[str(call["id"])] = _seconds(message)
     return found

@@ -5,6 +5,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from agencyhub.observability import log_context
+from integrations.bodies import webhook_body_read
 from integrations.inbox import webhook_store
 from integrations.models import WebhookProvider
 from integrations.spool import webhook_spool
@@ -48,11 +49,8 @@ class VapiServerUrlView(APIView):
         tags=["webhooks"],
     )
     def post(self, request, agency_id):
-        declared = request.META.get("CONTENT_LENGTH") or "0"
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return JsonResponse({"error": f"The body is over {MAX_BODY_BYTES} bytes."}, status=413)
-        raw = request.body
-        if len(raw) > MAX_BODY_BYTES:
+        raw = webhook_body_read(request, limit=MAX_BODY_BYTES)
+        if raw is None:
             return JsonResponse({"error": f"The body is over {MAX_BODY_BYTES} bytes."}, status=413)
         try:
             auth = agency_auth(public_id=agency_id)

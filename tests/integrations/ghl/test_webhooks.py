@@ -195,14 +195,26 @@ def test_events_signed_with_the_real_ghl_key_are_expected_by_default(settings, c
         (b"{not json", "Body is not JSON"),
         (b"[1, 2]", "Body must be a JSON object"),
         (b'{"locationId": "loc-a"}', "Missing event 'type'"),
+        (b'{"type": "AppointmentCreate", "timestamp": NaN}', "Body contains NaN"),
+        (b'{"type": "AppointmentCreate", "amount": 1e400}', "too large"),
+        (b'{"type": "AppointmentCreate", "x": ' + b"[" * 900 + b"]" * 900 + b"}", "nested deeper than 64"),
+        (b'{"type": "AppointmentCreate", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested deeper than 64"),
+        (b'{"type": "AppointmentCreate", "n": ' + b"9" * 5000 + b"}", "Body is not JSON"),
     ],
-    ids=["not-json", "not-an-object", "no-type"],
+    ids=["not-json", "not-an-object", "no-type", "nan", "float-overflow", "900-deep", "100000-deep", "huge-int"],
 )
 def test_malformed_signed_body_is_refused_with_a_reason(client, body, reason):
     response = post(client, body, x_ghl_signature=ed25519_sign(body))
     assert response.status_code == 400
     assert reason in response.json()["detail"]
     assert not WebhookEvent.objects.exists()
+
+
+def test_nul_bytes_and_lone_surrogates_are_stored_cleaned(client):
+    body = b'{"type": "AppointmentCreate", "webhookId": "wh-nul", "title": "Clean\\u0000ing \\ud800"}'
+    response = post(client, body, x_ghl_signature=ed25519_sign(body))
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get(unique_key="wh-nul").body["title"] == "Cleaning \ufffd"
 
 
 def test_stale_timestamp_is_refused_and_a_fresh_one_accepted(client):

@@ -5,7 +5,14 @@ from datetime import UTC, datetime
 import pytest
 
 from integrations.vapi.auth import request_authenticated
-from integrations.vapi.messages import MalformedMessage, message_from_body, message_timestamp, tool_invocations
+from integrations.vapi.messages import (
+    MalformedMessage,
+    message_from_body,
+    message_timestamp,
+    message_unique_key,
+    tool_invocations,
+    vapi_moment,
+)
 from tests.vapi import signature_headers
 
 SECRET = "agency-secret-123"
@@ -19,11 +26,67 @@ SECRET = "agency-secret-123"
         (b'{"hello": 1}', "no `message`"),
         (b'{"message": {"call": {}}}', "no `type`"),
         (b'{"message": {"type": ""}}', "no `type`"),
+        (b'{"message": {"type": "hang", "timestamp": NaN}}', "Body contains NaN"),
+        (b'{"message": {"type": "hang", "cost": Infinity}}', "Body contains Infinity"),
+        (b'{"message": {"type": "hang", "cost": -Infinity}}', "Body contains -Infinity"),
+        (b'{"message": {"type": "hang", "cost": 1e400}}', "too large"),
+        (b'{"message": {"type": "hang", "n": ' + b"9" * 5000 + b"}}", "not JSON"),
+        (b'{"message": {"type": "hang", "x": ' + b"[" * 64 + b"]" * 64 + b"}}", "nested deeper than 64"),
+        (b'{"message": {"type": "hang", "x": ' + b"[" * 1000 + b"]" * 1000 + b"}}", "nested deeper than 64"),
+        (b'{"message": {"type": "' + b"t" * 101 + b'"}}', "longer than 100"),
+        (b'{"message": {"type": "hang", "call": {"id": "' + b"c" * 65 + b'"}}}', "longer than 64"),
+        (b'{"message": {"type": "hang", "call": {"id": 12}}}', "must be a string"),
     ],
 )
 def test_malformed_bodies_are_refused_with_a_reason(raw, reason):
     with pytest.raises(MalformedMessage, match=reason):
         message_from_body(raw)
+
+
+def test_nul_bytes_are_stripped_and_lone_surrogates_replaced_in_values_and_keys():
+    message = message_from_body(
+        b'{"message": {"type": "hang", "a\\u0000": ["x\\u0000y", "\\udc00z", "\\ud83d\\ude00"]}}'
+    )
+    assert message["a"] == ["xy", "\ufffdz", "\U0001f600"]
+
+
+def test_the_deepest_accepted_body_is_64_levels():
+    # {"message": {...}} is two levels: 62 more arrays inside reach 64.
+    raw = b'{"message": {"type": "hang", "x": ' + b"[" * 62 + b"]" * 62 + b"}}"
+    assert message_from_body(raw)["type"] == "hang"
+
+
+def test_distinct_messages_in_one_millisecond_get_distinct_keys_and_a_redelivery_the_same():
+    base = {"type": "status-update", "timestamp": 1767225600000, "call": {"id": "call-1"}}
+    ringing, ended = {**base, "status": "ringing"}, {**base, "status": "ended"}
+    assert message_unique_key(ringing) != message_unique_key(ended)
+    assert message_unique_key(ended) == message_unique_key(json.loads(json.dumps(ended)))
+    first = {"type": "transcript", "timestamp": 1767225600000, "call": {"id": "call-1"}, "transcript": "Hi"}
+    second = {**first, "transcript": "Hello"}
+    assert message_unique_key(first) != message_unique_key(second)
+    assert message_unique_key(first) == message_unique_key(dict(reversed(first.items())))
+
+
+def test_unique_keys_fit_the_column_and_long_ones_stay_distinct():
+    long = {"type": "status-update", "timestamp": "9" * 300, "call": {"id": "c" * 64}}
+    first, second = message_unique_key({**long, "status": "a"}), message_unique_key({**long, "status": "b"})
+    assert len(first) <= 255 and len(second) <= 255 and first != second
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9999-12-31T23:59:59-05:00",
+        "1970-01-01T00:00:00Z",
+        "2100-01-01T00:00:00Z",
+        "2025-02-30T10:00:00Z",
+        1e300,
+        -1e15,
+        0,
+    ],
+)
+def test_moments_outside_2000_to_2100_or_impossible_are_none(value):
+    assert vapi_moment(value) is None
 
 
 def test_spec_shape_with_string_arguments():

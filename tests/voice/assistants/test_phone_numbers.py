@@ -2,10 +2,17 @@
 
 import pytest
 
+from integrations.vapi.specs import PHONE_NUMBER_UPDATE_SCHEMAS, phone_number_update_schema, validation_errors
 from tests.factories import AssistantFactory
 from tests.vapi import patched_vapi
 from voice.assistants import vapi_org
+from voice.live.services import UNKNOWN_NUMBER, assistant_request_answer
 from voice.models import Assistant, PhoneNumber
+
+
+def _asked_for(phone_number_id: str) -> dict:
+    return {"type": "assistant-request", "call": {"id": "call-ar", "phoneNumberId": phone_number_id}}
+
 
 REMOTE_NUMBERS = [
     {"id": "pn-1", "number": "+15550001111", "name": "Main line", "assistantId": None, "provider": "vapi"},
@@ -30,14 +37,16 @@ def test_loading_numbers_mirrors_the_vapi_org(keyed, as_user, vapi):
     assert "+15550001111" in page and "Main line" in page
 
 
-def test_assigning_a_number_patches_its_assistant_and_server(keyed, as_user, vapi):
+def test_assigning_a_number_sends_its_server_and_answers_its_calls_with_the_assistant(keyed, as_user, vapi):
     assistant = AssistantFactory(client=keyed.client_account, vapi_id="vapi-1")
     number = PhoneNumber.objects.create(agency=keyed.agency, vapi_id="pn-1", number="+15550001111")
     url = f"/a/{keyed.agency.slug}/phone-numbers/{number.public_id}/assign/"
     as_user(keyed.staff).post(url, {"assistant_id": str(assistant.public_id)})
     call = vapi.update_phone_number.call_args.kwargs
     assert call["phone_number_id"] == "pn-1"
-    assert call["payload"]["assistantId"] == "vapi-1"
+    # Never pinned in Vapi (a pinned assistantId cannot be cleared): Vapi asks per call.
+    assert "assistantId" not in call["payload"]
+    assert assistant_request_answer(agency=keyed.agency, message=_asked_for("pn-1")) == {"assistantId": "vapi-1"}
     assert call["payload"]["server"] == {
         "url": vapi_org.vapi_endpoint_url(agency=keyed.agency),
         "headers": {"X-Vapi-Secret": keyed.agency.vapi_account.webhook_secret},
@@ -54,9 +63,51 @@ def test_unassigning_leaves_the_number_asking_agencyhub_per_call(keyed, as_user,
     assistant = AssistantFactory(client=keyed.client_account, vapi_id="vapi-1")
     number = PhoneNumber.objects.create(agency=keyed.agency, vapi_id="pn-1", assistant=assistant)
     as_user(keyed.staff).post(f"/a/{keyed.agency.slug}/phone-numbers/{number.public_id}/assign/", {"assistant_id": ""})
-    assert vapi.update_phone_number.call_args.kwargs["payload"]["assistantId"] is None
+    assert "assistantId" not in vapi.update_phone_number.call_args.kwargs["payload"]
     number.refresh_from_db()
     assert number.assistant is None
+    assert assistant_request_answer(agency=keyed.agency, message=_asked_for("pn-1")) == {"error": UNKNOWN_NUMBER}
+
+
+@pytest.mark.parametrize("provider", sorted(PHONE_NUMBER_UPDATE_SCHEMAS))
+def test_the_number_update_fits_every_providers_update_dto(keyed, provider):
+    payload = vapi_org.phone_number_update_payload(agency=keyed.agency)
+    schema = phone_number_update_schema(provider=provider)
+    assert validation_errors(schema_name=schema, instance=payload, strict=True) == []
+    # What the old code sent to unassign: the spec's assistantId is a string, never null.
+    assert validation_errors(schema_name=schema, instance={**payload, "assistantId": None}, strict=True)
+
+
+def test_a_number_pinned_in_vapi_to_another_assistant_is_reported_not_silently_assigned(keyed, as_user, vapi):
+    assistant = AssistantFactory(client=keyed.client_account, vapi_id="vapi-1")
+    number = PhoneNumber.objects.create(agency=keyed.agency, vapi_id="pn-1", assistant=assistant)
+    vapi.update_phone_number.return_value = {"id": "pn-1", "assistantId": "vapi-dashboard-choice"}
+    url = f"/a/{keyed.agency.slug}/phone-numbers/{number.public_id}/assign/"
+    page = as_user(keyed.staff).post(url, {"assistant_id": ""}, follow=True).content.decode()
+    assert "straight to its assistant vapi-dashboard-choice" in page
+    number.refresh_from_db()
+    assert number.assistant == assistant
+
+
+def test_a_sip_address_of_any_length_is_loaded(keyed, as_user, vapi):
+    sip = "sip:" + "reception-desk-" * 19 + "@agency.sip.vapi.ai"
+    assert len(sip) > 300
+    vapi.list_phone_numbers.return_value = [{"id": "pn-sip", "sipUri": sip, "provider": "vapi"}]
+    client = as_user(keyed.staff)
+    assert client.post(f"/a/{keyed.agency.slug}/phone-numbers/").status_code == 302
+    assert PhoneNumber.objects.get(vapi_id="pn-sip").number == sip
+    assert sip in client.get(f"/a/{keyed.agency.slug}/phone-numbers/").content.decode()
+
+
+def test_rotating_the_secret_reaches_unassigned_numbers_too(keyed, vapi):
+    assistant = AssistantFactory(client=keyed.client_account, vapi_id="vapi-1")
+    PhoneNumber.objects.create(agency=keyed.agency, vapi_id="pn-1", assistant=assistant)
+    PhoneNumber.objects.create(agency=keyed.agency, vapi_id="pn-2")
+    vapi_org.phone_numbers_server_refresh(agency_id=keyed.agency.pk)
+    sent = {c.kwargs["phone_number_id"]: c.kwargs["payload"] for c in vapi.update_phone_number.call_args_list}
+    secret = keyed.agency.vapi_account.webhook_secret
+    assert sorted(sent) == ["pn-1", "pn-2"]
+    assert all(payload["server"]["headers"] == {"X-Vapi-Secret": secret} for payload in sent.values())
 
 
 def test_an_assistant_of_another_agency_cannot_be_assigned(keyed, as_user, vapi):
