@@ -297,7 +297,8 @@ CONTENT_SECURITY_POLICY = {
     "style-src-attr": ["'unsafe-inline'"],
     "img-src": ["'self'", "data:"],
     "font-src": ["'self'"],
-    "media-src": ["'self'", *CSP_MEDIA_HOSTS],
+    # The sandbox serves its recordings at PUBLIC_BASE_URL, which a proxy or another port may put off 'self'.
+    "media-src": ["'self'", *CSP_MEDIA_HOSTS, *([PUBLIC_BASE_URL] if SANDBOX else [])],
     "connect-src": ["'self'"],
     "object-src": ["'none'"],
     "base-uri": ["'self'"],

@@ -202,11 +202,3 @@ def location_token_mint(*, install: GhlCompanyInstall, location_id: str) -> dict
         company_id=install.company_id,
         location_id=location_id,
     )
-
-
-def token_refused(*, client_id: int) -> None:
-    """GHL refused the client's access token before its expiry: refresh it now (a revoked install then shows as
-    needing a reconnect). Raises nothing the caller must handle beyond the GhlError family."""
-    connection = selectors.connection_for_client_id(client_id=client_id)
-    if connection is not None:
-        token_refresh(connection_id=connection.pk, margin=timedelta(days=3650))

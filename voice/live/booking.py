@@ -155,8 +155,11 @@ def _booking_booked(ctx: CallContext, booking: Booking, appointment: dict, note:
     return said
 
 
-def _booking_taken(ctx: CallContext, booking: Booking, nearest: list[datetime], reason: str, *, just=True) -> str:
-    ctx.details = explanations.refused(reason="not_free", start=booking.start, nearest=nearest)
+def _booking_taken(
+    ctx: CallContext, booking: Booking, nearest: list[datetime], reason: str, *, just=True, error=None
+) -> str:
+    why = "ghl_refused" if error is not None else "not_free"
+    ctx.details = explanations.refused(reason=why, start=booking.start, error=error, nearest=nearest)
     alternatives = [s for s in nearest if instant(s) != instant(booking.start)]
     offer = f" I could do {spoken_slots(alternatives)}." if alternatives else ""
     taken = "was just taken" if just else "is no longer available"
@@ -191,7 +194,7 @@ def _booking_send(ctx: CallContext, booking: Booking, nearest: list[datetime], n
     try:
         appointment = _appointment_create(ctx, booking)
     except GhlSlotUnavailable as exc:
-        return _booking_taken(ctx, booking, nearest, f"GoHighLevel: {exc}")
+        return _booking_taken(ctx, booking, nearest, f"GoHighLevel: {exc}", error=exc)
     except ProviderError as exc:
         if not _outcome_unknown(exc):
             _booking_refused(ctx, booking, exc)

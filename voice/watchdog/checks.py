@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from django.urls import reverse
 
-from integrations.ghl.errors import GhlError, GhlTokenExpired
+from integrations.ghl.errors import GhlError
 from integrations.ghl.models import ConnectionStatus, GhlConnection
-from integrations.ghl.tokens import ghl_client_for, token_refused
+from integrations.ghl.tokens import ghl_client_for
 from integrations.http import ProviderAuthError
 from tenants.models import Agency, ClientAccount
 from voice.models import SyncStatus
@@ -58,17 +58,12 @@ def _probe_once(*, connection: GhlConnection, calendar_ids: set[str], now) -> Gh
 
 
 def ghl_probe(*, connection: GhlConnection, calendar_ids: set[str], now) -> GhlProbe:
-    """Lists the calendars and counts free slots; a refused access token is refreshed once and tried again."""
+    """Lists the calendars and counts free slots (the ready client refreshes a refused token once itself)."""
     try:
         return _probe_once(connection=connection, calendar_ids=calendar_ids, now=now)
-    except GhlTokenExpired:
-        token_refused(client_id=connection.client_id)
+    except GhlError as exc:
+        # A refresh GHL refused has just marked the connection as needing a reconnect: the check reads that.
         connection.refresh_from_db()
-    except GhlError as exc:
-        return GhlProbe(error=exc)
-    try:
-        return _probe_once(connection=connection, calendar_ids=calendar_ids, now=now)
-    except GhlError as exc:
         return GhlProbe(error=exc)
 
 

@@ -116,7 +116,7 @@ def test_a_refused_booking_records_the_reason(live, client):
 
     tool_results(vapi_post(client, live.url, tool_calls(("b2", "book_appointment", args), call_id="call-2")))
     with (
-        mock.patch("voice.live.tools._slot_is_free", return_value=(True, [])),
+        mock.patch("voice.live.booking.slot_is_free", return_value=(True, [])),
         mock.patch(
             "integrations.ghl.client.GhlClient.create_appointment",
             side_effect=GhlSlotUnavailable("The slot you have selected is no longer available.", status_code=400),
