@@ -115,6 +115,9 @@ def keyset_page(rows: QuerySet, sort: SortKey, *, after: str = "", before: str =
         found += part.order_by(*sort.ordering(backwards=backwards))[: per_page + 1 - len(found)]
         if len(found) > per_page:
             break
+    if not found and place is not None:
+        # Nothing beyond the cursor (its rows went away): the first page, rather than an empty one.
+        return keyset_page(rows, sort, per_page=per_page)
     more, found = len(found) > per_page, found[:per_page]
     if backwards:
         return KeysetPage(found[::-1], sort, has_next=place is not None, has_previous=more)

@@ -87,3 +87,11 @@ def test_bookings_pages_walk_every_booking_both_ways(cast):
         assert seen == ordered
         back = keyset_page(bookings, key, before=page.previous_token, per_page=5)
         assert [b.pk for b in back.object_list] == ordered[5:10]
+
+
+def test_a_cursor_with_nothing_beyond_it_shows_the_first_page(calls):
+    key = CALL_SORTS["newest"]
+    last = keyset_page(calls, key, before=LAST, per_page=5)
+    beyond = keyset_page(calls, key, after=last.next_token, per_page=5)
+    first = keyset_page(calls, key, per_page=5)
+    assert beyond.object_list == first.object_list and not beyond.has_previous
