@@ -1,5 +1,5 @@
 """Indexes that only PostgreSQL has: full-text search of transcripts (GIN over the exact expression the
-calls list queried then; migration 0007 replaced it with a stored column), the calls list's sorts exactly as
+calls list queried then; migration 0012 replaced it with a stored column), the calls list's sorts exactly as
 voice.selectors.CALL_SORTS orders (newest first with calls not yet started last, and so on) and the
 agency-wide bookings list's order by start. SQLite gets none: it
 searches by substring and holds far fewer rows."""
