@@ -15,7 +15,9 @@ def test_every_page_carries_the_policy(client):
     assert directives["default-src"] == "'self'" and directives["script-src"] == "'self'"
     assert directives["style-src-elem"] == "'self'" and directives["frame-ancestors"] == "'none'"
     assert directives["img-src"] == "'self' data:" and directives["connect-src"] == "'self'"
-    assert directives["media-src"] == "'self' https://storage.vapi.ai"
+    # The sandbox (on in tests) serves its recordings at PUBLIC_BASE_URL, which may not be this origin.
+    sandbox_recordings = f" {settings.PUBLIC_BASE_URL}" if settings.SANDBOX else ""
+    assert directives["media-src"] == "'self' https://storage.vapi.ai" + sandbox_recordings
     assert directives["form-action"] == f"'self' {settings.GHL_MARKETPLACE_URL}"
 
 
