@@ -75,13 +75,12 @@ def webhook_store(
     """Stores a verified event once; a repeat delivery returns the stored row and does nothing else."""
     if client is not None and agency is None:
         agency = client.agency
-    kept_headers = {name.lower(): value for name, value in headers.items() if name.lower() not in _SECRET_HEADERS}
     event = WebhookEvent(
         provider=provider,
         unique_key=unique_key,
         event_type=event_type,
-        body=_masked(body, secret=_stored_secret),
-        headers=kept_headers,
+        body=webhook_body_for_storage(body=body),
+        headers=webhook_headers_for_storage(headers=headers),
         agency=agency,
         client=client,
     )
@@ -91,6 +90,15 @@ def webhook_store(
     known = WebhookEvent.objects.get(provider=provider, unique_key=unique_key)
     logger.info("Duplicate %s webhook %s ignored (event %s)", provider, unique_key, known.pk)
     return known, False
+
+
+def webhook_body_for_storage(*, body):
+    """The body as anything may keep it (the inbox, the spool): secrets a sender echoed are masked."""
+    return _masked(body, secret=_stored_secret)
+
+
+def webhook_headers_for_storage(*, headers) -> dict:
+    return {name.lower(): value for name, value in headers.items() if name.lower() not in _SECRET_HEADERS}
 
 
 def _insert_unless_known(event: WebhookEvent) -> bool:

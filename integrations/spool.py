@@ -51,8 +51,9 @@ def webhook_spool(
         "provider": provider,
         "event_type": event_type,
         "unique_key": unique_key,
-        "body": body,
-        "headers": headers,
+        # Masked now, not when drained: a secret a sender echoed never reaches Redis.
+        "body": inbox.webhook_body_for_storage(body=body),
+        "headers": inbox.webhook_headers_for_storage(headers=headers),
         "agency_id": agency_id,
         "location_id": location_id,
     }

@@ -3,6 +3,7 @@
 from collections import defaultdict
 from datetime import timedelta
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -356,3 +357,21 @@ def test_events_page_shows_text_with_a_lone_surrogate_stored_before(cast, as_use
     response = as_user(cast.owner).get(reverse("webhook_event_list", args=[cast.agency.slug]))
     assert response.status_code == 200
     assert "hi \ufffd there" in response.content.decode()
+
+
+def test_a_spooled_event_keeps_no_secret_the_sender_echoed(settings):
+    from integrations import spool
+
+    settings.WEBHOOK_SPOOL_URL = "redis://spool.invalid:6379/1"
+    pushed = []
+    fake = mock.Mock(lpush=lambda key, value: pushed.append(value))
+    with mock.patch.object(spool, "_redis", return_value=fake):
+        assert spool.webhook_spool(
+            provider="vapi",
+            event_type="status-update",
+            unique_key="call-1:status-update:1",
+            body={"assistant": {"server": {"headers": {"X-Vapi-Secret": "hunter2-secret"}}}, "call": {"id": "call-1"}},
+            headers={"X-Vapi-Secret": "hunter2-header", "Content-Type": "application/json"},
+        )
+    (entry,) = pushed
+    assert "hunter2" not in entry and '"call-1"' in entry
