@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
@@ -248,8 +249,14 @@ def unverified_answer(*, message: dict) -> dict | None:
     return None
 
 
+WARM_QUEUE_SECONDS = 30
+
+
 def slots_warm_enqueue(assistant_id: int) -> None:
-    """Warms the assistant's calendars in the background; dropped when the broker is down (an optimisation)."""
+    """Warms the assistant's calendars in the background: at most one queued warm per assistant in
+    WARM_QUEUE_SECONDS, so a burst of call starts does not flood the queue (the warm itself is
+    single-flight per calendar). Dropped when the broker or the cache is down: an optimisation."""
     from voice.live.tasks import slots_warm_task
 
-    enqueue(slots_warm_task, assistant_id)
+    if cache.add(f"slots:warm-queued:{assistant_id}", 1, timeout=WARM_QUEUE_SECONDS):
+        enqueue(slots_warm_task, assistant_id)

@@ -24,6 +24,10 @@ logger = logging.getLogger(__name__)
 
 SLOT_TTL_SECONDS = 300
 WARM_DAYS = 7
+# A calendar is warmed at most once per cache version in this window (shorter than the slots' lifetime,
+# so the next call start after it refreshes days before they expire). A booking or a GHL appointment
+# webhook makes a new version, which may be warmed at once.
+WARM_EVERY_SECONDS = SLOT_TTL_SECONDS - 60
 
 
 def _version_key(client_id: int, calendar_id: str) -> str:
@@ -32,6 +36,10 @@ def _version_key(client_id: int, calendar_id: str) -> str:
 
 def _day_key(client_id: int, calendar_id: str, version: str, day: date) -> str:
     return f"slots:{client_id}:{calendar_id}:{version}:{day.isoformat()}"
+
+
+def _warmed_key(client_id: int, calendar_id: str, version: str) -> str:
+    return f"slots:warmed:{client_id}:{calendar_id}:{version}"
 
 
 def slots_invalidate(*, client_id: int, calendar_id: str) -> bool:
@@ -95,27 +103,42 @@ def slots_for_days(
 
 
 def slots_warm(*, assistant_id: int) -> int:
-    """Fetches the next days of every calendar the assistant books into; returns how many calendars."""
+    """Fetches the next days of every calendar the assistant books into that no other warm has fetched
+    for its current cache version lately (single-flight: the claim is an atomic cache add); returns how
+    many calendars were fetched. A burst of call starts for one client thus costs GHL one request per
+    calendar, not one per call."""
     assistant = Assistant.objects.select_related("client").filter(pk=assistant_id).first()
     if assistant is None:
         return 0
+    client_id = assistant.client_id
+    claims = {}
+    for calendar_id in assistant.calendars.values_list("calendar_id", flat=True):
+        claim = _warmed_key(client_id, calendar_id, cache.get(_version_key(client_id, calendar_id), "0"))
+        # False when another warm holds it, and when the cache is unreachable: nothing to warm into then.
+        if cache.add(claim, 1, timeout=WARM_EVERY_SECONDS):
+            claims[calendar_id] = claim
+    if not claims:
+        return 0
     tz = ZoneInfo(assistant.time_zone or assistant.client.time_zone)
     today = timezone.now().astimezone(tz).date()
-    warmed = 0
+    warmed = []
     try:
-        with ghl_client_for(client_id=assistant.client_id, deadline_seconds=20) as ghl:
-            for calendar in assistant.calendars.all():
+        with ghl_client_for(client_id=client_id, deadline_seconds=20) as ghl:
+            for calendar_id in claims:
                 slots_for_days(
                     # One client for every calendar, closed when this block ends.
                     ghl_factory=lambda: nullcontext(ghl),
-                    client_id=assistant.client_id,
-                    calendar_id=calendar.calendar_id,
+                    client_id=client_id,
+                    calendar_id=calendar_id,
                     tz=tz,
                     first_day=today,
                     days=WARM_DAYS,
                     fresh=True,
                 )
-                warmed += 1
+                warmed.append(calendar_id)
     except GhlNotConnectedError:
         return 0  # nothing to warm: a call will hear that the calendar is not set up
-    return warmed
+    finally:
+        # A calendar not fetched (GHL failed; the task retries) is released for the next warm.
+        cache.delete_many([claim for calendar_id, claim in claims.items() if calendar_id not in warmed])
+    return len(warmed)
