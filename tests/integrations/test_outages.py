@@ -5,6 +5,7 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from celery.exceptions import Retry
 from django.db import OperationalError
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
@@ -92,3 +93,21 @@ def test_healthz_says_degraded_not_down_when_only_the_cache_fails(client):
         response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "degraded", "checks": {"database": "ok", "cache": "error: RuntimeError"}}
+
+
+def test_a_database_restart_does_not_exhaust_the_inbox_tasks_retries(monkeypatch):
+    """The task retries a database it cannot reach for about two minutes before leaving the row to the
+    sweeper, and never in a burst of near-zero waits that a restart of a few seconds would outlast."""
+    from integrations import inbox
+    from integrations.tasks import webhook_process_task
+
+    monkeypatch.setattr(inbox, "webhook_process", mock.Mock(side_effect=OperationalError("connection refused")))
+    waits = []
+    for attempt in range(20):  # the task's n-th attempt, as a worker would run it
+        with mock.patch.object(webhook_process_task, "retry", wraps=webhook_process_task.retry) as retry:
+            with pytest.raises((OperationalError, Retry)) as raised:
+                webhook_process_task.apply(args=(1,), retries=attempt)
+        if raised.type is OperationalError:  # retries exhausted: the error itself, left to the sweeper
+            break
+        waits.append(retry.call_args_list[0].kwargs["countdown"])
+    assert waits and min(waits) >= 2 and sum(waits) >= 120, waits
