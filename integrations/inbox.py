@@ -88,7 +88,12 @@ def webhook_store(
         enqueue_on_commit(tasks.webhook_process_task, event.pk)
         return event, True
     known = WebhookEvent.objects.get(provider=provider, unique_key=unique_key)
-    logger.info("Duplicate %s webhook %s ignored (event %s)", provider, unique_key, known.pk)
+    if known.status == WebhookStatus.RECEIVED:
+        # Its first enqueue may never have run: the INSERT committed but the connection died before its
+        # answer, so the endpoint spooled the event or its sender retried. The claim is conditional, so a
+        # second task for a row already queued does nothing.
+        enqueue_on_commit(tasks.webhook_process_task, known.pk)
+    logger.info("Duplicate %s webhook %s not stored again (event %s, %s)", provider, unique_key, known.pk, known.status)
     return known, False
 
 

@@ -128,6 +128,21 @@ def test_duplicate_returns_the_stored_row_and_enqueues_nothing(django_capture_on
     assert WebhookEvent.objects.count() == 1
 
 
+def test_a_repeat_of_an_event_stored_but_never_queued_gets_it_processed(django_capture_on_commit_callbacks):
+    """The INSERT committed but the connection died before its answer: the endpoint spooled the event (or
+    the sender retried), and the repeat must not leave the stored row waiting for the sweeper."""
+    handler = FlakyHandler()
+    register_handler("ghl", "AppointmentCreate", handler)
+    with django_capture_on_commit_callbacks(execute=False):  # the enqueue that never ran
+        original, _ = store()
+    with django_capture_on_commit_callbacks(execute=True) as repeat:
+        again, created_again = store()
+
+    assert not created_again and again.pk == original.pk
+    assert len(repeat) == 1 and handler.calls == [original.pk]
+    assert WebhookEvent.objects.get().status == WebhookStatus.PROCESSED
+
+
 def test_unknown_event_type_is_ignored_not_failed(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         event, _ = store(event_type="InvoicePaid")
