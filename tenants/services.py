@@ -74,7 +74,9 @@ def client_update(
 ) -> ClientAccount:
     """Saves the client's details; a changed call start is announced once committed (voice re-pushes the
     client's phone numbers, so Vapi ties them to their assistant or asks per call again)."""
-    call_start_changed_now = call_start is not None and call_start != client.call_start
+    # Read from the row: a ModelForm has already set the new value on the instance.
+    stored = ClientAccount.objects.filter(pk=client.pk).values_list("call_start", flat=True).first()
+    call_start_changed_now = call_start is not None and call_start != stored
     client.name, client.time_zone, client.contact_email = name, time_zone, contact_email
     if call_start is not None:
         client.call_start = call_start

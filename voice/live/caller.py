@@ -54,6 +54,11 @@ class CallStartVariable:
     example: str
     meaning: str
 
+    @property
+    def placeholder(self) -> str:
+        """How a prompt uses it (LiquidJS)."""
+        return "{{" + self.name + "}}"
+
 
 # What the prompt can use as {{name}}, in the order the assistant form lists them.
 CALL_START_VARIABLES = (
