@@ -103,7 +103,9 @@ def phone_number_update_payload(*, agency: Agency, assistant: Assistant | None =
     could never be cleared; unpinned, "assistant-request will be sent to your Server URL" for every call,
     and assistant_request_answer answers with the number's assistant and the caller context here."""
     account, _ = vapi_account_ensure(agency=agency)
-    payload = {"server": {"url": vapi_endpoint_url(agency=agency), "headers": {"X-Vapi-Secret": account.webhook_secret}}}
+    payload = {
+        "server": {"url": vapi_endpoint_url(agency=agency), "headers": {"X-Vapi-Secret": account.webhook_secret}}
+    }
     if assistant is not None and assistant.vapi_id and assistant.client.call_start == CallStart.FASTEST_PICKUP:
         payload["assistantId"] = assistant.vapi_id
     return payload

@@ -74,8 +74,7 @@ CALL_START_VARIABLES = (
     CallStartVariable("caller_lookup", LOOKUP_DONE, "done, or why the caller was not looked up."),
     CallStartVariable(
         "caller_context",
-        "The caller is Jane, a known contact, with an upcoming appointment on Tuesday, December 8 at 9 AM "
-        "(cleaning).",
+        "The caller is Jane, a known contact, with an upcoming appointment on Tuesday, December 8 at 9 AM (cleaning).",
         "Everything about the caller in one sentence.",
     ),
     CallStartVariable("today", "Friday, December 4, 2026", "Today's date in the client's time zone."),
@@ -171,7 +170,7 @@ def _spoken_days(days: list[str]) -> str:
 
 
 def spoken_business_hours(hours: dict | None) -> str:
-    """"Monday to Friday 9 AM to 5 PM; Saturday 10 AM to 2 PM; closed Sunday": consecutive days with the
+    """ "Monday to Friday 9 AM to 5 PM; Saturday 10 AM to 2 PM; closed Sunday": consecutive days with the
     same hours grouped, in week order."""
     hours = hours or {}
     groups: list[tuple[str, list[str]]] = []
@@ -245,4 +244,3 @@ def caller_context_sentence(variables: dict[str, str]) -> str:
 def caller_context_first_time(*, client_id: int, call_id: str) -> bool:
     """True once per call: the first tool answer carries the context, later ones do not repeat it."""
     return bool(call_id) and bool(cache.add(f"vapi:caller-context-given:{client_id}:{call_id}", 1, timeout=6 * 3600))
-

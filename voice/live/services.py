@@ -226,9 +226,7 @@ def assistant_request_answer(*, agency: Agency, message: dict) -> dict:
     phone_id = message_call(message).get("phoneNumberId") or phone.get("id")
     references = [str(ref) for ref in (phone_id, phone.get("number")) if ref]
     try:
-        numbers = PhoneNumber.objects.filter(agency=agency, assistant__isnull=False).select_related(
-            "assistant__client"
-        )
+        numbers = PhoneNumber.objects.filter(agency=agency, assistant__isnull=False).select_related("assistant__client")
         number = (phone_id and numbers.filter(vapi_id=phone_id).first()) or (
             phone.get("number") and numbers.filter(number=phone["number"]).first()
         )

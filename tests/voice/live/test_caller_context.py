@@ -24,7 +24,9 @@ LOCATION = "sbxLocChicago0000001"
 
 @pytest.fixture
 def number(live):
-    return PhoneNumber.objects.create(agency=live.agency, vapi_id="pn-1", number="+13125550100", assistant=live.assistant)
+    return PhoneNumber.objects.create(
+        agency=live.agency, vapi_id="pn-1", number="+13125550100", assistant=live.assistant
+    )
 
 
 def _contact(first_name="Jane", phone=CALLER) -> str:
@@ -82,7 +84,10 @@ def test_a_known_caller_is_greeted_by_name_with_their_upcoming_appointments(live
     local = soon.astimezone(CHICAGO)
     expected = f"{local:%A, %B} {local.day} at {local.hour % 12 or 12} {'AM' if local.hour < 12 else 'PM'} (cleaning)"
     assert variables["caller_appointments"] == expected  # neither the cancelled one nor the past one
-    assert variables["caller_context"] == f"The caller is Jane, a known contact, with an upcoming appointment on {expected}."
+    assert (
+        variables["caller_context"]
+        == f"The caller is Jane, a known contact, with an upcoming appointment on {expected}."
+    )
     today = timezone.now().astimezone(CHICAGO)
     assert variables["weekday"] == f"{today:%A}" and variables["today"] == f"{today:%A, %B} {today.day}, {today.year}"
     assert variables["business_hours"] == "Monday to Friday 9 AM to 5 PM; closed Saturday and Sunday"
@@ -140,7 +145,10 @@ def test_a_slow_ghl_is_left_out_within_its_budget_and_the_call_is_still_answered
 
     assert answer["assistantId"] == "asst-live-1"
     variables = _variables(answer)
-    assert (variables["caller_known"], variables["caller_lookup"]) == ("unknown", "skipped: GoHighLevel did not answer in time")
+    assert (variables["caller_known"], variables["caller_lookup"]) == (
+        "unknown",
+        "skipped: GoHighLevel did not answer in time",
+    )
     assert "could not be looked up" in variables["caller_context"]
     assert variables["today"] and variables["business_hours"]
     assert timeouts and max(timeouts) <= CALLER_LOOKUP_SECONDS
@@ -157,7 +165,10 @@ def test_a_client_without_ghl_gets_the_rest_of_the_context(live, number, client,
 
     variables = _variables(answer)
     assert answer["assistantId"] == "asst-live-1"
-    assert (variables["caller_known"], variables["caller_lookup"]) == ("unknown", "skipped: GoHighLevel is not connected")
+    assert (variables["caller_known"], variables["caller_lookup"]) == (
+        "unknown",
+        "skipped: GoHighLevel is not connected",
+    )
     assert variables["time_zone"] == "America/Chicago"
     assert len(ghl_http_opened) == opened_before  # GHL was not asked
 
@@ -174,4 +185,3 @@ def test_a_second_call_from_the_same_caller_is_answered_from_the_cache(live, num
 
     _call_start(client, live, call_id="call-start-3", caller="+13125550198")
     assert len(ghl_http_opened) == opened + 1  # another caller is looked up
-
