@@ -64,6 +64,14 @@ class ClientForm(forms.ModelForm):
         }
         widgets = {"call_start": forms.RadioSelect}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left out (an older form, a script): the client keeps its call start, a new one gets the default.
+        self.fields["call_start"].required = False
+
+    def clean_call_start(self) -> str:
+        return self.cleaned_data["call_start"] or self.instance.call_start
+
 
 class TeamInviteForm(forms.Form):
     email = forms.EmailField()
