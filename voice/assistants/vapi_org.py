@@ -106,9 +106,16 @@ def phone_number_update_payload(*, agency: Agency, assistant: Assistant | None =
     payload = {
         "server": {"url": vapi_endpoint_url(agency=agency), "headers": {"X-Vapi-Secret": account.webhook_secret}}
     }
-    if assistant is not None and assistant.vapi_id and assistant.client.call_start == CallStart.FASTEST_PICKUP:
-        payload["assistantId"] = assistant.vapi_id
+    if tied := _tied_assistant_id(assistant):
+        payload["assistantId"] = tied
     return payload
+
+
+def _tied_assistant_id(assistant: Assistant | None) -> str:
+    """The Vapi assistant a number is tied to in Vapi: only for a client that chose the fastest pickup."""
+    if assistant is not None and assistant.vapi_id and assistant.client.call_start == CallStart.FASTEST_PICKUP:
+        return assistant.vapi_id
+    return ""
 
 
 def _phone_number_server_send(*, phone_number: PhoneNumber, assistant: Assistant | None) -> dict:
@@ -153,7 +160,17 @@ def phone_numbers_server_refresh(*, agency_id: int) -> None:
     agency = Agency.objects.get(pk=agency_id)
     for number in PhoneNumber.objects.filter(agency=agency).select_related("assistant__client"):
         try:
-            _phone_number_server_send(phone_number=number, assistant=number.assistant)
+            stored = _phone_number_server_send(phone_number=number, assistant=number.assistant)
         except (VapiError, ValidationError) as exc:
             # One refused number must not stop the others; assigning it again from the numbers page retries.
             logger.warning("Phone number %s of agency %s kept its old server: %s", number.vapi_id, agency.slug, exc)
+            continue
+        pinned = stored.get("assistantId")
+        if pinned and pinned != _tied_assistant_id(number.assistant):
+            # Vapi's API cannot untie it (see phone_number_assign): the client's caller context waits for a person.
+            logger.warning(
+                "Phone number %s of agency %s is still tied to assistant %s in Vapi: remove it in Vapi's dashboard",
+                number.vapi_id,
+                agency.slug,
+                pinned,
+            )

@@ -255,12 +255,14 @@ def _with_caller_context(answer: dict, *, setup: AssistantSetup | None, message:
         setup=setup, caller=message_caller_number(message), call_id=message_call_id(message), ask_ghl=ask_ghl
     )
     variables = caller_context_variables(setup=setup, facts=facts, now=timezone.now())
+    # Given at the start: the call's tool answers need not repeat it.
+    caller_context_first_time(client_id=setup.client_id, call_id=message_call_id(message))
     return {**answer, "assistantOverrides": {"variableValues": variables}}
 
 
 def _first_answer_with_context(*, setup: AssistantSetup | None, message: dict, results: list[dict]) -> None:
-    """A number tied to its assistant sends no assistant-request: its call's first tool result carries the
-    caller context instead (the client's call start choice, tenants.models.CallStart)."""
+    """A number tied to its assistant sends no assistant-request (the client's call start is the fastest
+    pickup, tenants.models.CallStart): the call's first tool result carries the caller context instead."""
     if setup is None or setup.call_start != CallStart.FASTEST_PICKUP:
         return
     entry = next((entry for entry in results if "result" in entry), None)

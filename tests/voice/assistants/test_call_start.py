@@ -30,7 +30,7 @@ def test_the_client_form_offers_both_call_starts_and_says_the_trade_off(cast, as
 
 
 def test_choosing_the_fastest_pickup_ties_the_clients_numbers_to_their_assistant_in_vapi(
-    cast, as_user, settings, django_capture_on_commit_callbacks
+    cast, as_user, settings, django_capture_on_commit_callbacks, caplog
 ):
     from integrations.vapi.sandbox import sandbox_phone_number
     from voice.demo import demo_assistants_seed
@@ -51,6 +51,13 @@ def test_choosing_the_fastest_pickup_ties_the_clients_numbers_to_their_assistant
             assert tied == number.assistant.vapi_id
         else:  # another client keeps the caller context
             assert tied is None
+    page = as_user(cast.owner).get(f"/a/{cast.agency.slug}/phone-numbers/").content.decode()
+    assert "Tied to its assistant in Vapi (fastest pickup)" in page and "Vapi asks AgencyHub per call" in page
+
+    # Back to caller context: Vapi's API cannot untie the number, so it is said, not silently assumed.
+    with django_capture_on_commit_callbacks(execute=True):
+        _edit(as_user(cast.owner), cast, CallStart.CALLER_CONTEXT)
+    assert "is still tied to assistant" in caplog.text and "remove it in Vapi's dashboard" in caplog.text
 
 
 @pytest.mark.parametrize("provider", sorted(PHONE_NUMBER_UPDATE_SCHEMAS))
@@ -81,8 +88,22 @@ def test_a_fastest_pickup_call_gets_the_caller_context_in_its_first_tool_answer_
     assert "Context for you" not in second["result"] and first.endswith(") " + second["result"])
 
 
-def test_a_caller_context_call_gets_no_context_in_its_tool_answers(cast, client):
+@pytest.mark.parametrize("call_start", list(CallStart))
+def test_a_call_that_started_with_the_caller_context_gets_none_in_its_tool_answers(cast, client, call_start):
+    # Also for the fastest pickup: a number not tied yet (Vapi refused the change) still asks at call start.
     live = live_call_setup(cast)
+    live.client_account.call_start = call_start
+    live.client_account.save()
+    PhoneNumber.objects.create(agency=live.agency, vapi_id="pn-1", number="+13125550100", assistant=live.assistant)
     store.create("contact", {"id": "ct-jane", "firstName": "Jane", "phone": CALLER}, parent_id="sbxLocChicago0000001")
-    results = tool_results(vapi_post(client, live.url, tool_calls(("tc-1", "check_availability", {}))))
-    assert "Context for you" not in results[0].get("result", results[0].get("error", ""))
+    start = {
+        "type": "assistant-request",
+        "call": {"id": "call-1", "phoneNumberId": "pn-1", "customer": {"number": CALLER}},
+    }
+    assert (
+        vapi_post(client, live.url, start).json()["assistantOverrides"]["variableValues"]["caller_first_name"] == "Jane"
+    )
+    results = tool_results(
+        vapi_post(client, live.url, tool_calls(("tc-1", "check_availability", {}), call_id="call-1"))
+    )
+    assert "Context for you" not in results[0]["result"]
