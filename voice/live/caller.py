@@ -241,6 +241,7 @@ def caller_context_sentence(variables: dict[str, str]) -> str:
     )
 
 
-def caller_context_first_time(*, client_id: int, call_id: str) -> bool:
-    """True once per call: the first tool answer carries the context, later ones do not repeat it."""
+def caller_context_claim(*, client_id: int, call_id: str) -> bool:
+    """Claims the call's one telling of the context: True the first time (at call start, or else with the
+    first tool answer), False after, so it is never repeated."""
     return bool(call_id) and bool(cache.add(f"vapi:caller-context-given:{client_id}:{call_id}", 1, timeout=6 * 3600))

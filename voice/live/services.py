@@ -23,7 +23,7 @@ from integrations.vapi.messages import (
 from tenants.models import Agency, CallStart
 from voice.calls.services import call_upsert, call_upsert_by_ids
 from voice.live.caller import (
-    caller_context_first_time,
+    caller_context_claim,
     caller_context_sentence,
     caller_context_variables,
     caller_facts,
@@ -256,7 +256,7 @@ def _with_caller_context(answer: dict, *, setup: AssistantSetup | None, message:
     )
     variables = caller_context_variables(setup=setup, facts=facts, now=timezone.now())
     # Given at the start: the call's tool answers need not repeat it.
-    caller_context_first_time(client_id=setup.client_id, call_id=message_call_id(message))
+    caller_context_claim(client_id=setup.client_id, call_id=message_call_id(message))
     return {**answer, "assistantOverrides": {"variableValues": variables}}
 
 
@@ -266,7 +266,7 @@ def _first_answer_with_context(*, setup: AssistantSetup | None, message: dict, r
     if setup is None or setup.call_start != CallStart.FASTEST_PICKUP:
         return
     entry = next((entry for entry in results if "result" in entry), None)
-    if entry is None or not caller_context_first_time(client_id=setup.client_id, call_id=message_call_id(message)):
+    if entry is None or not caller_context_claim(client_id=setup.client_id, call_id=message_call_id(message)):
         return
     facts = caller_facts(setup=setup, caller=message_caller_number(message), call_id=message_call_id(message))
     sentence = caller_context_sentence(caller_context_variables(setup=setup, facts=facts, now=timezone.now()))

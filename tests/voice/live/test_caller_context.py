@@ -185,3 +185,16 @@ def test_a_second_call_from_the_same_caller_is_answered_from_the_cache(live, num
 
     _call_start(client, live, call_id="call-start-3", caller="+13125550198")
     assert len(ghl_http_opened) == opened + 1  # another caller is looked up
+
+
+def test_business_hours_are_said_the_way_a_receptionist_would():
+    from voice.live.caller import spoken_business_hours
+
+    nine_to_five = {"open": "09:00", "close": "17:00"}
+    hours = {"mon": nine_to_five, "tue": nine_to_five, "wed": None, "thu": nine_to_five, "fri": nine_to_five}
+    hours |= {"sat": {"open": "10:00", "close": "14:30"}, "sun": None}
+    assert spoken_business_hours(hours) == (
+        "Monday and Tuesday 9 AM to 5 PM; Thursday and Friday 9 AM to 5 PM; Saturday 10 AM to 2:30 PM; "
+        "closed Wednesday and Sunday"
+    )
+    assert spoken_business_hours({}) == "closed every day"
