@@ -135,20 +135,22 @@ def caller_facts(*, setup: AssistantSetup, caller: str, call_id: str = "", ask_g
 def _caller_lookup(*, setup: AssistantSetup, caller: str) -> CallerFacts:
     with ghl_client_for(client_id=setup.client_id, deadline_seconds=CALLER_LOOKUP_SECONDS) as ghl:
         contact = (ghl.find_contact_by_phone(location_id=setup.location_id, phone=caller) or {}).get("contact")
-        if not contact:
+        if not isinstance(contact, dict) or not contact.get("id"):
             return CallerFacts(lookup=LOOKUP_DONE)
-        events = (ghl.contact_appointments(contact_id=contact["id"]) or {}).get("events") or []
+        events = (ghl.contact_appointments(contact_id=str(contact["id"])) or {}).get("events") or []
     tz = ZoneInfo(setup.time_zone)
     services = dict(setup.calendars)
     appointments = []
-    for event in events:
-        if str(event.get("appointmentStatus", "")).lower() == "cancelled" or not event.get("startTime"):
+    for event in events if isinstance(events, list) else []:
+        if not isinstance(event, dict) or str(event.get("appointmentStatus", "")).lower() == "cancelled":
+            continue
+        if not event.get("startTime"):
             continue
         try:
             start = requested_datetime(event["startTime"], tz).astimezone(UTC)
         except UnclearTime:
             continue
-        appointments.append((start, services.get(event.get("calendarId", ""), "")))
+        appointments.append((start, services.get(str(event.get("calendarId") or ""), "")))
     first_name = single_line(str(contact.get("firstName") or ""))[:FIRST_NAME_LENGTH]
     return CallerFacts(lookup=LOOKUP_DONE, known=True, first_name=first_name, appointments=tuple(sorted(appointments)))
 

@@ -198,3 +198,12 @@ def test_business_hours_are_said_the_way_a_receptionist_would():
         "closed Wednesday and Sunday"
     )
     assert spoken_business_hours({}) == "closed every day"
+
+
+def test_odd_appointments_in_ghl_are_left_out_not_a_failed_call(live, number, client):
+    contact_id = _contact("Jane")
+    past_in_a_list = {"startTime": "2020-01-06T09:00:00-06:00", "calendarId": ["x"]}
+    for index, odd in enumerate([{"startTime": "10000-01-01T09:00:00"}, {"startTime": None}, past_in_a_list]):
+        store.create("appointment", {"id": f"odd-{index}", "contactId": contact_id, **odd}, parent_id="cal")
+    variables = _variables(_call_start(client, live))
+    assert (variables["caller_first_name"], variables["caller_appointments"]) == ("Jane", "none")
