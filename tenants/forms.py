@@ -38,14 +38,39 @@ class ApiKeyForm(forms.Form):
     )
 
 
+CALL_START_HELP = (
+    "<strong>Caller context</strong>: Vapi asks AgencyHub which assistant answers each call. AgencyHub looks "
+    "the caller up in GoHighLevel (at most 2 seconds, skipped when GoHighLevel is slow) and the assistant "
+    "greets known callers by name and knows their upcoming appointments from the first word. The cost: up "
+    "to that lookup's time before the first ring is answered, and calls depend on AgencyHub to be picked up "
+    "(while it is down, callers hear an apology). "
+    "<strong>Fastest pickup</strong>: the client's numbers are tied to their assistant in Vapi, so Vapi "
+    "answers at once without asking AgencyHub; the assistant learns who is calling only with its first "
+    "calendar answer. Switching back to caller context needs the assistant removed from the number in "
+    "Vapi's dashboard (Vapi's API cannot untie it)."
+)
+
+
 class ClientForm(forms.ModelForm):
     time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="America/New_York")
 
     class Meta:
         model = ClientAccount
-        fields = ["name", "time_zone", "contact_email"]
-        labels = {"name": "Business name", "contact_email": "Contact email"}
-        help_texts = {"time_zone": "Calls, bookings and business hours are shown in this time zone."}
+        fields = ["name", "time_zone", "contact_email", "call_start"]
+        labels = {"name": "Business name", "contact_email": "Contact email", "call_start": "When a call comes in"}
+        help_texts = {
+            "time_zone": "Calls, bookings and business hours are shown in this time zone.",
+            "call_start": CALL_START_HELP,
+        }
+        widgets = {"call_start": forms.RadioSelect}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left out (an older form, a script): the client keeps its call start, a new one gets the default.
+        self.fields["call_start"].required = False
+
+    def clean_call_start(self) -> str:
+        return self.cleaned_data["call_start"] or self.instance.call_start
 
 
 class TeamInviteForm(forms.Form):

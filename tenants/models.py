@@ -114,6 +114,16 @@ class AgencyMembership(models.Model):
         return self.role in (AgencyRole.OWNER, AgencyRole.ADMIN)
 
 
+class CallStart(models.TextChoices):
+    """How a call to one of the client's numbers reaches its assistant (voice.live.caller explains both)."""
+
+    CALLER_CONTEXT = "caller_context", "Answer with caller context (assistant-request, adds a lookup at call start)"
+    FASTEST_PICKUP = (
+        "fastest_pickup",
+        "Fastest pickup: number tied to the assistant, context given in the first tool answer instead",
+    )
+
+
 class ClientAccount(models.Model):
     """One of the agency's clients: a business with one GHL sub-account (location)."""
 
@@ -130,6 +140,7 @@ class ClientAccount(models.Model):
         blank=True,
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1000))],
     )
+    call_start = models.CharField(max_length=20, choices=CallStart.choices, default=CallStart.CALLER_CONTEXT)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from agencyhub.enqueue import enqueue_on_commit
-from tenants import tasks
+from tenants import signals, tasks
 
 from .models import (
     DEFAULT_GHL_APP_DOMAIN,
@@ -23,6 +23,7 @@ from .models import (
     AgencyMembership,
     AgencyRole,
     ApiKey,
+    CallStart,
     ClientAccount,
     ClientMembership,
     Invitation,
@@ -57,17 +58,32 @@ def agency_update(*, agency: Agency, name: str, ghl_app_domain: str = DEFAULT_GH
     return agency
 
 
-def client_create(*, agency: Agency, name: str, time_zone: str, contact_email: str = "") -> ClientAccount:
-    client = ClientAccount(agency=agency, name=name, time_zone=time_zone, contact_email=contact_email)
+def client_create(
+    *, agency: Agency, name: str, time_zone: str, contact_email: str = "", call_start: str = CallStart.CALLER_CONTEXT
+) -> ClientAccount:
+    client = ClientAccount(
+        agency=agency, name=name, time_zone=time_zone, contact_email=contact_email, call_start=call_start
+    )
     client.full_clean()
     client.save()
     return client
 
 
-def client_update(*, client: ClientAccount, name: str, time_zone: str, contact_email: str = "") -> ClientAccount:
+def client_update(
+    *, client: ClientAccount, name: str, time_zone: str, contact_email: str = "", call_start: str | None = None
+) -> ClientAccount:
+    """Saves the client's details; a changed call start is announced once committed (voice re-pushes the
+    client's phone numbers, so Vapi ties them to their assistant or asks per call again)."""
+    # Read from the row: a ModelForm has already set the new value on the instance.
+    stored = ClientAccount.objects.filter(pk=client.pk).values_list("call_start", flat=True).first()
+    call_start_changed_now = call_start is not None and call_start != stored
     client.name, client.time_zone, client.contact_email = name, time_zone, contact_email
+    if call_start is not None:
+        client.call_start = call_start
     client.full_clean()
-    client.save(update_fields=["name", "time_zone", "contact_email"])
+    client.save(update_fields=["name", "time_zone", "contact_email", "call_start"])
+    if call_start_changed_now:
+        transaction.on_commit(lambda: signals.call_start_changed.send(sender=ClientAccount, client_id=client.pk))
     return client
 
 

@@ -9,6 +9,8 @@ class VoiceConfig(AppConfig):
         # Imported here: these modules import models, which load only once the app registry is ready.
         from integrations.inbox import ANY_TYPE, register_handler
         from integrations.jobs import register_job_runner
+        from tenants.signals import call_start_changed
+        from voice.assistants.services import client_call_start_changed
         from voice.assistants.tasks import assistants_import_task, assistants_push_task
         from voice.bookings.services import booking_sync_from_ghl
         from voice.calls.ingest import vapi_message_process
@@ -23,6 +25,7 @@ class VoiceConfig(AppConfig):
             # After the booking follows the appointment: the calls that spoke of it are proven again.
             register_handler("ghl", event_type, proof_appointment_changed)
         receivers_connect()
+        call_start_changed.connect(client_call_start_changed, dispatch_uid="voice_client_call_start_changed")
         # The jobs sweeper enqueues a job whose enqueue was lost with the task of its kind.
         register_job_runner("call_export", call_export_task)
         register_job_runner("vapi_import", assistants_import_task)

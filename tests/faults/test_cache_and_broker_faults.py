@@ -100,7 +100,7 @@ def test_broker_stopped_requests_succeed_and_the_work_runs_once_it_is_back(
     broker_redis.stop()
     with httpx.Client(base_url=app_url, timeout=10) as vapi:
         response, seconds = vapi_send(vapi, live.path, assistant_request)
-    assert response.status_code == 200 and response.json() == {"assistantId": vapi_id}
+    assert response.status_code == 200 and response.json()["assistantId"] == vapi_id
     assert seconds < CALLER_PATIENCE_SECONDS
 
     slug = live.agency.slug

@@ -1,7 +1,9 @@
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from voice.assistants.vapi_org import vapi_account_ensure, vapi_endpoint_url
+from voice.live.caller import CALL_START_VARIABLES
 from voice.models import WEEKDAYS, Assistant, LiveTool
 
 # Explicit since Vapi's 2025-05 change: only what the server-URL endpoint handles
@@ -32,8 +34,15 @@ def business_hours_text(hours: dict) -> str:
     return ", ".join(parts)
 
 
-def assistant_prompt_render(*, assistant: Assistant, prompt: str | None = None) -> str:
-    """The system prompt with {client_name}, {time_zone}, {business_hours} and {today} filled in."""
+# A {{name}} of the call's variables (LiquidJS, filled by Vapi when the call starts), spaces allowed inside.
+CALL_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def assistant_prompt_render(*, assistant: Assistant, prompt: str | None = None, call_examples: bool = False) -> str:
+    """The system prompt with {client_name}, {time_zone}, {business_hours} and {today} filled in.
+
+    The call's {{variables}} (voice.live.caller) are left for Vapi to fill at each call, or shown with
+    their example values when `call_examples` (the preview)."""
     today = datetime.now(ZoneInfo(assistant.time_zone)).strftime("%A, %B %-d, %Y")
     values = {
         "client_name": assistant.client.name,
@@ -42,9 +51,13 @@ def assistant_prompt_render(*, assistant: Assistant, prompt: str | None = None) 
         "today": today,
     }
     text = assistant.system_prompt if prompt is None else prompt
-    # Only known variables are replaced, so stray braces in a prompt never break rendering.
-    for key, value in values.items():
-        text = text.replace("{" + key + "}", value)
+    # Only known variables are replaced, so stray braces in a prompt never break rendering; a {{name}} is
+    # Vapi's, never ours.
+    known = "|".join(values)
+    text = re.sub(r"(?<!\{)\{(" + known + r")\}(?!\})", lambda match: values[match[1]], text)
+    if call_examples:
+        examples = {variable.name: variable.example for variable in CALL_START_VARIABLES}
+        text = CALL_VARIABLE.sub(lambda match: examples.get(match[1], match[0]), text)
     return text
 
 

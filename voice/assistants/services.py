@@ -303,3 +303,11 @@ def vapi_account_secret_rotate(*, agency: Agency) -> VapiAccount:
         assistant_push_enqueue(assistant)
     enqueue_on_commit(tasks.phone_numbers_server_refresh_task, agency.pk)
     return account
+
+
+def client_call_start_changed(sender, client_id: int, **kwargs) -> None:
+    """A client chose another call start (tenants.signals): the agency's numbers are sent to Vapi again, so
+    the client's numbers are tied to their assistant (fastest pickup) or keep asking per call."""
+    agency_id = ClientAccount.objects.filter(pk=client_id).values_list("agency_id", flat=True).first()
+    if agency_id is not None:
+        enqueue(tasks.phone_numbers_server_refresh_task, agency_id)

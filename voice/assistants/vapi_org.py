@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from integrations.vapi.client import VapiClient
 from integrations.vapi.errors import VapiError
-from tenants.models import Agency
+from tenants.models import Agency, CallStart
 from voice.models import Assistant, PhoneNumber, VapiAccount
 
 logger = logging.getLogger(__name__)
@@ -95,18 +95,33 @@ def phone_numbers_sync(*, agency: Agency) -> list[PhoneNumber]:
     return numbers
 
 
-def phone_number_update_payload(*, agency: Agency) -> dict:
-    """What a number is told: only where to ask. `assistantId` is left out on purpose: the spec's
-    UpdateVapiPhoneNumberDTO (and UpdateTwilio/Vonage/Telnyx/ByoPhoneNumberDTO) type it as a non-nullable
-    string, so a pinned assistant could never be cleared; unpinned, "assistant-request will be sent to your
-    Server URL" for every call, and assistant_request_answer answers with the number's assistant here."""
+def phone_number_update_payload(*, agency: Agency, assistant: Assistant | None = None) -> dict:
+    """What a number is told: where to ask, and for a client that chose the fastest pickup, its assistant.
+
+    Otherwise `assistantId` is left out on purpose: the spec's UpdateVapiPhoneNumberDTO (and
+    UpdateTwilio/Vonage/Telnyx/ByoPhoneNumberDTO) type it as a non-nullable string, so a pinned assistant
+    could never be cleared; unpinned, "assistant-request will be sent to your Server URL" for every call,
+    and assistant_request_answer answers with the number's assistant and the caller context here."""
     account, _ = vapi_account_ensure(agency=agency)
-    return {"server": {"url": vapi_endpoint_url(agency=agency), "headers": {"X-Vapi-Secret": account.webhook_secret}}}
+    payload = {
+        "server": {"url": vapi_endpoint_url(agency=agency), "headers": {"X-Vapi-Secret": account.webhook_secret}}
+    }
+    if tied := _tied_assistant_id(assistant):
+        payload["assistantId"] = tied
+    return payload
 
 
-def _phone_number_server_send(*, phone_number: PhoneNumber) -> dict:
-    """PATCHes the number's server in Vapi; returns the number as Vapi stored it."""
-    payload = phone_number_update_payload(agency=phone_number.agency)
+def _tied_assistant_id(assistant: Assistant | None) -> str:
+    """The Vapi assistant a number is tied to in Vapi: only for a client that chose the fastest pickup."""
+    if assistant is not None and assistant.vapi_id and assistant.client.call_start == CallStart.FASTEST_PICKUP:
+        return assistant.vapi_id
+    return ""
+
+
+def _phone_number_server_send(*, phone_number: PhoneNumber, assistant: Assistant | None) -> dict:
+    """PATCHes the number's server (and, for the fastest pickup, its assistant) in Vapi; returns the number
+    as Vapi stored it."""
+    payload = phone_number_update_payload(agency=phone_number.agency, assistant=assistant)
     with vapi_client_for(phone_number.agency) as vapi:
         stored = vapi.update_phone_number(phone_number_id=phone_number.vapi_id, payload=payload)
     return stored if isinstance(stored, dict) else {}
@@ -116,14 +131,15 @@ def phone_number_assign(*, phone_number: PhoneNumber, assistant: Assistant | Non
     """Chooses the assistant that answers the number (None: callers hear it is not set up yet).
 
     Vapi asks this app per call (assistant-request), so the choice takes effect here; the number's server is
-    re-sent so Vapi asks the right URL with the current secret."""
+    re-sent so Vapi asks the right URL with the current secret. For a client that chose the fastest pickup
+    the number is tied to the assistant in Vapi instead."""
     if assistant is not None:
         if assistant.client.agency_id != phone_number.agency_id:
             raise ValidationError("That assistant belongs to another agency.")
         if not assistant.vapi_id:
             raise ValidationError("Push the assistant to Vapi before assigning it a number.")
     try:
-        stored = _phone_number_server_send(phone_number=phone_number)
+        stored = _phone_number_server_send(phone_number=phone_number, assistant=assistant)
     except VapiError as exc:
         raise ValidationError(f"Vapi refused the change: {exc.message}") from exc
     pinned = stored.get("assistantId")
@@ -139,11 +155,22 @@ def phone_number_assign(*, phone_number: PhoneNumber, assistant: Assistant | Non
 
 
 def phone_numbers_server_refresh(*, agency_id: int) -> None:
-    """Re-sends every number's server (URL and secret), assigned or not, e.g. after the secret was rotated."""
+    """Re-sends every number's server (URL and secret), assigned or not, e.g. after the secret was rotated
+    or a client's call start changed (a number of a fastest-pickup client is tied to its assistant)."""
     agency = Agency.objects.get(pk=agency_id)
-    for number in PhoneNumber.objects.filter(agency=agency):
+    for number in PhoneNumber.objects.filter(agency=agency).select_related("assistant__client"):
         try:
-            _phone_number_server_send(phone_number=number)
+            stored = _phone_number_server_send(phone_number=number, assistant=number.assistant)
         except (VapiError, ValidationError) as exc:
             # One refused number must not stop the others; assigning it again from the numbers page retries.
             logger.warning("Phone number %s of agency %s kept its old server: %s", number.vapi_id, agency.slug, exc)
+            continue
+        pinned = stored.get("assistantId")
+        if pinned and pinned != _tied_assistant_id(number.assistant):
+            # Vapi's API cannot untie it (see phone_number_assign): the client's caller context waits for a person.
+            logger.warning(
+                "Phone number %s of agency %s is still tied to assistant %s in Vapi: remove it in Vapi's dashboard",
+                number.vapi_id,
+                agency.slug,
+                pinned,
+            )

@@ -16,6 +16,7 @@ from voice.assistants import selectors, services, tasks
 from voice.assistants.defaults import new_assistant_defaults
 from voice.assistants.forms import AssistantForm
 from voice.assistants.payload import assistant_prompt_render
+from voice.live.caller import CALL_START_VARIABLES
 from voice.simulator.services import scenario_choices
 
 
@@ -80,7 +81,13 @@ def assistant_create(request, client_id):
         else:
             messages.success(request, f"{assistant.name} was saved and is being pushed to Vapi.")
             return redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
-    context = {"form": form, "client": client, "assistant": None, **ghl_unreachable}
+    context = {
+        "form": form,
+        "client": client,
+        "assistant": None,
+        "call_variables": CALL_START_VARIABLES,
+        **ghl_unreachable,
+    }
     return render(request, "voice/assistant_form.html", context)
 
 
@@ -99,7 +106,13 @@ def assistant_update(request, assistant_id):
         else:
             messages.success(request, "Saved. The assistant is being pushed to Vapi.")
             return redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
-    context = {"form": form, "client": assistant.client, "assistant": assistant, **ghl_unreachable}
+    context = {
+        "form": form,
+        "client": assistant.client,
+        "assistant": assistant,
+        "call_variables": CALL_START_VARIABLES,
+        **ghl_unreachable,
+    }
     return render(request, "voice/assistant_form.html", context)
 
 
@@ -123,7 +136,7 @@ def assistant_prompt_preview(request, assistant_id):
     """htmx: the prompt as the assistant will read it; POST previews what is typed in the form."""
     assistant = selectors.assistant_for_agency(agency=request.agency, public_id=assistant_id)
     prompt = request.POST.get("system_prompt") if request.method == "POST" else None
-    rendered = assistant_prompt_render(assistant=assistant, prompt=prompt)
+    rendered = assistant_prompt_render(assistant=assistant, prompt=prompt, call_examples=True)
     return render(request, "voice/assistant_prompt_preview.html", {"assistant": assistant, "rendered_prompt": rendered})
 
 

@@ -20,13 +20,20 @@ from integrations.vapi.messages import (
     message_timestamp,
     tool_invocations,
 )
-from tenants.models import Agency
+from tenants.models import Agency, CallStart
 from voice.calls.services import call_upsert, call_upsert_by_ids
+from voice.live.caller import (
+    caller_context_claim,
+    caller_context_sentence,
+    caller_context_variables,
+    caller_facts,
+)
 from voice.live.records import tool_call_record_write
 from voice.live.setup import (
     AgencyAuth,
     AssistantSetup,
     assistant_setup,
+    assistant_setup_build,
     number_assistant_recall,
     number_assistant_remember,
 )
@@ -169,6 +176,7 @@ def tool_calls_answer(*, auth: AgencyAuth, message: dict) -> dict:
         results.append(entry)
     if vapi_call_id and not any(i.id for i in invocations):
         _call_remember(call_loader=call_loader, vapi_call_id=vapi_call_id)
+    _first_answer_with_context(setup=setup, message=message, results=results)
     return {"results": results}
 
 
@@ -209,28 +217,60 @@ def function_call_answer(*, auth: AgencyAuth, message: dict) -> dict:
 
 
 def assistant_request_answer(*, agency: Agency, message: dict) -> dict:
-    """The assistant assigned to the called number, or an error the caller hears (Vapi allows 7.5 s).
+    """The assistant assigned to the called number with the caller context as its variables, or an error the
+    caller hears (Vapi allows 7.5 s; the GHL part of the context has its own budget, voice.live.caller).
 
-    While the database is unreachable the number's last known assistant is answered from the cache."""
+    While the database is unreachable the number's last known assistant is answered from the cache, with
+    the context that needs no database (a caller looked up in the last minutes, the date, the hours)."""
     phone = message.get("phoneNumber") if isinstance(message.get("phoneNumber"), dict) else {}
     phone_id = message_call(message).get("phoneNumberId") or phone.get("id")
     references = [str(ref) for ref in (phone_id, phone.get("number")) if ref]
     try:
-        numbers = PhoneNumber.objects.filter(agency=agency, assistant__isnull=False).select_related("assistant")
+        numbers = PhoneNumber.objects.filter(agency=agency, assistant__isnull=False).select_related("assistant__client")
         number = (phone_id and numbers.filter(vapi_id=phone_id).first()) or (
             phone.get("number") and numbers.filter(number=phone["number"]).first()
         )
         if not number or not number.assistant.vapi_id:
             logger.warning("assistant-request for an unassigned number %s", phone_id or phone.get("number"))
             return {"error": UNKNOWN_NUMBER}
-        number_assistant_remember(agency_id=agency.pk, references=references, vapi_id=number.assistant.vapi_id)
+        setup = assistant_setup_build(number.assistant)
+        vapi_id = number.assistant.vapi_id
+        number_assistant_remember(agency_id=agency.pk, references=references, vapi_id=vapi_id, setup=setup)
         call_upsert(agency=agency, message=message, assistant=number.assistant)
     except DATABASE_UNREACHABLE:
-        vapi_id = number_assistant_recall(agency_id=agency.pk, references=references)
+        vapi_id, setup = number_assistant_recall(agency_id=agency.pk, references=references)
         logger.warning("Database unreachable: assistant-request answered from the cache (%s)", vapi_id or "miss")
-        return {"assistantId": vapi_id} if vapi_id else {"error": UNAVAILABLE}
+        if not vapi_id:
+            return {"error": UNAVAILABLE}
+        return _with_caller_context({"assistantId": vapi_id}, setup=setup, message=message, ask_ghl=False)
     transaction.on_commit(lambda: slots_warm_enqueue(number.assistant_id))
-    return {"assistantId": number.assistant.vapi_id}
+    return _with_caller_context({"assistantId": vapi_id}, setup=setup, message=message)
+
+
+def _with_caller_context(answer: dict, *, setup: AssistantSetup | None, message: dict, ask_ghl: bool = True) -> dict:
+    """The answer with `assistantOverrides.variableValues` (Vapi's AssistantOverrides), when the setup is known."""
+    if setup is None:
+        return answer
+    facts = caller_facts(
+        setup=setup, caller=message_caller_number(message), call_id=message_call_id(message), ask_ghl=ask_ghl
+    )
+    variables = caller_context_variables(setup=setup, facts=facts, now=timezone.now())
+    # Given at the start: the call's tool answers need not repeat it.
+    caller_context_claim(client_id=setup.client_id, call_id=message_call_id(message))
+    return {**answer, "assistantOverrides": {"variableValues": variables}}
+
+
+def _first_answer_with_context(*, setup: AssistantSetup | None, message: dict, results: list[dict]) -> None:
+    """A number tied to its assistant sends no assistant-request (the client's call start is the fastest
+    pickup, tenants.models.CallStart): the call's first tool result carries the caller context instead."""
+    if setup is None or setup.call_start != CallStart.FASTEST_PICKUP:
+        return
+    entry = next((entry for entry in results if "result" in entry), None)
+    if entry is None or not caller_context_claim(client_id=setup.client_id, call_id=message_call_id(message)):
+        return
+    facts = caller_facts(setup=setup, caller=message_caller_number(message), call_id=message_call_id(message))
+    sentence = caller_context_sentence(caller_context_variables(setup=setup, facts=facts, now=timezone.now()))
+    entry["result"] = f"{sentence} {entry['result']}"
 
 
 def unverified_answer(*, message: dict) -> dict | None:

@@ -21,7 +21,7 @@ from integrations.ghl.selectors import ghl_location_for_client
 from integrations.ghl.signals import connection_changed
 from integrations.vapi.auth import presented_secret_matches, secret_digest, signature_matches
 from integrations.vapi.messages import assistant_references
-from tenants.models import Agency, ClientAccount
+from tenants.models import Agency, CallStart, ClientAccount
 from voice.assistants.selectors import assistant_for_references
 from voice.models import Assistant, AssistantCalendar, PhoneNumber, VapiAccount
 
@@ -57,6 +57,7 @@ class AssistantSetup:
     ghl_connected: bool  # a GHL connection that answers (not disconnected, not waiting for a reconnect)
     location_id: str
     business_hours: dict | None = None  # {"mon": {"open": "09:00", "close": "17:00"}, "sun": None, ...}
+    call_start: str = CallStart.CALLER_CONTEXT  # the client's choice; FASTEST_PICKUP: context in the first tool answer
 
 
 def _auth_key(public_id) -> str:
@@ -95,6 +96,7 @@ def assistant_setup_build(assistant: Assistant) -> AssistantSetup:
         ghl_connected=location is not None and location.is_connected,
         location_id=location.location_id if location else "",
         business_hours=assistant.business_hours,
+        call_start=assistant.client.call_start,
     )
 
 
@@ -125,15 +127,19 @@ def _number_key(agency_id: int, reference: str) -> str:
     return f"vapi:number:{agency_id}:{hashlib.sha256(reference.encode()).hexdigest()[:32]}"
 
 
-def number_assistant_remember(*, agency_id: int, references: list[str], vapi_id: str) -> None:
-    """Keeps which Vapi assistant answers a phone number (by its Vapi id and its number)."""
-    cache.set_many({_number_key(agency_id, ref): vapi_id for ref in references}, timeout=NUMBER_TTL_SECONDS)
+def number_assistant_remember(
+    *, agency_id: int, references: list[str], vapi_id: str, setup: AssistantSetup | None = None
+) -> None:
+    """Keeps which Vapi assistant answers a phone number (by its Vapi id and its number), with its setup
+    so the caller context (date, hours, a cached caller) can still be given while the database is down."""
+    cache.set_many({_number_key(agency_id, ref): (vapi_id, setup) for ref in references}, timeout=NUMBER_TTL_SECONDS)
 
 
-def number_assistant_recall(*, agency_id: int, references: list[str]) -> str:
-    """The Vapi assistant id last seen for the number, '' when not cached."""
-    found = cache.get_many([_number_key(agency_id, ref) for ref in references])
-    return next(iter(found.values()), "")
+def number_assistant_recall(*, agency_id: int, references: list[str]) -> tuple[str, AssistantSetup | None]:
+    """The Vapi assistant id and setup last seen for the number, ('', None) when not cached."""
+    found = next(iter(cache.get_many([_number_key(agency_id, ref) for ref in references]).values()), ("", None))
+    # Entries written before the setup was kept hold the id alone; they expire within NUMBER_TTL_SECONDS.
+    return (found, None) if isinstance(found, str) else found
 
 
 def _phone_number_changed(sender, instance, **kwargs):

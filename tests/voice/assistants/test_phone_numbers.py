@@ -46,7 +46,7 @@ def test_assigning_a_number_sends_its_server_and_answers_its_calls_with_the_assi
     assert call["phone_number_id"] == "pn-1"
     # Never pinned in Vapi (a pinned assistantId cannot be cleared): Vapi asks per call.
     assert "assistantId" not in call["payload"]
-    assert assistant_request_answer(agency=keyed.agency, message=_asked_for("pn-1")) == {"assistantId": "vapi-1"}
+    assert assistant_request_answer(agency=keyed.agency, message=_asked_for("pn-1"))["assistantId"] == "vapi-1"
     assert call["payload"]["server"] == {
         "url": vapi_org.vapi_endpoint_url(agency=keyed.agency),
         "headers": {"X-Vapi-Secret": keyed.agency.vapi_account.webhook_secret},

@@ -13,6 +13,8 @@ from voice.models import PhoneNumber, ToolCallRecord
 
 pytestmark = pytest.mark.django_db
 
+LOCATION = "sbxLocChicago0000001"
+
 DOWN = OperationalError("connection to server at 127.0.0.1, port 5432 failed: Connection refused")
 
 
@@ -48,13 +50,31 @@ def test_a_status_update_that_can_be_neither_stored_nor_spooled_is_refused_for_a
 def test_assistant_request_is_answered_from_the_cached_number_while_the_database_is_down(live, client):
     PhoneNumber.objects.create(agency=live.agency, vapi_id="pn-1", number="+13125550100", assistant=live.assistant)
     message = {"type": "assistant-request", "call": {"id": "call-out-3", "phoneNumberId": "pn-1"}}
-    assert vapi_post(client, live.url, message).json() == {"assistantId": "asst-live-1"}
+    assert vapi_post(client, live.url, message).json()["assistantId"] == "asst-live-1"
 
     with mock.patch.object(PhoneNumber.objects, "filter", side_effect=DOWN):
         cached = vapi_post(client, live.url, {**message, "call": {"id": "call-out-4", "phoneNumberId": "pn-1"}})
         unknown = vapi_post(client, live.url, {**message, "call": {"id": "call-out-5", "phoneNumberId": "pn-9"}})
-    assert cached.status_code == 200 and cached.json() == {"assistantId": "asst-live-1"}
+    assert cached.status_code == 200 and cached.json()["assistantId"] == "asst-live-1"
+    # The context that needs no database is still given: the client's date and hours.
+    variables = cached.json()["assistantOverrides"]["variableValues"]
+    assert variables["time_zone"] == "America/Chicago" and variables["business_hours"].startswith("Monday to Friday")
     assert unknown.status_code == 200 and "call back in a few minutes" in unknown.json()["error"]
+
+
+def test_a_caller_looked_up_minutes_ago_is_still_known_while_the_database_is_down(live, client):
+    from integrations.ghl.sandbox import store
+
+    store.create("contact", {"id": "ct-outage", "firstName": "Rosa", "phone": "+13125550177"}, parent_id=LOCATION)
+    PhoneNumber.objects.create(agency=live.agency, vapi_id="pn-1", number="+13125550100", assistant=live.assistant)
+    customer = {"number": "+13125550177"}
+    message = {"type": "assistant-request", "call": {"id": "call-out-8", "phoneNumberId": "pn-1", "customer": customer}}
+    vapi_post(client, live.url, message)
+    with mock.patch.object(PhoneNumber.objects, "filter", side_effect=DOWN):
+        again = vapi_post(client, live.url, {**message, "call": {**message["call"], "id": "call-out-9"}})
+    variables = again.json()["assistantOverrides"]["variableValues"]
+    assert again.json()["assistantId"] == "asst-live-1"
+    assert (variables["caller_known"], variables["caller_first_name"]) == ("yes", "Rosa")
 
 
 def test_reassigning_a_number_forgets_its_cached_assistant(live, client):
