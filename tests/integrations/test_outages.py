@@ -104,9 +104,11 @@ def test_a_database_restart_does_not_exhaust_the_inbox_tasks_retries(monkeypatch
     monkeypatch.setattr(inbox, "webhook_process", mock.Mock(side_effect=OperationalError("connection refused")))
     waits = []
     for attempt in range(20):  # the task's n-th attempt, as a worker would run it
-        with mock.patch.object(webhook_process_task, "retry", wraps=webhook_process_task.retry) as retry:
-            with pytest.raises((OperationalError, Retry)) as raised:
-                webhook_process_task.apply(args=(1,), retries=attempt)
+        with (
+            mock.patch.object(webhook_process_task, "retry", wraps=webhook_process_task.retry) as retry,
+            pytest.raises((OperationalError, Retry)) as raised,
+        ):
+            webhook_process_task.apply(args=(1,), retries=attempt)
         if raised.type is OperationalError:  # retries exhausted: the error itself, left to the sweeper
             break
         waits.append(retry.call_args_list[0].kwargs["countdown"])

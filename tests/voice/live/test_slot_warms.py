@@ -52,7 +52,7 @@ def test_a_changed_calendar_is_warmed_again_by_the_next_warm(live, fetched):
 
 
 def test_a_warm_that_ghl_failed_is_released_for_the_next_one(live):
-    with mock.patch.object(GhlClient, "free_slots", side_effect=ProviderTimeout("GHL timed out")):
-        with pytest.raises(ProviderTimeout):  # the task retries it
-            slots.slots_warm(assistant_id=live.assistant.pk)
+    timed_out = mock.patch.object(GhlClient, "free_slots", side_effect=ProviderTimeout("GHL timed out"))
+    with timed_out, pytest.raises(ProviderTimeout):  # the task retries it
+        slots.slots_warm(assistant_id=live.assistant.pk)
     assert slots.slots_warm(assistant_id=live.assistant.pk) == 2
