@@ -79,6 +79,18 @@ def conversation_provider_for_agency(*, agency: Agency) -> str:
     return credentials.conversation_provider_id if credentials else ""
 
 
+def connection_missing_scopes(*, client: ClientAccount) -> list[str]:
+    """Scopes the agency's app now asks for that the client's OAuth connection was not granted (a feature added
+    since it connected): the client must reconnect to approve them. Empty when unknown (a private token)."""
+    connection = GhlConnection.objects.filter(client=client).exclude(status=ConnectionStatus.DISCONNECTED).first()
+    credentials = app_credentials_for_agency(agency=client.agency)
+    if connection is None or credentials is None or connection.kind == ConnectionKind.PRIVATE_TOKEN:
+        return []
+    granted = set(connection.scope_list)
+    wanted = credentials.scopes_for(install_model=InstallModel.LOCATION)
+    return [scope for scope in wanted if scope not in granted and not scope.startswith("oauth.")]
+
+
 def app_credentials_required(*, agency: Agency) -> AppCredentials:
     """The agency's app credentials; connecting or refreshing without them cannot start."""
     credentials = app_credentials_for_agency(agency=agency)

@@ -54,6 +54,8 @@ def test_the_call_is_logged_in_the_contacts_conversation_instead_of_a_note(
     assert call.note_added_at and call.note_channel == "conversation"
     page = as_user(logged.staff).get(f"/a/{logged.agency.slug}/calls/{call.public_id}/").content.decode()
     assert "Logged in the contact's GoHighLevel Conversations." in page
+    hub = as_user(logged.staff).get(f"/a/{logged.agency.slug}/clients/{logged.client_account.public_id}/")
+    assert 'data-testid="missing-scopes"' not in hub.content.decode()  # connected with the scopes it needs
 
 
 def test_repeats_and_a_lost_answer_log_the_call_once(logged, client, django_capture_on_commit_callbacks):
@@ -90,4 +92,8 @@ def test_a_client_connected_before_the_provider_must_reconnect_and_is_not_retrie
     assert calls_missing_notes() == []
     page = as_user(live.staff).get(f"/a/{live.agency.slug}/calls/{call.public_id}/").content.decode()
     assert "Not logged in GoHighLevel: GoHighLevel refused" in page
+    hub = as_user(live.staff).get(f"/a/{live.agency.slug}/clients/{live.client_account.public_id}/").content.decode()
+    alert = hub[hub.index('data-testid="missing-scopes"') :][:900]
+    assert "Reconnect this client" in alert
+    assert all(scope in alert for scope in ("conversations.readonly", "conversations.write", "message.readonly"))
     spec_strays.clear()  # GHL's documented 401 for the missing scope
