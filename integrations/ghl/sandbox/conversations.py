@@ -126,11 +126,10 @@ def conversation_messages(call: SandboxCall) -> tuple[int, dict]:
     }
 
 
-def message_inbound(call: SandboxCall) -> tuple[int, dict]:
-    """Logs a call (or another message) the contact sent, through the app's conversation provider."""
+def _call_message_log(call: SandboxCall, *, direction: str) -> tuple[int, dict]:
     body = call.body
     conversation = _conversation_for(call, body["conversationId"])
-    if conversation["contactId"] != body["contactId"]:
+    if body.get("contactId", conversation["contactId"]) != conversation["contactId"]:
         raise replies.bad_request("Conversation does not belong to this contact")
     if body["type"] != "Call":
         raise replies.bad_request(f"The sandbox logs calls only, not {body['type']}")
@@ -143,7 +142,7 @@ def message_inbound(call: SandboxCall) -> tuple[int, dict]:
         "contactId": conversation["contactId"],
         "locationId": conversation["locationId"],
         "type": "Call",
-        "direction": "inbound",
+        "direction": direction,
         "body": body.get("message", ""),
         "attachments": body.get("attachments", []),
         "call": body.get("call", {}),
@@ -153,6 +152,16 @@ def message_inbound(call: SandboxCall) -> tuple[int, dict]:
     store.create("message", message, parent_id=conversation["contactId"])
     answer = {"success": True, "conversationId": conversation["id"], "messageId": message["id"]}
     return 200, {**answer, "message": "Message added", "contactId": message["contactId"]}
+
+
+def message_inbound(call: SandboxCall) -> tuple[int, dict]:
+    """Logs a call (or another message) the contact made, through the app's conversation provider."""
+    return _call_message_log(call, direction="inbound")
+
+
+def message_outbound(call: SandboxCall) -> tuple[int, dict]:
+    """Logs a call placed to the contact; the spec's body has no text, only the call's details."""
+    return _call_message_log(call, direction="outbound")
 
 
 def message_send(call: SandboxCall) -> tuple[int, dict]:

@@ -77,3 +77,24 @@ def test_a_token_granted_before_call_logging_is_refused_for_a_missing_scope():
             api.contact_conversation(location_id=CHICAGO, contact_id=contact_id)
 
     assert refused.value.status_code == 401
+
+
+def test_a_call_placed_to_the_contact_is_logged_outbound_with_the_specs_body():
+    with location_client(ALL) as api:
+        contact_id = caller_contact(api)
+        conversation_id = api.create_conversation(location_id=CHICAGO, contact_id=contact_id)["conversation"]["id"]
+        body = {
+            "type": "Call",
+            "conversationId": conversation_id,
+            "conversationProviderId": "prov-calls-1",
+            "call": {"from": "+13125550100", "to": CALLER, "status": "completed"},
+        }
+        logged = api._call("POST", "/conversations/messages/outbound", version="2021-04-15", json=body)
+        (message,) = api.conversation_messages(conversation_id=conversation_id)
+
+    assert logged["success"] is True and message["id"] == logged["messageId"]
+    assert (message["messageType"], message["direction"], message["meta"]) == (
+        "TYPE_CALL",
+        "outbound",
+        {"callStatus": "completed"},
+    )
