@@ -80,12 +80,16 @@ def _field_values(settings: WriteBackSettings, structured: dict) -> dict[str, tu
 
 
 def _contact_id(ghl, call: Call) -> str:
-    """The caller's contact: the one the assistant booked for, else found or created by phone (an upsert)."""
+    """The caller's contact: the one the assistant booked for, else found by phone, else created (an upsert, so
+    a repeat finds it; an existing contact's own fields are never overwritten)."""
     booking = call.bookings.exclude(ghl_contact_id="").first()
     if booking:
         return booking.ghl_contact_id
-    found = ghl.upsert_contact(location_id=ghl.location_id, phone=call.caller_number, source="AI receptionist")
-    return (found.get("contact") or {}).get("id", "")
+    found = (ghl.find_contact_by_phone(location_id=ghl.location_id, phone=call.caller_number) or {}).get("contact")
+    if not found:
+        created = ghl.upsert_contact(location_id=ghl.location_id, phone=call.caller_number, source="AI receptionist")
+        found = created.get("contact") or {}
+    return found.get("id", "")
 
 
 def call_writeback(*, call_id: int) -> str:

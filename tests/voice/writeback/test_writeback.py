@@ -12,6 +12,7 @@ from django.utils import timezone
 from integrations.ghl import client as ghl_client
 from integrations.ghl.errors import GhlUnavailable
 from integrations.ghl.models import DEFAULT_SCOPES, GhlAppCredentials
+from integrations.ghl.tokens import ghl_client_for
 from integrations.sandbox.models import SandboxObject
 from tests.vapi import CALLER, live_call_setup, vapi_post
 from tests.voice.writeback.conftest import book, end_of_call, report
@@ -76,6 +77,18 @@ def test_a_caller_who_booked_nothing_becomes_a_contact_tagged_with_the_clients_o
 
     assert _contact("+13125550777")["tags"] == ["follow-up"]
     assert CallWriteBack.objects.get().tags == ["follow-up"]
+
+
+def test_a_caller_already_in_ghl_is_tagged_without_their_contact_being_rewritten(
+    live, client, django_capture_on_commit_callbacks
+):
+    with ghl_client_for(client_id=live.client_account.pk) as ghl:
+        ghl.upsert_contact(location_id=ghl.location_id, phone=CALLER, name="Dana Diaz", source="Website form")
+    report(client, live, django_capture_on_commit_callbacks)
+
+    contact = _contact()
+    assert (contact["name"], contact["source"], contact["tags"]) == ("Dana Diaz", "Website form", ["ai-no-booking"])
+    assert SandboxObject.objects.filter(provider="ghl", kind="contact").count() == 1
 
 
 def test_a_transferred_call_gets_the_transferred_tag(live, client, django_capture_on_commit_callbacks):
