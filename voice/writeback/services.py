@@ -99,6 +99,9 @@ def call_writeback(*, call_id: int) -> str:
         return ""
     call = Call.objects.select_related("client").get(pk=call_id)
     settings = writeback_settings_for(client=call.client)
+    if not settings.enabled:
+        _finish(call_id, status=WriteBackStatus.SKIPPED, detail="Write-back was turned off for this client.")
+        return WriteBackStatus.SKIPPED
     tag = settings.tag_for(call.outcome)
     values = _field_values(settings, call.structured_data)
     if not tag and not values:
@@ -124,8 +127,9 @@ def call_writeback(*, call_id: int) -> str:
                     values={field_id: value for field_id, (_, value) in values.items()},
                 )
                 written["fields"] = dict(values.values())
-    except GhlNotConnectedError:
-        _finish(call_id, status=WriteBackStatus.PENDING)  # the sweeper writes it once the client is connected
+    except GhlNotConnectedError as exc:
+        # Kept pending with the reason: the sweeper writes it once the client is connected again.
+        _finish(call_id, status=WriteBackStatus.PENDING, detail=exc.message[:2000])
         return WriteBackStatus.PENDING
     except GhlScopeMissing as exc:
         logger.warning("Write-back of call %s needs a scope the connection lacks: %s", call.vapi_call_id, exc)

@@ -14,6 +14,7 @@ from integrations.ghl.errors import GhlUnavailable
 from integrations.ghl.models import DEFAULT_SCOPES, GhlAppCredentials
 from integrations.ghl.tokens import ghl_client_for
 from integrations.sandbox.models import SandboxObject
+from tests.factories import EndedCallFactory
 from tests.vapi import CALLER, live_call_setup, vapi_post
 from tests.voice.writeback.conftest import book, end_of_call, report
 from voice.models import CallWriteBack, WriteBackSettings, WriteBackStatus
@@ -208,3 +209,27 @@ def test_two_workers_racing_write_back_once(live, client):
     assert not crashes, crashes
     assert sorted(outcomes) == ["", WriteBackStatus.DONE]
     assert _contact()["tags"] == ["ai-no-booking"]
+
+
+def test_a_client_not_connected_keeps_its_write_back_pending_with_why_until_it_connects(cast, spec_strays):
+    call = EndedCallFactory(client=cast.client_account, caller_number=CALLER)
+    services.call_writeback_plan(call=call)
+    assert call_writeback(call_id=call.pk) == WriteBackStatus.PENDING
+    writeback = CallWriteBack.objects.get()
+    assert writeback.detail == "This client is not connected to GoHighLevel."
+    CallWriteBack.objects.update(created_at=timezone.now() - timedelta(minutes=10))
+    assert writebacks_due() == []  # nothing to write to yet
+
+    live_call_setup(cast)  # the client's admin approves the consent
+    assert writebacks_due() == [call.pk]
+    assert call_writeback(call_id=call.pk) == WriteBackStatus.DONE
+    assert _contact()["tags"] == ["ai-no-booking"]
+
+
+def test_write_back_turned_off_before_its_turn_is_skipped(live, client, django_capture_on_commit_callbacks):
+    with mock.patch.object(services, "enqueue_on_commit"):
+        call = report(client, live, django_capture_on_commit_callbacks)
+    WriteBackSettings.objects.create(client=live.client_account, enabled=False)
+    assert call_writeback(call_id=call.pk) == WriteBackStatus.SKIPPED
+    assert CallWriteBack.objects.get().detail == "Write-back was turned off for this client."
+    assert not any(c.data.get("tags") for c in SandboxObject.objects.filter(provider="ghl", kind="contact"))
