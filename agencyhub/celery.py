@@ -20,6 +20,7 @@ app.autodiscover_tasks(
         "voice.messaging",
         "voice.proof",
         "voice.watchdog",
+        "voice.writeback",
     ]
 )
 

@@ -36,6 +36,8 @@ SANDBOX = env.bool("SANDBOX", default=DEBUG)
 # Platform default GHL Marketplace app, used by agencies that have not entered their own.
 GHL_CLIENT_ID = env.str("GHL_CLIENT_ID", default="")
 GHL_CLIENT_SECRET = env.str("GHL_CLIENT_SECRET", default="")
+# The platform default app's Conversation Provider (type Call); empty: calls become contact notes.
+GHL_CONVERSATION_PROVIDER_ID = env.str("GHL_CONVERSATION_PROVIDER_ID", default="")
 # GHL webhook public keys (PEM text); empty means the keys GHL publishes, shipped in integrations/ghl/keys/.
 GHL_WEBHOOK_ED25519_PUBLIC_KEY = env.str("GHL_WEBHOOK_ED25519_PUBLIC_KEY", default="")
 GHL_WEBHOOK_RSA_PUBLIC_KEY = env.str("GHL_WEBHOOK_RSA_PUBLIC_KEY", default="")
@@ -249,6 +251,11 @@ CELERY_BEAT_SCHEDULE["proof-recheck"] = {"task": "voice.proof.tasks.proof_rechec
 # Bookings whose GHL answer was lost are looked up and finished; notes no task added are sent again.
 CELERY_BEAT_SCHEDULE["bookings-reconcile"] = {"task": "voice.bookings.tasks.bookings_reconcile_task", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["call-notes-sweep"] = {"task": "voice.calls.tasks.call_notes_sweep_task", "schedule": 300.0}
+# Write-backs (tags, contact fields) whose task was lost or retried out, once the client is connected.
+CELERY_BEAT_SCHEDULE["call-writebacks-sweep"] = {
+    "task": "voice.writeback.tasks.call_writebacks_sweep_task",
+    "schedule": 300.0,
+}
 # Events spooled while the database was down go into the inbox within a minute of its return.
 CELERY_BEAT_SCHEDULE["webhook-spool-drain"] = {"task": "integrations.tasks.webhook_spool_drain_task", "schedule": 20.0}
 # Jobs and assistant pushes whose enqueue was lost to a broker outage.

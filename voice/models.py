@@ -209,6 +209,8 @@ class Call(models.Model):
     note_attempts = models.PositiveSmallIntegerField(default=0)
     # Why the note will not be sent (GHL refused it, or no contact to attach it to); shown on the call page.
     note_error = models.TextField(blank=True)
+    # Where the call was logged in GHL: "note" on the contact, or "conversation" (the agency's provider).
+    note_channel = models.CharField(max_length=12, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     # to_tsvector('english', transcript), kept by a PostgreSQL trigger on write (migration 0012) and
@@ -339,3 +341,4 @@ class CallDay(models.Model):
 from voice.messaging.models import MessagingSettings, TextMessage, TextMessageKind, TextMessageStatus  # noqa: E402, F401
 from voice.proof.models import CallProof, MismatchKind, ProofStatus  # noqa: E402, F401
 from voice.watchdog.models import AlertSettings, CheckName, CheckState, Incident, WatchdogCheck  # noqa: E402, F401
+from voice.writeback.models import CallWriteBack, WriteBackSettings, WriteBackStatus  # noqa: E402, F401

@@ -8,6 +8,7 @@ from voice.dashboards import views as dashboards_views
 from voice.messaging import views as messaging_views
 from voice.simulator import views as simulator_views
 from voice.watchdog import views as watchdog_views
+from voice.writeback import views as writeback_views
 
 A = "a/<slug:agency_slug>/"
 ASSISTANT = A + "assistants/<uuid:assistant_id>/"
@@ -18,6 +19,7 @@ urlpatterns = [
     path(A + "clients/<uuid:client_id>/dashboard/", dashboards_views.client_dashboard, name="client_dashboard"),
     path(A + "clients/<uuid:client_id>/messaging/", messaging_views.client_messaging, name="client_messaging"),
     path(A + "clients/<uuid:client_id>/messaging/texts/", messaging_views.client_texts, name="client_texts"),
+    path(A + "clients/<uuid:client_id>/write-back/", writeback_views.client_writeback, name="client_writeback"),
     path(A + "usage/", dashboards_views.usage, name="usage"),
     path(A + "usage/export.csv", dashboards_views.usage_export, name="usage_export"),
     path("c/<uuid:client_id>/", dashboards_views.client_portal, name="client_portal"),

@@ -21,6 +21,7 @@ from integrations.ghl.errors import (
     GhlError,
     GhlInvalidGrant,
     GhlLocationInactive,
+    GhlScopeMissing,
     GhlSlotUnavailable,
     GhlTokenExpired,
 )
@@ -53,10 +54,12 @@ def _ghl_error(response: httpx.Response) -> ProviderError:
         error_class = GhlInvalidGrant
     elif "location is not active" in lowered:
         error_class = GhlLocationInactive
+    elif response.status_code == 401 and "not authorized for this scope" in lowered:
+        error_class = GhlScopeMissing
     elif response.status_code == 401:
         # These 401s are bugs or missing consent; refreshing the token would not fix them.
-        is_not_token = "version header" in lowered or "not authorized for this scope" in lowered
-        error_class = GhlAuthError if is_not_token or "access to this location" in lowered else GhlTokenExpired
+        is_not_token = "version header" in lowered or "access to this location" in lowered
+        error_class = GhlAuthError if is_not_token else GhlTokenExpired
     elif response.status_code in (400, 422) and SLOT_UNAVAILABLE_WORDING.search(message):
         error_class = GhlSlotUnavailable
     elif response.status_code == 400 and "dnd is active" in lowered:
@@ -332,3 +335,53 @@ class GhlClient:
         if appointment_id:
             body["appointmentId"] = appointment_id
         return self._call("POST", "/conversations/messages", version=CONVERSATIONS_VERSION, json=body)
+
+    def contact_conversation(self, *, location_id: str, contact_id: str) -> dict:
+        """{"conversations": [...], "total"}: the contact's conversation, when it has one."""
+        params = {"locationId": location_id, "contactId": contact_id, "limit": 1}
+        return self._call("GET", "/conversations/search", version=CONVERSATIONS_VERSION, params=params)
+
+    def create_conversation(self, *, location_id: str, contact_id: str) -> dict:
+        """{"success", "conversation": {"id", ...}}."""
+        body = {"locationId": location_id, "contactId": contact_id}
+        return self._call("POST", "/conversations/", version=CONVERSATIONS_VERSION, json=body)
+
+    def conversation_messages(self, *, conversation_id: str, limit: int = 100) -> list[dict]:
+        """The conversation's newest messages. The spec documents {"messages": [...], "lastMessageId", "nextPage"};
+        that object nested under "messages" is read too, so a differently shaped answer never hides a message."""
+        params = {"limit": limit}
+        path = f"/conversations/{conversation_id}/messages"
+        answer = self._call("GET", path, version=CONVERSATIONS_VERSION, params=params).get("messages") or []
+        if isinstance(answer, dict):
+            answer = answer.get("messages") or []
+        return [message for message in answer if isinstance(message, dict)]
+
+    def log_inbound_call(
+        self,
+        *,
+        conversation_id: str,
+        contact_id: str,
+        conversation_provider_id: str,
+        message: str,
+        caller: str,
+        called: str = "",
+        attachments: list[str] | None = None,
+        date: str | None = None,
+    ) -> dict:
+        """A call the contact made, logged in their conversation: {"success", "conversationId", "messageId"}.
+        Never retried on a 5xx, which may have logged it; the caller looks for it first."""
+        body = {
+            "type": "Call",
+            "conversationId": conversation_id,
+            "contactId": contact_id,
+            "conversationProviderId": conversation_provider_id,
+            "message": message,
+            "call": {
+                key: value for key, value in {"from": caller, "to": called, "status": "completed"}.items() if value
+            },
+        }
+        if attachments:
+            body["attachments"] = attachments
+        if date:
+            body["date"] = date
+        return self._call("POST", "/conversations/messages/inbound", version=CONVERSATIONS_VERSION, json=body)

@@ -36,6 +36,10 @@ class GhlAuthError(GhlError, ProviderAuthError):
     """A 401 a refresh cannot fix: missing Version header, or a scope the token was not granted."""
 
 
+class GhlScopeMissing(GhlAuthError):
+    """The token was not granted the scope this call needs: the client must reconnect to approve it."""
+
+
 class GhlTokenExpired(GhlError, ProviderAuthError):
     """The access token is invalid or expired: refresh and try again."""
 

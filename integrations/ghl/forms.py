@@ -2,7 +2,7 @@ from django import forms
 
 from tenants.models import ClientAccount
 
-from .models import DEFAULT_SCOPES, GhlAppCredentials
+from .models import CONVERSATION_LOG_SCOPES, DEFAULT_SCOPES, GhlAppCredentials
 
 
 class AppCredentialsForm(forms.ModelForm):
@@ -15,13 +15,22 @@ class AppCredentialsForm(forms.ModelForm):
 
     class Meta:
         model = GhlAppCredentials
-        fields = ["client_id", "client_secret", "install_model", "scopes"]
-        labels = {"client_id": "Client ID", "install_model": "Install model", "scopes": "Scopes to request"}
+        fields = ["client_id", "client_secret", "install_model", "scopes", "conversation_provider_id"]
+        labels = {
+            "client_id": "Client ID",
+            "install_model": "Install model",
+            "scopes": "Scopes to request",
+            "conversation_provider_id": "Conversation provider ID",
+        }
         widgets = {"scopes": forms.Textarea(attrs={"rows": 2})}
         help_texts = {
             "client_id": "From your GHL Marketplace app, under Advanced Settings › Auth.",
             "scopes": f"Space-separated. The minimum this product uses: <code>{DEFAULT_SCOPES}</code>. "
             "Agency installs also get <code>oauth.readonly oauth.write</code>.",
+            "conversation_provider_id": "Optional. A Call-type Conversation Provider of your Marketplace app: when "
+            "set, each call is logged in the caller's GoHighLevel Conversations (summary, recording and call page "
+            f"links) instead of a contact note. Consents then also ask for <code>{CONVERSATION_LOG_SCOPES}</code> "
+            "(enable them in your app); clients connected before must reconnect to approve them.",
         }
 
     def __init__(self, *args, **kwargs):

@@ -15,6 +15,9 @@ DEFAULT_SCOPES = (
     "contacts.readonly contacts.write locations.readonly "
     "conversations/message.write locations/customFields.readonly"
 )
+# Asked for too when the agency's app has a conversation provider: log each call in the contact's
+# Conversations (find or start the conversation, and look for the call there before logging it).
+CONVERSATION_LOG_SCOPES = "conversations.readonly conversations.write conversations/message.readonly"
 # An agency install also lists installed locations and mints location tokens.
 AGENCY_INSTALL_SCOPES = "oauth.readonly oauth.write"
 
@@ -42,6 +45,9 @@ class GhlAppCredentials(models.Model):
     client_secret = EncryptedTextField()
     install_model = models.CharField(max_length=10, choices=InstallModel.choices, default=InstallModel.LOCATION)
     scopes = models.TextField(blank=True, default=DEFAULT_SCOPES)
+    # The app's Conversation Provider (Marketplace app › Conversation Providers, type Call): when set, each call
+    # is logged in the caller's Conversations instead of a contact note.
+    conversation_provider_id = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

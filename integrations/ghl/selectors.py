@@ -13,6 +13,7 @@ from tenants.models import Agency, ClientAccount
 from .errors import GhlConnectError
 from .models import (
     AGENCY_INSTALL_SCOPES,
+    CONVERSATION_LOG_SCOPES,
     DEFAULT_SCOPES,
     ConnectionKind,
     ConnectionStatus,
@@ -34,6 +35,7 @@ class AppCredentials:
     install_model: str
     scopes: str
     is_platform_default: bool = False
+    conversation_provider_id: str = ""
 
     @property
     def app_id(self) -> str:
@@ -42,6 +44,8 @@ class AppCredentials:
 
     def scopes_for(self, *, install_model: str) -> list[str]:
         scopes = self.scopes.split()
+        if self.conversation_provider_id:
+            scopes += [s for s in CONVERSATION_LOG_SCOPES.split() if s not in scopes]
         if install_model == InstallModel.AGENCY:
             scopes += [s for s in AGENCY_INSTALL_SCOPES.split() if s not in scopes]
         return scopes
@@ -55,6 +59,7 @@ def app_credentials_for_agency(*, agency: Agency) -> AppCredentials | None:
             client_secret=app.client_secret,
             install_model=app.install_model,
             scopes=app.scopes or DEFAULT_SCOPES,
+            conversation_provider_id=app.conversation_provider_id,
         )
     if settings.GHL_CLIENT_ID and settings.GHL_CLIENT_SECRET:
         return AppCredentials(
@@ -63,8 +68,27 @@ def app_credentials_for_agency(*, agency: Agency) -> AppCredentials | None:
             install_model=InstallModel.LOCATION,
             scopes=DEFAULT_SCOPES,
             is_platform_default=True,
+            conversation_provider_id=settings.GHL_CONVERSATION_PROVIDER_ID,
         )
     return None
+
+
+def conversation_provider_for_agency(*, agency: Agency) -> str:
+    """The conversation provider calls are logged through, or "" when the agency has none (a note instead)."""
+    credentials = app_credentials_for_agency(agency=agency)
+    return credentials.conversation_provider_id if credentials else ""
+
+
+def connection_missing_scopes(*, client: ClientAccount) -> list[str]:
+    """Scopes the agency's app now asks for that the client's OAuth connection was not granted (a feature added
+    since it connected): the client must reconnect to approve them. Empty when unknown (a private token)."""
+    connection = GhlConnection.objects.filter(client=client).exclude(status=ConnectionStatus.DISCONNECTED).first()
+    credentials = app_credentials_for_agency(agency=client.agency)
+    if connection is None or credentials is None or connection.kind == ConnectionKind.PRIVATE_TOKEN:
+        return []
+    granted = set(connection.scope_list)
+    wanted = credentials.scopes_for(install_model=InstallModel.LOCATION)
+    return [scope for scope in wanted if scope not in granted and not scope.startswith("oauth.")]
 
 
 def app_credentials_required(*, agency: Agency) -> AppCredentials:

@@ -30,7 +30,13 @@ logger = logging.getLogger(__name__)
 
 
 def app_credentials_save(
-    *, agency: Agency, client_id: str, client_secret: str, install_model: str, scopes: str
+    *,
+    agency: Agency,
+    client_id: str,
+    client_secret: str,
+    install_model: str,
+    scopes: str,
+    conversation_provider_id: str = "",
 ) -> GhlAppCredentials:
     """Saves the agency's Marketplace app; an empty secret keeps the stored one."""
     app, _ = GhlAppCredentials.objects.get_or_create(agency=agency, defaults={"client_id": client_id})
@@ -39,6 +45,7 @@ def app_credentials_save(
         app.client_secret = client_secret
     app.install_model = install_model
     app.scopes = " ".join(scopes.split())
+    app.conversation_provider_id = conversation_provider_id.strip()
     app.save()
     return app
 

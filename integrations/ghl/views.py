@@ -9,7 +9,7 @@ from tenants.selectors import agency_memberships_for_user, client_for_agency, cl
 from . import oauth, selectors, services
 from .errors import GhlConnectError, GhlLocationTakenError, GhlNotConnectedError
 from .forms import AppCredentialsForm, InstalledLocationForm, InstalledLocationFormSet, PrivateTokenForm
-from .models import DEFAULT_SCOPES, GhlCompanyInstall
+from .models import DEFAULT_SCOPES, GhlCompanyInstall, InstallModel
 
 # What each scope lets AgencyHub do, in the words shown on the consent page.
 SCOPE_PURPOSES = {
@@ -27,6 +27,10 @@ SCOPE_PURPOSES = {
     "Disturb on.",
     "locations/customFields.readonly": "List your contact custom fields, so you can choose where the caller's "
     "answers are written.",
+    "conversations.readonly": "Find the caller's conversation, to log each call the assistant answers in it.",
+    "conversations.write": "Start a conversation for a caller who has none yet, so the call can be logged there.",
+    "conversations/message.readonly": "Check whether a call is already logged in the conversation, so it is "
+    "never logged twice.",
     "oauth.readonly": "List the sub-accounts the app is installed in.",
     "oauth.write": "Issue a token for each of those sub-accounts.",
 }
@@ -133,6 +137,7 @@ def app_settings(request):
             client_secret=form.cleaned_data["client_secret"],
             install_model=form.cleaned_data["install_model"],
             scopes=form.cleaned_data["scopes"] or DEFAULT_SCOPES,
+            conversation_provider_id=form.cleaned_data["conversation_provider_id"],
         )
         messages.success(request, "GoHighLevel app saved.")
         return redirect("ghl_app_settings", agency_slug=request.agency.slug)
@@ -216,7 +221,7 @@ def consent(request, token):
                 request, "ghl/oauth_result.html", {"title": "Cannot connect", "message": str(exc)}, status=409
             )
         return redirect(url)
-    scopes = credentials.scopes.split() if credentials else DEFAULT_SCOPES.split()
+    scopes = credentials.scopes_for(install_model=InstallModel.LOCATION) if credentials else DEFAULT_SCOPES.split()
     context = {
         "client": client,
         "agency": client.agency,

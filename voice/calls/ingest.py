@@ -12,6 +12,7 @@ from voice.calls.tasks import call_note_task
 from voice.live.services import slots_warm_enqueue
 from voice.models import Call, CallOutcome
 from voice.proof.services import call_proof_enqueue
+from voice.writeback.services import call_writeback_plan
 
 # Vapi ends a call at maxDurationSeconds (12 hours at most); anything longer is not a call's duration.
 MAX_CALL_SECONDS = 12 * 60 * 60
@@ -116,6 +117,7 @@ def vapi_message_process(event) -> None:
         transaction.on_commit(lambda: _note_later(call.pk))
     if kind == "end-of-call-report":
         transaction.on_commit(lambda: call_proof_enqueue(call.pk))
+        call_writeback_plan(call=call)
 
 
 def _note_later(call_id: int) -> None:

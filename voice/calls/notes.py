@@ -1,7 +1,9 @@
-"""The call's note on the caller's GHL contact: exactly one per call, however many reports or workers.
+"""The call's log on the caller's GHL contact: exactly one per call, however many reports or workers. It is a
+note, or, when the agency's app has a conversation provider, a Call message in the contact's Conversations.
 
-A worker claims the note with a conditional UPDATE before calling GHL, and looks for the call's page link
-among the contact's notes before adding one, so a replay, a second worker or a lost answer finds the first.
+A worker claims the log with a conditional UPDATE before calling GHL, and looks for the call's page link among
+the contact's notes (or conversation messages) before adding one, so a replay, a second worker or a lost answer
+finds the first.
 """
 
 import logging
@@ -12,8 +14,9 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.ghl.errors import GhlNotConnectedError, GhlValidationError
+from integrations.ghl.errors import GhlNotConnectedError, GhlScopeMissing, GhlValidationError
 from integrations.ghl.models import ConnectionStatus
+from integrations.ghl.selectors import conversation_provider_for_agency
 from integrations.ghl.tokens import ghl_client_for
 from integrations.http import ProviderError
 from voice.models import Call
@@ -26,6 +29,10 @@ CLAIM_STALE_AFTER = timedelta(minutes=5)
 SWEEP_AFTER = timedelta(minutes=5)
 # After this many attempts the sweeper stops; the call page shows why.
 MAX_NOTE_ATTEMPTS = 8
+RECONNECT_FOR_SCOPE = (
+    "GoHighLevel refused: the connection was not granted the permission this needs ({message}). "
+    "Reconnect the client so its admin approves the new permissions."
+)
 
 
 def call_page_url(call: Call) -> str:
@@ -56,20 +63,51 @@ def _contact_id(ghl, call: Call) -> str:
     return (found.get("contact") or {}).get("id", "")
 
 
-def _note_send(call: Call) -> str:
-    """Adds the note unless the contact has it already; returns why it cannot be added, or ""."""
+def _call_text(call: Call, page: str) -> str:
+    minutes = timedelta(seconds=call.duration_seconds or 0)
+    recording = f"\nRecording: {call.recording_url}" if call.recording_url else ""
+    return f"AI receptionist call ({minutes}): {call.summary}\n{recording}\nTranscript and call page: {page}"
+
+
+def _conversation_log(ghl, call: Call, *, contact_id: str, provider_id: str, page: str) -> None:
+    """Logs the call as an inbound Call message in the contact's conversation, unless it is there already."""
+    found = (ghl.contact_conversation(location_id=ghl.location_id, contact_id=contact_id) or {}).get("conversations")
+    if found:
+        conversation_id = found[0]["id"]
+        listed = ghl.conversation_messages(conversation_id=conversation_id)
+        if any(page in str(message.get("body") or "") for message in listed):
+            return  # an earlier attempt logged it and its answer was lost
+    else:
+        conversation_id = ghl.create_conversation(location_id=ghl.location_id, contact_id=contact_id)["conversation"]
+        conversation_id = conversation_id["id"]
+    ghl.log_inbound_call(
+        conversation_id=conversation_id,
+        contact_id=contact_id,
+        conversation_provider_id=provider_id,
+        message=_call_text(call, page),
+        caller=call.caller_number,
+        attachments=[call.recording_url] if call.recording_url else None,
+        date=call.started_at.isoformat() if call.started_at else None,
+    )
+
+
+def _note_send(call: Call) -> tuple[str, str]:
+    """Logs the call unless the contact has it already; returns (why it cannot be logged or "", the channel)."""
     page = call_page_url(call)
+    provider_id = conversation_provider_for_agency(agency=call.agency)
+    channel = "conversation" if provider_id else "note"
     with ghl_client_for(client_id=call.client_id, deadline_seconds=30) as ghl:
         contact_id = _contact_id(ghl, call)
         if not contact_id:
-            return "No GoHighLevel contact has the caller's number."
+            return "No GoHighLevel contact has the caller's number.", channel
+        if provider_id:
+            _conversation_log(ghl, call, contact_id=contact_id, provider_id=provider_id, page=page)
+            return "", channel
         notes = (ghl.contact_notes(contact_id=contact_id) or {}).get("notes") or []
         if any(page in str(note.get("body") or "") for note in notes):
-            return ""  # an earlier attempt added it and its answer was lost
-        minutes = timedelta(seconds=call.duration_seconds or 0)
-        body = f"AI receptionist call ({minutes}): {call.summary}\n\nTranscript and recording: {page}"
-        ghl.add_contact_note(contact_id=contact_id, body=body)
-    return ""
+            return "", channel  # an earlier attempt added it and its answer was lost
+        ghl.add_contact_note(contact_id=contact_id, body=_call_text(call, page))
+    return "", channel
 
 
 def call_note_add(*, call_id: int) -> bool:
@@ -81,10 +119,15 @@ def call_note_add(*, call_id: int) -> bool:
     if not _note_claim(call.pk):
         return False
     try:
-        problem = _note_send(call)
+        problem, channel = _note_send(call)
     except GhlNotConnectedError:
         _note_finish(call.pk)
         return False  # no GHL to write to; the sweeper only looks at connected clients
+    except GhlScopeMissing as exc:
+        # Asking again cannot help until the client's admin approves the scope: recorded, shown on the call page.
+        logger.warning("The GHL log of call %s needs a scope the connection lacks: %s", call.vapi_call_id, exc)
+        _note_finish(call.pk, note_error=RECONNECT_FOR_SCOPE.format(message=exc.message)[:2000])
+        return False
     except GhlValidationError as exc:
         # GHL refused the note itself (a 400/422): sending it again would be refused again.
         logger.warning("GHL refused the note of call %s: %s", call.vapi_call_id, exc)
@@ -98,7 +141,7 @@ def call_note_add(*, call_id: int) -> bool:
     if problem:
         _note_finish(call.pk, note_error=problem)
         return False
-    _note_finish(call.pk, note_added_at=timezone.now(), note_error="")
+    _note_finish(call.pk, note_added_at=timezone.now(), note_error="", note_channel=channel)
     return True
 
 

@@ -13,6 +13,7 @@ from voice.calls.forms import COMMON_ENDED_REASONS, CallFilterForm, ClientPicker
 from voice.messaging.selectors import call_text_messages
 from voice.paging import CALLS_PER_PAGE, CappedPaginator, keyset_page_of, list_response
 from voice.proof.selectors import call_proof_context
+from voice.writeback.selectors import call_writeback_for
 
 # Counting search hits re-reads each matching transcript, so a broad word is counted only this far.
 SEARCH_COUNT_CAP = 1_000
@@ -96,6 +97,7 @@ def _call_page(request, call, *, portal: str):
     """One template for both portals; the client's leaves out costs and everything of the agency."""
     context = {"call": call, "portal": portal, **selectors.call_page(call=call, with_costs=portal == "agency")}
     context["texts"] = call_text_messages(call=call)
+    context["writeback"] = call_writeback_for(call=call) if portal == "agency" else None
     context.update(call_proof_context(call=call, portal=portal))
     return render(request, "voice/call_detail.html", context)
 

@@ -7,6 +7,7 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from integrations.ghl.selectors import connection_missing_scopes
 from tenants.access import agency_view, client_portal_view
 from tenants.csv import csv_safe
 from tenants.forms import ClientInviteForm, ClientMarkupForm
@@ -54,6 +55,7 @@ def client_detail(request, client_id):
         "invitations": invitations_for_agency(agency=request.agency).filter(client=client),
         "invite_form": ClientInviteForm(),
         "simulator_scenarios": scenario_choices(),
+        "missing_scopes": connection_missing_scopes(client=client),
     }
     return render(request, "voice/client_detail.html", context)
 

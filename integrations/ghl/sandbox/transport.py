@@ -34,6 +34,11 @@ ROUTES = (
     ("GET", r"/contacts/([^/]+)", contacts.contact_get),
     ("PUT", r"/contacts/([^/]+)", contacts.contact_update),
     ("POST", r"/conversations/messages", conversations.message_send),
+    ("POST", r"/conversations/messages/inbound", conversations.message_inbound),
+    ("POST", r"/conversations/messages/outbound", conversations.message_outbound),
+    ("GET", r"/conversations/search", conversations.conversation_search),
+    ("POST", r"/conversations/", conversations.conversation_create),
+    ("GET", r"/conversations/([^/]+)/messages", conversations.conversation_messages),
 )
 
 

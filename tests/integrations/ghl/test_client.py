@@ -245,7 +245,7 @@ def test_a_validation_error_is_not_retried(ghl_api, clock):
         (401, {"statusCode": 401, "message": "Invalid JWT", "error": "Unauthorized"}, ghl.GhlTokenExpired),
         (401, {"statusCode": 401, "message": "Invalid token: access token is invalid"}, ghl.GhlTokenExpired),
         (401, {"statusCode": 401, "message": "version header was not found"}, ghl.GhlAuthError),
-        (401, {"statusCode": 401, "message": "The token is not authorized for this scope."}, ghl.GhlAuthError),
+        (401, {"statusCode": 401, "message": "The token is not authorized for this scope."}, ghl.GhlScopeMissing),
         (
             400,
             {"statusCode": 400, "message": "The slot you have selected is no longer available."},

@@ -216,6 +216,32 @@ def test_consent_page_asks_for_texting_and_custom_fields_and_says_why(cast, app,
     )
 
 
+def test_with_a_conversation_provider_the_consent_asks_for_the_conversation_scopes_and_says_why(
+    cast, app, as_user, ghl
+):
+    without = Client().get(_consent_link(as_user, cast)).content.decode()
+    app.conversation_provider_id = "prov-calls-1"
+    app.save()
+    page = Client().get(_consent_link(as_user, cast)).content.decode()
+
+    assert "conversations.readonly" not in without
+    assert "conversations.readonly" in page and "log each call the assistant answers" in page
+    assert "conversations.write" in page and "Start a conversation for a caller who has none yet" in page
+    assert "conversations/message.readonly" in page and "never logged twice" in page
+    _staff_start(as_user, cast, ghl)
+    requested = set(ghl.authorize.call_args.kwargs["scopes"])
+    assert {"conversations.readonly", "conversations.write", "conversations/message.readonly"} <= requested
+
+
+def test_the_app_settings_keep_the_conversation_provider(cast, as_user):
+    browser = as_user(cast.owner)
+    form = {"client_id": "app1-suffix", "client_secret": "s", "install_model": "location", "scopes": ""}
+    url = reverse("ghl_app_settings", args=[cast.agency.slug])
+    assert browser.post(url, {**form, "conversation_provider_id": " prov-calls-1 "}).status_code == 302
+    assert GhlAppCredentials.objects.get().conversation_provider_id == "prov-calls-1"
+    assert 'value="prov-calls-1"' in browser.get(url).content.decode()
+
+
 def test_consent_link_stores_only_a_hash(cast, app, as_user):
     url = _consent_link(as_user, cast)
     token = url.rstrip("/").rsplit("/", 1)[1]
