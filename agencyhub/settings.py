@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -248,6 +249,11 @@ CELERY_BEAT_SCHEDULE["text-reminders-due"] = {
 CELERY_BEAT_SCHEDULE["proof-recheck"] = {"task": "voice.proof.tasks.proof_recheck_task", "schedule": 3600.0}
 # Bookings whose GHL answer was lost are looked up and finished; notes no task added are sent again.
 CELERY_BEAT_SCHEDULE["bookings-reconcile"] = {"task": "voice.bookings.tasks.bookings_reconcile_task", "schedule": 60.0}
+# Kept appointments: the GHL status (showed, no-show...) of the last two weeks' appointments, re-read nightly.
+CELERY_BEAT_SCHEDULE["kept-reconcile"] = {
+    "task": "voice.kept.tasks.kept_reconcile_task",
+    "schedule": crontab(hour=3, minute=20),
+}
 CELERY_BEAT_SCHEDULE["call-notes-sweep"] = {"task": "voice.calls.tasks.call_notes_sweep_task", "schedule": 300.0}
 # Events spooled while the database was down go into the inbox within a minute of its return.
 CELERY_BEAT_SCHEDULE["webhook-spool-drain"] = {"task": "integrations.tasks.webhook_spool_drain_task", "schedule": 20.0}
