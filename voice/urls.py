@@ -5,6 +5,7 @@ from voice.assistants import views as assistants_views
 from voice.bookings import views as bookings_views
 from voice.calls import views as calls_views
 from voice.dashboards import views as dashboards_views
+from voice.kept import views as kept_views
 from voice.messaging import views as messaging_views
 from voice.simulator import views as simulator_views
 from voice.watchdog import views as watchdog_views
@@ -16,6 +17,7 @@ urlpatterns = [
     path(A, dashboards_views.dashboard, name="dashboard"),
     path(A + "clients/<uuid:client_id>/", dashboards_views.client_detail, name="client_detail"),
     path(A + "clients/<uuid:client_id>/dashboard/", dashboards_views.client_dashboard, name="client_dashboard"),
+    path(A + "clients/<uuid:client_id>/services/", kept_views.client_service_values, name="client_service_values"),
     path(A + "clients/<uuid:client_id>/messaging/", messaging_views.client_messaging, name="client_messaging"),
     path(A + "clients/<uuid:client_id>/messaging/texts/", messaging_views.client_texts, name="client_texts"),
     path(A + "usage/", dashboards_views.usage, name="usage"),
