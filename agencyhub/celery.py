@@ -20,6 +20,7 @@ app.autodiscover_tasks(
         "voice.live",
         "voice.messaging",
         "voice.proof",
+        "voice.reports",
         "voice.watchdog",
     ]
 )

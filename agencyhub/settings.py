@@ -254,6 +254,12 @@ CELERY_BEAT_SCHEDULE["kept-reconcile"] = {
     "task": "voice.kept.tasks.kept_reconcile_task",
     "schedule": crontab(hour=3, minute=20),
 }
+# The monthly client report, on the 1st at noon UTC: the 1st or the 2nd in every time zone, so "last month"
+# is the month that just ended wherever the client is.
+CELERY_BEAT_SCHEDULE["client-reports-send"] = {
+    "task": "voice.reports.tasks.client_reports_send_task",
+    "schedule": crontab(day_of_month=1, hour=12, minute=0),
+}
 CELERY_BEAT_SCHEDULE["call-notes-sweep"] = {"task": "voice.calls.tasks.call_notes_sweep_task", "schedule": 300.0}
 # Events spooled while the database was down go into the inbox within a minute of its return.
 CELERY_BEAT_SCHEDULE["webhook-spool-drain"] = {"task": "integrations.tasks.webhook_spool_drain_task", "schedule": 20.0}

@@ -354,4 +354,5 @@ class CallDay(models.Model):
 from voice.kept.models import ServiceValue  # noqa: E402, F401
 from voice.messaging.models import MessagingSettings, TextMessage, TextMessageKind, TextMessageStatus  # noqa: E402, F401
 from voice.proof.models import CallProof, MismatchKind, ProofStatus  # noqa: E402, F401
+from voice.reports.models import ClientReport, ClientReportStatus  # noqa: E402, F401
 from voice.watchdog.models import AlertSettings, CheckName, CheckState, Incident, WatchdogCheck  # noqa: E402, F401

@@ -7,6 +7,7 @@ from voice.calls import views as calls_views
 from voice.dashboards import views as dashboards_views
 from voice.kept import views as kept_views
 from voice.messaging import views as messaging_views
+from voice.reports import views as reports_views
 from voice.simulator import views as simulator_views
 from voice.watchdog import views as watchdog_views
 
@@ -60,4 +61,5 @@ urlpatterns = [
     path("c/<uuid:client_id>/calls/<uuid:call_id>/", calls_views.client_call_detail, name="client_call_detail"),
     path("c/<uuid:client_id>/calls/", calls_views.client_call_list, name="client_call_list"),
     path("c/<uuid:client_id>/bookings/", bookings_views.client_booking_list, name="client_booking_list"),
+    path("c/<uuid:client_id>/report/", reports_views.client_report, name="client_report"),
 ]
