@@ -137,3 +137,21 @@ def test_previous_month_is_the_clients_own(february):
     # 2 AM UTC on April 1 is still March 31 in Chicago: last month there is February.
     assert previous_month(client=february.client_account, now=datetime(2026, 4, 1, 2, tzinfo=UTC)).month == 2
     assert previous_month(client=february.client_account, now=datetime(2026, 4, 1, 12, tzinfo=UTC)).month == 3
+
+
+def test_a_report_another_worker_is_sending_is_not_sent_again(february):
+    from voice.reports.services import client_report_send
+
+    ClientReport.objects.create(client=february.client_account, month=datetime(2026, 2, 1).date(), status="sending")
+
+    assert client_report_send(client=february.client_account, month=datetime(2026, 2, 1).date()) is None
+    assert client_reports_send_task() == 1
+    assert mail.outbox == []
+    with pytest.raises(CommandError, match="being sent by another run"):
+        call_command("client_report", "A Dental", "--month", "2026-02", "--send")
+
+
+def test_an_operator_may_send_a_sent_report_again(february):
+    client_reports_send_task()
+    call_command("client_report", "A Dental", "--month", "2026-02", "--send")
+    assert len(mail.outbox) == 2
