@@ -71,12 +71,12 @@ def _decode(signature: str) -> bytes | None:
         return None
 
 
-def _ed25519_keys() -> list:
-    keys = [_public_key("GHL_WEBHOOK_ED25519_PUBLIC_KEY", "ghl-webhook-ed25519-public.pem")]
+def _ed25519_keys():
+    """GHL's key, then (sandbox mode only) the sandbox's own, read only if GHL's did not verify."""
+    yield _public_key("GHL_WEBHOOK_ED25519_PUBLIC_KEY", "ghl-webhook-ed25519-public.pem")
     if settings.SANDBOX:
         # The sandbox signs the events it sends (a business marking an appointment showed) with its own key.
-        keys.append(sandbox_webhook_public_key())
-    return [key for key in keys if isinstance(key, ed25519.Ed25519PublicKey)]
+        yield sandbox_webhook_public_key()
 
 
 def _ed25519_valid(*, body: bytes, signature: str) -> bool:
@@ -84,6 +84,8 @@ def _ed25519_valid(*, body: bytes, signature: str) -> bool:
     if raw is None or len(raw) != 64:
         return False
     for key in _ed25519_keys():
+        if not isinstance(key, ed25519.Ed25519PublicKey):
+            continue
         try:
             key.verify(raw, body)
         except InvalidSignature:
