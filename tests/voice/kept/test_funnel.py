@@ -144,3 +144,12 @@ def test_a_cancelled_booking_is_booked_but_never_kept(funnel, api):
         1,
         "80.00",
     )
+
+
+def test_the_call_page_says_the_appointment_was_kept(funnel, as_user):
+    call = funnel.kept_cleaning.call
+    agency_page = reverse("call_detail", args=[funnel.agency.slug, call.public_id])
+    portal_page = reverse("client_call_detail", args=[funnel.client_account.public_id, call.public_id])
+    for user, url in ((funnel.owner, agency_page), (funnel.client_admin, portal_page)):
+        html = as_user(user).get(url).content.decode()
+        assert 'data-testid="ghl-status"' in html and "Kept" in html
