@@ -21,6 +21,7 @@ class BookingFilters:
     when: str = "upcoming"  # "upcoming" (soonest first) or "past" (latest first)
     status: str = ""
     client_id: str = ""
+    ghl_status: str = ""  # what GHL says of the visit: showed (kept) or noshow
 
 
 def _bookings_filtered(bookings: QuerySet[Booking], filters: BookingFilters, now: datetime) -> QuerySet[Booking]:
@@ -28,6 +29,8 @@ def _bookings_filtered(bookings: QuerySet[Booking], filters: BookingFilters, now
         bookings = bookings.filter(status=filters.status)
     if filters.client_id:
         bookings = bookings.filter(client__public_id=filters.client_id)
+    if filters.ghl_status:
+        bookings = bookings.filter(ghl_status=filters.ghl_status)
     if filters.when == "past":
         return bookings.filter(start__lt=now).order_by(*LATEST_FIRST.ordering())
     return bookings.filter(start__gte=now).order_by(*SOONEST_FIRST.ordering())

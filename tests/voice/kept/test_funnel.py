@@ -153,3 +153,13 @@ def test_the_call_page_says_the_appointment_was_kept(funnel, as_user):
     for user, url in ((funnel.owner, agency_page), (funnel.client_admin, portal_page)):
         html = as_user(user).get(url).content.decode()
         assert 'data-testid="ghl-status"' in html and "Kept" in html
+
+
+def test_bookings_filter_by_what_ghl_says_of_the_visit(funnel, as_user):
+    url = reverse("booking_list", args=[funnel.agency.slug])
+    no_shows = as_user(funnel.staff).get(url, {"when": "past", "visit": "noshow"}).content.decode()
+    kept = as_user(funnel.staff).get(url, {"when": "past", "visit": "showed"}).content.decode()
+
+    assert no_shows.count('data-testid="ghl-status"') == 1 and "No-show" in no_shows
+    assert funnel.kept_cleaning.caller_name not in no_shows
+    assert funnel.kept_cleaning.caller_name in kept and kept.count('data-testid="ghl-status"') == 3
