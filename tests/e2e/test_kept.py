@@ -10,9 +10,14 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.e2e.browser import sign_in
-from tests.voice.kept.conftest import LOCATION, booked, kept  # noqa: F401 (the fixture)
+from tests.voice.kept.conftest import LOCATION, booked, on_sandbox
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def kept(cast, settings):
+    return on_sandbox(cast, settings)
 
 
 def test_marking_showed_in_the_sandbox_moves_the_kept_funnel(kept, live_server, page, screenshot):

@@ -12,14 +12,18 @@ LOCATION = "sbxLocChicago0000001"
 CLEANING = "sbxLocChicagCleaning"
 
 
-@pytest.fixture
-def kept(cast, settings):
+def on_sandbox(cast, settings):
     """A Chicago client on the GHL sandbox (signed sandbox webhooks accepted, SANDBOX on)."""
     settings.SANDBOX = True
     sandbox_seed()
     sandbox_connect(client=cast.client_account, location_id=LOCATION)
     cast.client_account.refresh_from_db()
     return cast
+
+
+@pytest.fixture
+def kept(cast, settings):
+    return on_sandbox(cast, settings)
 
 
 def sandbox_appointment(appointment_id: str, start, status: str = "confirmed") -> dict:
