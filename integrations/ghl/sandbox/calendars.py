@@ -210,5 +210,4 @@ def sandbox_appointments(*, location_id: str = "", limit: int = 50) -> list[dict
     found = store.objects("appointment")
     if location_id:
         found = found.filter(data__locationId=location_id)
-    rows = sorted((a.data for a in found), key=lambda a: a["startTime"], reverse=True)
-    return rows[:limit]
+    return [a.data for a in found.order_by("-data__startTime", "-pk")[:limit]]
