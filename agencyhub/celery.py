@@ -16,9 +16,11 @@ app.autodiscover_tasks(
         "voice.assistants",
         "voice.bookings",
         "voice.calls",
+        "voice.kept",
         "voice.live",
         "voice.messaging",
         "voice.proof",
+        "voice.reports",
         "voice.watchdog",
         "voice.writeback",
     ]

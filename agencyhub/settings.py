@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -250,6 +251,17 @@ CELERY_BEAT_SCHEDULE["text-reminders-due"] = {
 CELERY_BEAT_SCHEDULE["proof-recheck"] = {"task": "voice.proof.tasks.proof_recheck_task", "schedule": 3600.0}
 # Bookings whose GHL answer was lost are looked up and finished; notes no task added are sent again.
 CELERY_BEAT_SCHEDULE["bookings-reconcile"] = {"task": "voice.bookings.tasks.bookings_reconcile_task", "schedule": 60.0}
+# Kept appointments: the GHL status (showed, no-show...) of the last two weeks' appointments, re-read nightly.
+CELERY_BEAT_SCHEDULE["kept-reconcile"] = {
+    "task": "voice.kept.tasks.kept_reconcile_task",
+    "schedule": crontab(hour=3, minute=20),
+}
+# The monthly client report, on the 1st at noon UTC: the 1st or the 2nd in every time zone, so "last month"
+# is the month that just ended wherever the client is.
+CELERY_BEAT_SCHEDULE["client-reports-send"] = {
+    "task": "voice.reports.tasks.client_reports_send_task",
+    "schedule": crontab(day_of_month=1, hour=12, minute=0),
+}
 CELERY_BEAT_SCHEDULE["call-notes-sweep"] = {"task": "voice.calls.tasks.call_notes_sweep_task", "schedule": 300.0}
 # Write-backs (tags, contact fields) whose task was lost or retried out, once the client is connected.
 CELERY_BEAT_SCHEDULE["call-writebacks-sweep"] = {

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from tenants.api import ClientListApi
 from voice.api import BookingListApi, CallDetailApi, CallListApi
+from voice.kept.api import ClientSummaryApi
 from voice.proof.api import ProofSummaryApi
 
 from .health import healthz
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/webhooks/ghl/", include("integrations.ghl.webhook_urls")),
     path("api/webhooks/vapi/", include("voice.live.urls")),
     path("api/v1/clients/", ClientListApi.as_view(), name="api_client_list"),
+    path("api/v1/clients/<uuid:client_id>/summary/", ClientSummaryApi.as_view(), name="api_client_summary"),
     path("api/v1/calls/", CallListApi.as_view(), name="api_call_list"),
     path("api/v1/calls/<uuid:call_id>/", CallDetailApi.as_view(), name="api_call_detail"),
     path("api/v1/bookings/", BookingListApi.as_view(), name="api_booking_list"),

@@ -12,7 +12,16 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 from tenants.api import UNAUTHENTICATED, AgencyScoped
 from voice.bookings.selectors import booking_list
 from voice.calls import selectors
-from voice.models import Booking, BookingStatus, Call, CallOutcome, CallProof, MismatchKind, ToolCallRecord
+from voice.models import (
+    AppointmentStatus,
+    Booking,
+    BookingStatus,
+    Call,
+    CallOutcome,
+    CallProof,
+    MismatchKind,
+    ToolCallRecord,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +103,9 @@ class BookingFilter(RangeFilter):
     status = serializers.ChoiceField(
         choices=[c for c in BookingStatus.choices if c[0] != BookingStatus.PENDING], required=False
     )
+    ghl_status = serializers.ChoiceField(
+        choices=AppointmentStatus.choices, required=False, help_text="Only appointments with this status in GHL."
+    )
     start_after = MomentField(
         required=False,
         help_text="Appointments starting at or after this. " + FROM_DAY,
@@ -140,9 +152,16 @@ class BookingSerializer(serializers.ModelSerializer):
             "caller_name",
             "caller_phone",
             "result",
+            "ghl_status",
             "created_at",
             "updated_at",
         ]
+        extra_kwargs = {
+            "ghl_status": {
+                "help_text": "The appointment's status in GHL (confirmed, showed, noshow, cancelled...), followed from "
+                "GHL's webhooks and re-read nightly; empty until GHL has told it. Showed means kept."
+            }
+        }
 
 
 class CallSerializer(serializers.ModelSerializer):
@@ -283,6 +302,8 @@ class BookingListApi(AgencyScoped, ListAPIView):
             bookings = bookings.filter(client__public_id=params["client"])
         if "status" in params:
             bookings = bookings.filter(status=params["status"])
+        if "ghl_status" in params:
+            bookings = bookings.filter(ghl_status=params["ghl_status"])
         if "start_after" in params:
             bookings = bookings.filter(start__gte=params["start_after"])
         if "start_before" in params:

@@ -261,6 +261,17 @@ class BookingStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class AppointmentStatus(models.TextChoices):
+    """GHL's own appointmentStatus (calendars.json), which the business sets after the visit."""
+
+    NEW = "new", "New"
+    CONFIRMED = "confirmed", "Confirmed"
+    CANCELLED = "cancelled", "Cancelled"
+    SHOWED = "showed", "Showed"
+    NOSHOW = "noshow", "No-show"
+    INVALID = "invalid", "Invalid"
+
+
 # Appointments the assistant made in GHL, whatever happened to them afterwards; failed and slot-taken
 # attempts are the agency's to fix, not a client's.
 MADE_BOOKING_STATUSES = (BookingStatus.BOOKED, BookingStatus.RESCHEDULED, BookingStatus.CANCELLED)
@@ -289,6 +300,10 @@ class Booking(models.Model):
     spoken_result = models.TextField(blank=True)
     # What went wrong, in GHL's own words when it gave any (staff read it; the caller heard spoken_result).
     failure_reason = models.TextField(blank=True)
+    # The appointment's status in GHL (showed, noshow...), from its webhooks and the nightly re-read; blank
+    # until GHL has told us. ghl_status_at is GHL's dateUpdated, so an older event never overwrites a newer one.
+    ghl_status = models.CharField(max_length=12, choices=AppointmentStatus.choices, blank=True)
+    ghl_status_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -338,7 +353,9 @@ class CallDay(models.Model):
         return f"Calls of client {self.client_id} on {self.day}"
 
 
+from voice.kept.models import ServiceValue  # noqa: E402, F401
 from voice.messaging.models import MessagingSettings, TextMessage, TextMessageKind, TextMessageStatus  # noqa: E402, F401
 from voice.proof.models import CallProof, MismatchKind, ProofStatus  # noqa: E402, F401
+from voice.reports.models import ClientReport, ClientReportStatus  # noqa: E402, F401
 from voice.watchdog.models import AlertSettings, CheckName, CheckState, Incident, WatchdogCheck  # noqa: E402, F401
 from voice.writeback.models import CallWriteBack, WriteBackSettings, WriteBackStatus  # noqa: E402, F401

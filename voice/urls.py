@@ -5,7 +5,9 @@ from voice.assistants import views as assistants_views
 from voice.bookings import views as bookings_views
 from voice.calls import views as calls_views
 from voice.dashboards import views as dashboards_views
+from voice.kept import views as kept_views
 from voice.messaging import views as messaging_views
+from voice.reports import views as reports_views
 from voice.simulator import views as simulator_views
 from voice.watchdog import views as watchdog_views
 from voice.writeback import views as writeback_views
@@ -17,6 +19,7 @@ urlpatterns = [
     path(A, dashboards_views.dashboard, name="dashboard"),
     path(A + "clients/<uuid:client_id>/", dashboards_views.client_detail, name="client_detail"),
     path(A + "clients/<uuid:client_id>/dashboard/", dashboards_views.client_dashboard, name="client_dashboard"),
+    path(A + "clients/<uuid:client_id>/services/", kept_views.client_service_values, name="client_service_values"),
     path(A + "clients/<uuid:client_id>/messaging/", messaging_views.client_messaging, name="client_messaging"),
     path(A + "clients/<uuid:client_id>/messaging/texts/", messaging_views.client_texts, name="client_texts"),
     path(A + "clients/<uuid:client_id>/write-back/", writeback_views.client_writeback, name="client_writeback"),
@@ -60,4 +63,5 @@ urlpatterns = [
     path("c/<uuid:client_id>/calls/<uuid:call_id>/", calls_views.client_call_detail, name="client_call_detail"),
     path("c/<uuid:client_id>/calls/", calls_views.client_call_list, name="client_call_list"),
     path("c/<uuid:client_id>/bookings/", bookings_views.client_booking_list, name="client_booking_list"),
+    path("c/<uuid:client_id>/report/", reports_views.client_report, name="client_report"),
 ]

@@ -6,4 +6,5 @@ app_name = "ghl_sandbox"
 
 urlpatterns = [
     path("oauth/chooselocation", sandbox_views.chooselocation, name="chooselocation"),
+    path("appointments/", sandbox_views.appointments, name="appointments"),
 ]

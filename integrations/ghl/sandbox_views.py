@@ -1,4 +1,5 @@
-"""The sandbox's copy of GHL's location chooser: pick a sub-account or deny, then back to redirect_uri."""
+"""The sandbox's pages: GHL's location chooser (pick a sub-account or deny, then back to redirect_uri) and its
+appointment list, where the business marks visits showed or no-show."""
 
 from urllib.parse import urlencode, urlsplit
 
@@ -6,7 +7,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpR
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from integrations.ghl.sandbox import sandbox_authorization_code_create, sandbox_locations, sandbox_seed
+from integrations.ghl.sandbox import (
+    SandboxWebhookRefused,
+    sandbox_appointment_status_set,
+    sandbox_appointments,
+    sandbox_authorization_code_create,
+    sandbox_locations,
+    sandbox_seed,
+)
 
 
 def _redirect(redirect_uri: str, params: dict[str, str]) -> HttpResponseRedirect:
@@ -45,3 +53,40 @@ def chooselocation(request: HttpRequest) -> HttpResponse:
         "error": "Choose a sub-account to continue." if request.method == "POST" else "",
     }
     return render(request, "sandbox/ghl/chooselocation.html", context)
+
+
+MARKABLE_STATUSES = ("confirmed", "showed", "noshow", "cancelled")
+
+
+@require_http_methods(["GET", "POST"])
+def appointments(request: HttpRequest) -> HttpResponse:
+    """The sandbox's copy of a GHL calendar's appointment list, where the business marks a visit showed or
+    no-show; GHL then sends the AppointmentUpdate webhook, and so does the sandbox."""
+    sandbox_seed()
+    location_id = request.GET.get("locationId", "")
+    notice, error = "", ""
+    if request.method == "POST":
+        appointment_id, status = request.POST.get("appointment_id", ""), request.POST.get("status", "")
+        if status not in MARKABLE_STATUSES:
+            return HttpResponseBadRequest("Choose confirmed, showed, noshow or cancelled.")
+        try:
+            sandbox_appointment_status_set(appointment_id=appointment_id, status=status)
+        except ValueError as exc:
+            return HttpResponseBadRequest(str(exc))
+        except SandboxWebhookRefused as exc:
+            error = f"Marked {status}, but the AppointmentUpdate webhook was refused: {exc}"
+        else:
+            notice = f"Marked {status}; the AppointmentUpdate webhook was sent to the app."
+    locations = {location["id"]: location for location in sandbox_locations()}
+    context = {
+        "appointments": [
+            {**a, "locationName": locations.get(a["locationId"], {}).get("name", a["locationId"])}
+            for a in sandbox_appointments(location_id=location_id)
+        ],
+        "locations": locations.values(),
+        "location_id": location_id,
+        "statuses": MARKABLE_STATUSES,
+        "notice": notice,
+        "error": error,
+    }
+    return render(request, "sandbox/ghl/appointments.html", context)

@@ -186,3 +186,32 @@ def response_errors(*, request: httpx.Request, status_code: int, body) -> list[s
     # Every GHL response carries a traceId that most schemas leave out.
     document = {k: v for k, v in body.items() if k != "traceId"} if isinstance(body, dict) else body
     return _schema_errors(schema_uri=schema_uri, document=document)
+
+
+@cache
+def _webhook_event_schema(specs_dir: str, event_type: str) -> dict:
+    text = (Path(specs_dir) / "docs" / "webhook-events" / f"{event_type}.md").read_text()
+    match = re.search(r"```json json_schema\n(.*?)```", text, re.DOTALL)
+    return json.loads(match.group(1))
+
+
+def webhook_event_errors(*, event_type: str, payload: dict) -> list[str]:
+    """What in a webhook event the sandbox sends does not fit GHL's documented schema of that event, which
+    lists only the event's own fields (webhookId and timestamp come with every event; WebhookAuthentication.md)."""
+    schema = _webhook_event_schema(str(settings.GHL_SPECS_DIR), event_type)
+    document = {k: v for k, v in payload.items() if k not in ("webhookId", "timestamp")}
+    errors = [f"{name} is not in the {event_type} schema" for name in sorted(set(document) - set(schema["properties"]))]
+    nested = schema["properties"].get("appointment", {}).get("properties")
+    if nested is not None and isinstance(document.get("appointment"), dict):
+        extra = sorted(set(document["appointment"]) - set(nested))
+        errors += [f"appointment.{name} is not in the {event_type} schema" for name in extra]
+    return errors + [
+        f"{'.'.join(str(p) for p in error.absolute_path) or '(body)'}: {error.message}"
+        for error in Draft202012Validator(schema).iter_errors(document)
+    ]
+
+
+def appointment_statuses() -> list[str]:
+    """The appointmentStatus values GHL accepts when an appointment is edited (AppointmentEditSchema)."""
+    calendars = json.loads((Path(settings.GHL_SPECS_DIR) / "apps" / "calendars.json").read_text())
+    return calendars["components"]["schemas"]["AppointmentEditSchema"]["properties"]["appointmentStatus"]["enum"]

@@ -261,6 +261,7 @@ def test_the_schema_is_public_and_documents_every_endpoint(client):
     schema = response.json()
     assert set(schema["paths"]) == {
         "/api/v1/clients/",
+        "/api/v1/clients/{client_id}/summary/",
         "/api/v1/calls/",
         "/api/v1/calls/{call_id}/",
         "/api/v1/bookings/",

@@ -1,11 +1,18 @@
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from tenants.models import Agency, ClientAccount
-from voice.models import MADE_BOOKING_STATUSES, STANDING_BOOKING_STATUSES, Booking, BookingStatus
+from voice.models import (
+    MADE_BOOKING_STATUSES,
+    STANDING_BOOKING_STATUSES,
+    Booking,
+    BookingStatus,
+    TextMessage,
+    TextMessageKind,
+)
 from voice.paging import SortKey
 
 
@@ -14,6 +21,7 @@ class BookingFilters:
     when: str = "upcoming"  # "upcoming" (soonest first) or "past" (latest first)
     status: str = ""
     client_id: str = ""
+    ghl_status: str = ""  # what GHL says of the visit: showed (kept) or noshow
 
 
 def _bookings_filtered(bookings: QuerySet[Booking], filters: BookingFilters, now: datetime) -> QuerySet[Booking]:
@@ -21,6 +29,8 @@ def _bookings_filtered(bookings: QuerySet[Booking], filters: BookingFilters, now
         bookings = bookings.filter(status=filters.status)
     if filters.client_id:
         bookings = bookings.filter(client__public_id=filters.client_id)
+    if filters.ghl_status:
+        bookings = bookings.filter(ghl_status=filters.ghl_status)
     if filters.when == "past":
         return bookings.filter(start__lt=now).order_by(*LATEST_FIRST.ordering())
     return bookings.filter(start__gte=now).order_by(*SOONEST_FIRST.ordering())
@@ -58,8 +68,19 @@ def client_booking_list(
 
 
 def client_upcoming_bookings(*, client: ClientAccount, limit: int) -> QuerySet[Booking]:
+    """Soonest first, each with its latest confirmation SMS's status and detail (sms_status, sms_detail), in
+    the same one query."""
+    confirmation = (
+        TextMessage.objects.filter(booking=OuterRef("pk"))
+        .exclude(kind=TextMessageKind.REMINDER)
+        .order_by("-created_at", "-pk")
+    )
     return (
         Booking.objects.filter(client=client, status__in=STANDING_BOOKING_STATUSES, start__gte=timezone.now())
         .select_related("call")
+        .annotate(
+            sms_status=Subquery(confirmation.values("status")[:1]),
+            sms_detail=Subquery(confirmation.values("detail")[:1]),
+        )
         .order_by("start")[:limit]
     )

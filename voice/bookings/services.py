@@ -12,6 +12,7 @@ from integrations.ghl.errors import GhlNotConnectedError
 from integrations.ghl.selectors import client_for_location
 from integrations.ghl.tokens import ghl_client_for
 from integrations.http import ProviderError
+from voice.kept.services import booking_ghl_status_follow
 from voice.live.slots import slots_invalidate
 from voice.live.speech import UnclearTime, instant, requested_datetime
 from voice.messaging.reminders import reminders_plan_for_booking
@@ -45,6 +46,8 @@ def booking_sync_from_ghl(event) -> None:
         booking.start, booking.end = start, end or booking.end
     booking.save(update_fields=["status", "start", "end", "updated_at"])
     reminders_plan_for_booking(booking=booking)
+    if event.event_type != "AppointmentDelete":
+        booking_ghl_status_follow(booking=booking, appointment=appointment)
 
 
 # Unknown outcomes: an appointment GHL may have made though its answer was lost (DESIGN.md "When the world misbehaves").

@@ -17,6 +17,7 @@ from voice.bookings.selectors import client_upcoming_bookings
 from voice.calls.selectors import client_recent_calls
 from voice.dashboards import stats as voice_stats
 from voice.dashboards.selectors import client_hub
+from voice.kept.selectors import client_funnel, last_days
 from voice.proof.selectors import proof_rates
 from voice.simulator.services import scenario_choices
 
@@ -69,6 +70,7 @@ def client_dashboard(request, client_id):
         "stats": voice_stats.call_stats(agency=request.agency, client=client, time_zone=client.time_zone),
         "attention": voice_stats.attention_items(agency=request.agency, client=client),
         "proof_rates": proof_rates(agency=request.agency, client=client),
+        "funnel": client_funnel(client=client, period=last_days(client=client)),
     }
     return render(request, "voice/client_dashboard.html", context)
 
@@ -82,6 +84,7 @@ def client_portal(request):
         "stats": voice_stats.call_stats(agency=client.agency, client=client, time_zone=client.time_zone),
         "recent_calls": client_recent_calls(client=client, limit=PORTAL_ROWS),
         "upcoming_bookings": client_upcoming_bookings(client=client, limit=PORTAL_ROWS),
+        "funnel": client_funnel(client=client, period=last_days(client=client)),
     }
     return render(request, "voice/client_portal.html", context)
 

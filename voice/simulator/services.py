@@ -14,12 +14,10 @@ from datetime import datetime, timedelta
 
 import httpx
 from django.conf import settings
-from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from django.utils import timezone
 
 from integrations.ghl.selectors import ghl_location_for_client
+from integrations.sandbox.inprocess import in_process_app
 from integrations.vapi.auth import request_signature
 from integrations.vapi.sandbox import sandbox_call_record
 from voice.assistants.vapi_org import vapi_endpoint_path
@@ -36,27 +34,6 @@ SCENARIO_LABELS = {
     Scenario.FAILED: "Ends on a pipeline error",
     Scenario.HANG_UP: "Hangs up right away",
 }
-
-
-def _in_process_app():
-    """Django's WSGI handler, for requests made from this thread: like Django's test client, it holds back
-    the hooks that close "old" connections, which would close the caller's own connection and transaction."""
-    handler = WSGIHandler()
-
-    def app(environ, start_response):
-        request_started.disconnect(close_old_connections)
-        request_finished.disconnect(close_old_connections)
-        try:
-            response = handler(environ, start_response)
-            try:
-                return [b"".join(response)]
-            finally:
-                response.close()
-        finally:
-            request_started.connect(close_old_connections)
-            request_finished.connect(close_old_connections)
-
-    return app
 
 
 def simulation_check(*, assistant: Assistant) -> str:
@@ -79,9 +56,7 @@ class _Sender:
     def __init__(self, *, assistant: Assistant, secret: str):
         self.secret = secret
         self.path = vapi_endpoint_path(agency=assistant.client.agency)
-        self.http = httpx.Client(
-            transport=httpx.WSGITransport(app=_in_process_app()), base_url=settings.PUBLIC_BASE_URL
-        )
+        self.http = httpx.Client(transport=httpx.WSGITransport(app=in_process_app()), base_url=settings.PUBLIC_BASE_URL)
 
     def send(self, message: dict) -> dict:
         body = json.dumps({"message": message}).encode()

@@ -1,8 +1,8 @@
 """The GHL sandbox: a local stand-in for GHL's v2 API (DESIGN.md "Running"), as one package:
 store (its rows and seed), replies (requests and error answers), oauth, calendars, contacts, custom_fields,
-conversations (SMS), transport."""
+conversations (SMS), transport, webhooks (events sent to this app, signed)."""
 
-from .calendars import SLOT_UNAVAILABLE, sandbox_appointment_status_set
+from .calendars import SLOT_UNAVAILABLE, sandbox_appointment_status_set, sandbox_appointments
 from .contacts import sandbox_contact_dnd_set
 from .conversations import DND_REFUSAL
 from .oauth import sandbox_authorization_code_create
@@ -15,6 +15,7 @@ from .store import (
     sandbox_seed,
 )
 from .transport import GhlSandboxTransport
+from .webhooks import SandboxWebhookRefused, sandbox_webhook_public_key
 
 __all__ = [
     "DND_REFUSAL",
@@ -24,9 +25,12 @@ __all__ = [
     "SANDBOX_LOCATIONS",
     "SLOT_UNAVAILABLE",
     "GhlSandboxTransport",
+    "SandboxWebhookRefused",
     "sandbox_appointment_status_set",
+    "sandbox_appointments",
     "sandbox_authorization_code_create",
     "sandbox_contact_dnd_set",
     "sandbox_locations",
     "sandbox_seed",
+    "sandbox_webhook_public_key",
 ]

@@ -6,10 +6,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db import transaction
 from django.utils import timezone
 
+from integrations.ghl import specs
 from integrations.sandbox.models import SandboxObject
 
 from . import replies, store
 from .replies import GhlReplyError, SandboxCall
+from .webhooks import appointment_event, sandbox_webhook_send
 
 SLOT_UNAVAILABLE = "The slot you have selected is no longer available."
 MAX_FREE_SLOT_DAYS = 31
@@ -188,9 +190,24 @@ def appointment_get(call: SandboxCall) -> tuple[int, dict]:
     return 200, {"event": event}
 
 
-def sandbox_appointment_status_set(*, appointment_id: str, status: str) -> dict:
-    """What the business does in GHL after the visit: marks the appointment showed, noshow, cancelled..."""
+def sandbox_appointment_status_set(*, appointment_id: str, status: str, notify: bool = True) -> dict:
+    """What the business does in GHL after the visit: marks the appointment showed, noshow, cancelled...
+    Like GHL, the change is then sent as an AppointmentUpdate webhook (unless `notify` is off)."""
+    if status not in specs.appointment_statuses():
+        raise ValueError(f"GHL has no appointment status {status!r}")
     appointment = store.get("appointment", appointment_id)
+    if appointment is None:
+        raise ValueError(f"The sandbox has no appointment {appointment_id}")
     appointment.data = {**appointment.data, "appointmentStatus": status, "dateUpdated": timezone.now().isoformat()}
     appointment.save(update_fields=["data"])
+    if notify:
+        sandbox_webhook_send(appointment_event(event_type="AppointmentUpdate", appointment=appointment.data))
     return appointment.data
+
+
+def sandbox_appointments(*, location_id: str = "", limit: int = 50) -> list[dict]:
+    """The sandbox's appointments, latest start first (what the business sees in its GHL calendar)."""
+    found = store.objects("appointment")
+    if location_id:
+        found = found.filter(data__locationId=location_id)
+    return [a.data for a in found.order_by("-data__startTime", "-pk")[:limit]]
