@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('tenants', '0004_n_ui_agency_ghl_app_domain'),
-        ('voice', '0014_phone_number_any_length'),
+        ('voice', '0015_call_writeback'),
     ]
 
     operations = [
