@@ -16,6 +16,7 @@ from voice.assistants import selectors, services, tasks
 from voice.assistants.defaults import new_assistant_defaults
 from voice.assistants.forms import AssistantForm
 from voice.assistants.payload import assistant_prompt_render
+from voice.calltests.services import assistant_revision_check
 from voice.simulator.services import scenario_choices
 
 
@@ -91,6 +92,10 @@ def assistant_update(request, assistant_id):
     form = AssistantForm(request.POST or None, calendars=calendars, assistant=assistant)
     if request.method == "POST" and form.is_valid():
         try:
+            if not request.POST.get("push_anyway"):
+                checked = _saved_tests_check(request, assistant=assistant, form=form)
+                if checked is not None:
+                    return checked
             services.assistant_update(
                 assistant=assistant, author=request.user, calendars=form.calendar_choices(), **form.assistant_fields()
             )
@@ -103,6 +108,22 @@ def assistant_update(request, assistant_id):
     return render(request, "voice/assistant_form.html", context)
 
 
+def _saved_tests_check(request, *, assistant, form):
+    """The assistant's saved call tests replayed against the revision as typed: when one fails, the page with
+    the outcomes that differ and "Push anyway" (the form, resent as is); None when all pass (or none exist)."""
+    verdicts = assistant_revision_check(
+        assistant=assistant, author=request.user, calendars=form.calendar_choices(), fields=form.assistant_fields()
+    )
+    failing = [verdict for verdict in verdicts if not verdict.passed]
+    if not failing:
+        return None
+    posted = [
+        (key, value) for key in request.POST for value in request.POST.getlist(key) if key != "csrfmiddlewaretoken"
+    ]
+    context = {"assistant": assistant, "verdicts": verdicts, "failing": failing, "posted": posted}
+    return render(request, "voice/calltests/push_check.html", context)
+
+
 @agency_view()
 def assistant_detail(request, assistant_id):
     assistant = selectors.assistant_for_agency(agency=request.agency, public_id=assistant_id)
@@ -113,6 +134,7 @@ def assistant_detail(request, assistant_id):
         "rendered_prompt": assistant_prompt_render(assistant=assistant),
         "phone_numbers": assistant.phone_numbers.all(),
         "simulator_scenarios": scenario_choices(),
+        "call_test_count": assistant.call_tests.count(),
     }
     template = "voice/assistant_sync_status.html" if request.htmx else "voice/assistant_detail.html"
     return render(request, template, context)

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
-from django.utils import timezone
 
 from agencyhub.enqueue import enqueue
+from integrations.clock import clock_now
 from integrations.ghl.client import GhlClient
 from integrations.ghl.errors import GhlNotConnectedError
 from integrations.ghl.tokens import ghl_client_for
@@ -57,7 +57,7 @@ DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
 
 def message_asked_at(message: dict) -> datetime:
     """The message's own timestamp, never later than now: a replayed or simulated past call keeps its day."""
-    now = timezone.now()
+    now = clock_now()
     return min(message_timestamp(message) or now, now)
 
 
@@ -89,7 +89,7 @@ def call_context(
         caller_phone=caller,
         call_loader=call_loader,
         ghl_factory=ghl_factory,
-        now=timezone.now(),
+        now=clock_now(),
         asked_at=asked_at,
         business_hours=setup.business_hours,
     )

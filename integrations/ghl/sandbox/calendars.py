@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db import transaction
 from django.utils import timezone
 
+from integrations.clock import clock_now
 from integrations.sandbox.models import SandboxObject
 
 from . import replies, store
@@ -47,7 +48,7 @@ def _free_slot_starts(*, calendar: SandboxObject, start: datetime, end: datetime
         for a in store.objects("appointment").filter(parent_id=calendar.object_id).exclude(object_id=ignore_event)
         if a.data.get("appointmentStatus") != "cancelled"
     ]
-    earliest = max(start, timezone.now())
+    earliest = max(start, clock_now())
     starts = []
     day = start.astimezone(zone).date()
     while day <= end.astimezone(zone).date():
@@ -194,3 +195,15 @@ def sandbox_appointment_status_set(*, appointment_id: str, status: str) -> dict:
     appointment.data = {**appointment.data, "appointmentStatus": status, "dateUpdated": timezone.now().isoformat()}
     appointment.save(update_fields=["data"])
     return appointment.data
+
+
+def sandbox_appointments_rewind(*, location_id: str, to: datetime) -> int:
+    """The location's calendars as they were at `to`: appointments added since are removed (a replayed call
+    meets the calendar its caller met). Returns how many were removed."""
+    calendar_ids = store.objects("calendar").filter(parent_id=location_id).values_list("object_id", flat=True)
+    later = [
+        appointment.pk
+        for appointment in store.objects("appointment").filter(parent_id__in=list(calendar_ids))
+        if _parse_time(appointment.data["dateAdded"]) >= to
+    ]
+    return SandboxObject.objects.filter(pk__in=later).delete()[0]
