@@ -16,6 +16,7 @@ app.autodiscover_tasks(
         "voice.assistants",
         "voice.bookings",
         "voice.calls",
+        "voice.calltests",
         "voice.live",
         "voice.messaging",
         "voice.proof",

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from integrations.ghl.client import GhlHttp
-from voice.calltests.services import replay_in_progress
+from voice.calltests.replay import replay_in_progress
 
 # The token refresh runs under its row's lock by design (DESIGN.md "GHL connection"): a single-use refresh
 # token must rotate once, so these two calls are the only ones allowed inside a transaction. A saved call test's

@@ -69,6 +69,13 @@ class Ids:
         )
         self.job = job_create(agency=cast.agency, created_by=cast.owner, kind="crawl", title="Crawl", params={})
         self.call_test = CallTest.objects.create(assistant=self.assistant, source_call=self.call, name="Crawl")
+        self.push_check = job_create(
+            agency=cast.agency,
+            created_by=cast.owner,
+            kind="assistant_push_check",
+            title="Crawl check",
+            params={"assistant_pk": self.assistant.pk, "verdicts": []},
+        )
         self.incident = Incident.objects.create(
             agency=cast.agency, client=cast.client_account, check_name=CheckName.VAPI_PUSH, detail="Crawl"
         )
@@ -89,6 +96,7 @@ class Ids:
             "job_id": self.job.public_id,
             "incident_id": self.incident.public_id,
             "test_id": self.call_test.public_id,
+            "check_id": self.push_check.public_id,
         }
         if param not in values:
             pytest.fail(f"The crawl has no object of agency A for URL parameter '{param}': add one to Ids.value().")

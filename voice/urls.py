@@ -50,6 +50,7 @@ urlpatterns = [
     path(A + "calls/<uuid:call_id>/save-test/", calltests_views.call_test_create, name="call_test_create"),
     path(ASSISTANT + "tests/", calltests_views.call_test_list, name="call_test_list"),
     path(ASSISTANT + "tests/run/", calltests_views.call_tests_run, name="call_tests_run"),
+    path(ASSISTANT + "push-checks/<uuid:check_id>/", calltests_views.assistant_push_check, name="assistant_push_check"),
     path(A + "call-tests/<uuid:test_id>/", calltests_views.call_test_detail, name="call_test_detail"),
     path(A + "call-tests/<uuid:test_id>/run/", calltests_views.call_test_run, name="call_test_run"),
     path(A + "call-tests/<uuid:test_id>/delete/", calltests_views.call_test_delete, name="call_test_delete"),

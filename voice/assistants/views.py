@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -16,7 +17,7 @@ from voice.assistants import selectors, services, tasks
 from voice.assistants.defaults import new_assistant_defaults
 from voice.assistants.forms import AssistantForm
 from voice.assistants.payload import assistant_prompt_render
-from voice.calltests.services import assistant_revision_check
+from voice.calltests.services import assistant_push_check_start
 from voice.simulator.services import scenario_choices
 
 
@@ -92,10 +93,11 @@ def assistant_update(request, assistant_id):
     form = AssistantForm(request.POST or None, calendars=calendars, assistant=assistant)
     if request.method == "POST" and form.is_valid():
         try:
-            if not request.POST.get("push_anyway"):
-                checked = _saved_tests_check(request, assistant=assistant, form=form)
-                if checked is not None:
-                    return checked
+            checking = _push_check_start(
+                request, assistant=assistant, calendars=form.calendar_choices(), fields=form.assistant_fields()
+            )
+            if checking is not None:
+                return checking
             services.assistant_update(
                 assistant=assistant, author=request.user, calendars=form.calendar_choices(), **form.assistant_fields()
             )
@@ -108,20 +110,18 @@ def assistant_update(request, assistant_id):
     return render(request, "voice/assistant_form.html", context)
 
 
-def _saved_tests_check(request, *, assistant, form):
-    """The assistant's saved call tests replayed against the revision as typed: when one fails, the page with
-    the outcomes that differ and "Push anyway" (the form, resent as is); None when all pass (or none exist)."""
-    verdicts = assistant_revision_check(
-        assistant=assistant, author=request.user, calendars=form.calendar_choices(), fields=form.assistant_fields()
-    )
-    failing = [verdict for verdict in verdicts if not verdict.passed]
-    if not failing:
+def _push_check_start(request, *, assistant, calendars: list[dict], fields: dict):
+    """With saved call tests, a new revision is not saved at once: a job replays the tests against it first
+    (saving and pushing it when all pass); its progress page, or None to save and push as before."""
+    if not assistant.call_tests.exists():
         return None
-    posted = [
-        (key, value) for key in request.POST for value in request.POST.getlist(key) if key != "csrfmiddlewaretoken"
-    ]
-    context = {"assistant": assistant, "verdicts": verdicts, "failing": failing, "posted": posted}
-    return render(request, "voice/calltests/push_check.html", context)
+    if not settings.SANDBOX:
+        messages.warning(
+            request, "The saved tests were not run: they replay against the GoHighLevel sandbox, off here."
+        )
+        return None
+    job = assistant_push_check_start(assistant=assistant, author=request.user, calendars=calendars, fields=fields)
+    return redirect("job_detail", agency_slug=request.agency.slug, job_id=job.public_id)
 
 
 @agency_view()
@@ -178,6 +178,10 @@ def assistant_revision_restore(request, assistant_id, revision_id):
     revision = selectors.assistant_revision_for_agency(
         agency=request.agency, assistant_public_id=assistant_id, public_id=revision_id
     )
+    calendars, fields = services.assistant_revision_fields(revision=revision)
+    checking = _push_check_start(request, assistant=revision.assistant, calendars=calendars, fields=fields)
+    if checking is not None:
+        return checking
     try:
         services.assistant_revision_restore(revision=revision, author=request.user)
     except ValidationError as exc:

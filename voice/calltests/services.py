@@ -1,50 +1,24 @@
-"""Saved call tests: a call's tool calls kept as a test of its assistant, replayed against the GHL sandbox
-(voice.simulator's replay, through the real endpoint), and the check run before a new revision is pushed.
+"""Saved call tests: a call's tool calls kept as a test of its assistant, "run now", and the check run before
+a new revision is pushed. Both runs are jobs with a progress page (integrations.jobs): a replay takes about a
+tenth of a second per tool call, so an assistant's tests take seconds. See voice.calltests.replay for how."""
 
-A replay writes like a real call (the call, its records, bookings, sandbox appointments); it runs inside a
-transaction that is rolled back and with a cache of its own, so nothing of it outlives the replay: not the
-proposed revision it tested, not a rewound sandbox's slots. No network is used inside that transaction: the
-GHL client of a replay is the in-process sandbox transport.
-"""
-
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-
-from django.core.cache import DEFAULT_CACHE_ALIAS, caches
-from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from agencyhub.enqueue import enqueue_on_commit
+from integrations.jobs import job_create, job_fail, job_finish_without_file, job_for_task, job_progress, job_start
+from integrations.models import Job
 from tenants.models import User
 from voice.assistants.services import assistant_update
-from voice.live.explanations import OFFERED
+from voice.calltests import tasks
+from voice.calltests.replay import TestVerdict, call_test_replay, outcome_kind, verdicts_summary
 from voice.models import Assistant, Call, CallTest, CallTestStep, OutcomeKind
-from voice.simulator.conversation import SimulationError
-from voice.simulator.services import ReplayStep, tool_calls_replay
 
-# Each test replays in well under a second (in-process endpoint and sandbox); this keeps a push check short.
 MAX_TESTS_PER_ASSISTANT = 20
-ACTIONS = {"booked": OutcomeKind.BOOKED, "rescheduled": OutcomeKind.RESCHEDULED, "cancelled": OutcomeKind.CANCELLED}
-
-_replaying: ContextVar[bool] = ContextVar("call_test_replaying", default=False)
-
-
-def outcome_kind(*, result: str, error: str, details: dict) -> OutcomeKind:
-    """What one tool call came to, read from what the tool noted (voice.live.explanations) and its answer."""
-    details = details if isinstance(details, dict) else {}
-    if details.get("kind") == "booking":
-        return ACTIONS.get(details.get("action"), OutcomeKind.REFUSED)
-    if details.get("kind") == "availability":
-        days = details.get("days") or []
-        offered = any(slot.get("reason") == OFFERED for day in days for slot in day.get("slots") or [])
-        return OutcomeKind.OFFERED if offered else OutcomeKind.NO_TIMES
-    if error:
-        return OutcomeKind.ERROR
-    return OutcomeKind.ANSWERED
+RUN_KIND = "call_tests_run"
+PUSH_CHECK_KIND = "assistant_push_check"
 
 
 @transaction.atomic
@@ -106,86 +80,6 @@ def call_test_delete(*, test: CallTest) -> None:
     test.delete()
 
 
-def replay_in_progress() -> bool:
-    return _replaying.get()
-
-
-@contextmanager
-def replay_isolated() -> Iterator[None]:
-    """Everything inside is rolled back, and reads and writes a cache of its own: live calls never see a
-    proposed revision's setup nor slots from a rewound sandbox. Nests (each level rolls back its own)."""
-    live_cache = caches[DEFAULT_CACHE_ALIAS]
-    own_cache = LocMemCache(f"call-test-replay-{threading.get_ident()}", {})
-    own_cache.clear()
-    caches[DEFAULT_CACHE_ALIAS] = own_cache
-    token = _replaying.set(True)
-    try:
-        with transaction.atomic():
-            yield
-            transaction.set_rollback(True)
-    finally:
-        _replaying.reset(token)
-        caches[DEFAULT_CACHE_ALIAS] = live_cache
-        own_cache.clear()
-
-
-@dataclass(frozen=True)
-class StepVerdict:
-    position: int
-    tool_name: str
-    expected: OutcomeKind
-    got: OutcomeKind
-    heard_then: str
-    heard_now: str
-
-    @property
-    def passed(self) -> bool:
-        return self.expected == self.got
-
-
-@dataclass(frozen=True)
-class TestVerdict:
-    """One test's replay: each step's expected and got outcome, or why it could not run."""
-
-    test: CallTest
-    steps: list[StepVerdict] = field(default_factory=list)
-    error: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return not self.error and all(step.passed for step in self.steps)
-
-
-def call_test_replay(*, test: CallTest, assistant: Assistant | None = None) -> TestVerdict:
-    """Replays one test against the assistant as the database holds it now (rolled back afterwards)."""
-    steps = list(test.steps.all())
-    try:
-        with replay_isolated():
-            replayed = tool_calls_replay(
-                assistant=assistant or test.assistant,
-                caller_number=test.caller_number,
-                steps=[ReplayStep(name=s.tool_name, arguments=s.arguments, asked_at=s.asked_at) for s in steps],
-            )
-    except SimulationError as exc:
-        return TestVerdict(test=test, error=str(exc))
-    verdicts = [
-        StepVerdict(
-            position=step.position,
-            tool_name=step.tool_name,
-            expected=OutcomeKind(step.expected_kind),
-            got=outcome_kind(result=now.result, error=now.error, details=now.details),
-            heard_then=step.heard,
-            heard_now=now.error or now.result,
-        )
-        for step, now in zip(steps, replayed, strict=True)
-    ]
-    return TestVerdict(test=test, steps=verdicts)
-
-
-def call_tests_replay(*, assistant: Assistant) -> list[TestVerdict]:
-    return [call_test_replay(test=test, assistant=assistant) for test in assistant.call_tests.all()]
-
-
 def call_test_verdicts_record(*, verdicts: list[TestVerdict]) -> None:
     """Keeps each test's last verdict for its list: when, passed or not, and the per-step outcomes."""
     now = timezone.now()
@@ -198,25 +92,110 @@ def call_test_verdicts_record(*, verdicts: list[TestVerdict]) -> None:
         test.save(update_fields=["last_run_at", "last_passed", "last_error", "last_result"])
 
 
-def call_tests_run(*, assistant: Assistant, tests: list[CallTest] | None = None) -> list[TestVerdict]:
-    """ "Run now": the tests replayed against the assistant as it is live, their verdicts kept."""
-    verdicts = [call_test_replay(test=test, assistant=assistant) for test in tests or assistant.call_tests.all()]
-    call_test_verdicts_record(verdicts=verdicts)
-    return verdicts
+def _assistant_of(job: Job) -> Assistant | None:
+    return Assistant.objects.filter(client__agency=job.agency, pk=job.params.get("assistant_pk")).first()
 
 
-def assistant_revision_check(
+def call_tests_run_start(*, assistant: Assistant, tests: list[CallTest], user: User | None, back_url: str) -> Job:
+    """Run now: the tests replayed against the assistant as it is live, as a job with a progress page."""
+    job = job_create(
+        agency=assistant.client.agency,
+        created_by=user,
+        kind=RUN_KIND,
+        title=f"Run the saved tests of {assistant.name}",
+        params={"assistant_pk": assistant.pk, "test_pks": [test.pk for test in tests]},
+        back_url=back_url,
+    )
+    enqueue_on_commit(tasks.call_tests_run_task, job.pk)
+    return job
+
+
+def call_tests_run_job(*, job_id: int) -> None:
+    job = job_for_task(job_id=job_id)
+    if job is None:
+        return
+    assistant = _assistant_of(job)
+    if assistant is None:
+        job_fail(job=job, message="the assistant no longer exists.")
+        return
+    tests = list(assistant.call_tests.filter(pk__in=job.params.get("test_pks") or []))
+    job_start(job=job, total=len(tests))
+    verdicts = []
+    for done, test in enumerate(tests, start=1):
+        verdicts.append(call_test_replay(test=test, assistant=assistant))
+        call_test_verdicts_record(verdicts=verdicts[-1:])
+        job_progress(job=job, done=done)
+    job_finish_without_file(job=job, message=verdicts_summary(verdicts))
+
+
+def assistant_push_check_start(
     *, assistant: Assistant, author: User | None, calendars: list[dict], fields: dict
-) -> list[TestVerdict]:
-    """The assistant's saved tests replayed against the revision about to be pushed. The revision is saved
-    only inside the replay's rolled-back transaction: nothing goes live and nothing is pushed here.
-    Verdicts are kept only when all pass (that revision then goes live as checked)."""
-    if not assistant.call_tests.exists():
-        return []
-    with replay_isolated():
-        assistant_update(assistant=assistant, author=author, calendars=calendars, **fields)
-        verdicts = call_tests_replay(assistant=assistant)
-    assistant.refresh_from_db()
-    if all(verdict.passed for verdict in verdicts):
-        call_test_verdicts_record(verdicts=verdicts)
-    return verdicts
+) -> Job:
+    """The revision as typed, not saved yet: a job replays the saved tests against it, then saves and pushes it
+    when all pass; otherwise its page shows the outcomes that differ and offers "Push anyway"."""
+    job = job_create(
+        agency=assistant.client.agency,
+        created_by=author,
+        kind=PUSH_CHECK_KIND,
+        title=f"Test {assistant.name} before it goes live",
+        params={"assistant_pk": assistant.pk, "calendars": calendars, "fields": fields},
+    )
+    job.back_url = reverse("assistant_push_check", args=[job.agency.slug, assistant.public_id, job.public_id])
+    job.save(update_fields=["back_url"])
+    enqueue_on_commit(tasks.assistant_push_check_task, job.pk)
+    return job
+
+
+def _revision_save(*, job: Job, assistant: Assistant) -> Assistant:
+    params = job.params
+    return assistant_update(
+        assistant=assistant, author=job.created_by, calendars=params["calendars"], **params["fields"]
+    )
+
+
+def assistant_push_check_job(*, job_id: int) -> None:
+    job = job_for_task(job_id=job_id)
+    if job is None:
+        return
+    assistant = _assistant_of(job)
+    if assistant is None:
+        job_fail(job=job, message="the assistant no longer exists.")
+        return
+    tests = list(assistant.call_tests.all())
+    job_start(job=job, total=len(tests))
+    verdicts = []
+    try:
+        for done, test in enumerate(tests, start=1):
+            # Each replay applies the revision inside its own rolled-back transaction: progress stays visible.
+            verdicts.append(
+                call_test_replay(
+                    test=test, assistant=assistant, revision=lambda: _revision_save(job=job, assistant=assistant)
+                )
+            )
+            assistant.refresh_from_db()
+            job_progress(job=job, done=done)
+    except ValidationError as exc:
+        job_fail(job=job, message="the revision is not valid: " + " ".join(exc.messages))
+        return
+    failing = [verdict for verdict in verdicts if not verdict.passed]
+    job.params = {**job.params, "verdicts": [verdict.as_dict() for verdict in verdicts], "saved": not failing}
+    job.save(update_fields=["params"])
+    if failing:
+        job_finish_without_file(job=job, message=verdicts_summary(verdicts) + " Not pushed: review the differences.")
+        return
+    # The revision goes live exactly as it was checked, so these verdicts are the tests' last result.
+    call_test_verdicts_record(verdicts=verdicts)
+    _revision_save(job=job, assistant=assistant)
+    job_finish_without_file(job=job, message=verdicts_summary(verdicts) + " Saved; pushing to Vapi.")
+
+
+def assistant_push_anyway(*, job: Job) -> Assistant:
+    """Saves and pushes the revision a push check held back, once (a second confirmation changes nothing)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        assistant = _assistant_of(job)
+        if assistant is None or job.params.get("saved") or "verdicts" not in job.params:
+            raise ValidationError("This revision was already pushed, or its check has not finished.")
+        job.params = {**job.params, "saved": True}
+        job.save(update_fields=["params"])
+        return _revision_save(job=job, assistant=assistant)

@@ -5,15 +5,19 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from integrations.jobs import job_for_agency
 from tenants.access import agency_view
 from voice.assistants.selectors import assistant_for_agency
 from voice.calls.selectors import call_for_agency
 from voice.calls.transcripts import tool_words
 from voice.calltests import selectors, services
 from voice.calltests.forms import CallTestForm
+from voice.calltests.replay import outcome_kind
 from voice.models import OutcomeKind
 
 
@@ -21,15 +25,6 @@ def _arguments(arguments) -> str:
     if isinstance(arguments, dict):
         return ", ".join(f"{key}: {value}" for key, value in arguments.items())
     return json.dumps(arguments)[:300]
-
-
-def _summary(verdicts) -> str:
-    failing = [v for v in verdicts if not v.passed]
-    if not failing:
-        return f"All {len(verdicts)} test{'s' if len(verdicts) != 1 else ''} passed."
-    return f"{len(failing)} of {len(verdicts)} test{'s' if len(verdicts) != 1 else ''} failed: " + ", ".join(
-        v.test.name for v in failing
-    )
 
 
 @agency_view()
@@ -43,7 +38,7 @@ def call_test_create(request, call_id):
             "title": tool_words(record.name),
             "arguments": _arguments(record.arguments),
             "heard": record.error or record.result,
-            "expected": services.outcome_kind(result=record.result, error=record.error, details=record.details),
+            "expected": outcome_kind(result=record.result, error=record.error, details=record.details),
         }
         for position, record in enumerate(records)
     ]
@@ -69,15 +64,18 @@ def call_test_list(request, assistant_id):
     return render(request, "voice/calltests/call_test_list.html", {"assistant": assistant, "tests": tests})
 
 
+def _run_started(request, *, assistant, tests, back_url):
+    job = services.call_tests_run_start(assistant=assistant, tests=tests, user=request.user, back_url=back_url)
+    return redirect("job_detail", agency_slug=request.agency.slug, job_id=job.public_id)
+
+
 @agency_view()
 @require_POST
 def call_tests_run(request, assistant_id):
-    """Run now: every test of the assistant replayed against the sandbox with the assistant as it is."""
+    """Run now: every test of the assistant replayed against the sandbox with the assistant as it is (a job)."""
     assistant = assistant_for_agency(agency=request.agency, public_id=assistant_id)
-    verdicts = services.call_tests_run(assistant=assistant)
-    if verdicts:
-        (messages.success if all(v.passed for v in verdicts) else messages.warning)(request, _summary(verdicts))
-    return redirect("call_test_list", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
+    back_url = reverse("call_test_list", args=[request.agency.slug, assistant.public_id])
+    return _run_started(request, assistant=assistant, tests=list(assistant.call_tests.all()), back_url=back_url)
 
 
 @agency_view()
@@ -115,9 +113,8 @@ def call_test_detail(request, test_id):
 @require_POST
 def call_test_run(request, test_id):
     test = selectors.call_test_for_agency(agency=request.agency, public_id=test_id)
-    verdicts = services.call_tests_run(assistant=test.assistant, tests=[test])
-    (messages.success if verdicts[0].passed else messages.warning)(request, _summary(verdicts))
-    return redirect("call_test_detail", agency_slug=request.agency.slug, test_id=test.public_id)
+    back_url = reverse("call_test_detail", args=[request.agency.slug, test.public_id])
+    return _run_started(request, assistant=test.assistant, tests=[test], back_url=back_url)
 
 
 @agency_view()
@@ -127,3 +124,31 @@ def call_test_delete(request, test_id):
     services.call_test_delete(test=test)
     messages.success(request, f"Deleted “{test.name}”.")
     return redirect("call_test_list", agency_slug=request.agency.slug, assistant_id=test.assistant.public_id)
+
+
+@agency_view()
+def assistant_push_check(request, assistant_id, check_id):
+    """A push check's outcome: the outcomes that differ, expected vs got per step, and "Push anyway" (POST)."""
+    assistant = assistant_for_agency(agency=request.agency, public_id=assistant_id)
+    job = job_for_agency(agency=request.agency, public_id=check_id)
+    if job.kind != services.PUSH_CHECK_KIND or job.params.get("assistant_pk") != assistant.pk:
+        raise Http404("No such push check.")
+    if "verdicts" not in job.params:  # still running, or failed: its progress page says which
+        return redirect("job_detail", agency_slug=request.agency.slug, job_id=job.public_id)
+    if request.method == "POST":
+        try:
+            services.assistant_push_anyway(job=job)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Saved {assistant.name} despite the failing tests; pushing to Vapi.")
+        return redirect("assistant_detail", agency_slug=request.agency.slug, assistant_id=assistant.public_id)
+    verdicts = job.params["verdicts"]
+    context = {
+        "assistant": assistant,
+        "job": job,
+        "verdicts": verdicts,
+        "failing": [verdict for verdict in verdicts if not verdict["passed"]],
+        "saved": job.params.get("saved"),
+    }
+    return render(request, "voice/calltests/push_check.html", context)

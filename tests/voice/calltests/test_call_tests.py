@@ -3,12 +3,18 @@ endpoint, and run before every push of a new revision, which it holds back (with
 
 import pytest
 
+from integrations.models import Job
 from integrations.sandbox.models import SandboxObject
 from tests.vapi import next_weekday, tool_calls, tool_results, vapi_post
 from tests.voice.assistants.forms import form_data
 from voice.models import Booking, Call, CallTest, OutcomeKind, SyncStatus
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def capture(django_capture_on_commit_callbacks):
+    return django_capture_on_commit_callbacks
 
 
 @pytest.fixture
@@ -30,13 +36,25 @@ def _calendar_ids(live) -> dict[str, str]:
     return {c.spoken_name: c.calendar_id for c in live.assistant.calendars.all()}
 
 
-def _edit(live, as_user, **overrides):
-    """Posts the assistant's edit form as staff (both calendars kept unless overridden)."""
+def _edit(live, as_user, capture, **overrides):
+    """Posts the assistant's edit form as staff (both calendars kept unless overridden); the push check's job
+    runs as a worker would once the request has committed. Returns the job's page."""
     ids = _calendar_ids(live)
     data = form_data(**{f"calendar_{ids['cleaning']}": "cleaning", f"calendar_{ids['consultation']}": "consultation"})
     data.pop("calendar_cal-clean"), data.pop("calendar_cal-consult")
     data.update(overrides)
-    return as_user(live.staff).post(f"/a/{live.agency.slug}/assistants/{live.assistant.public_id}/edit/", data)
+    with capture(execute=True):
+        response = as_user(live.staff).post(f"/a/{live.agency.slug}/assistants/{live.assistant.public_id}/edit/", data)
+    assert response.status_code == 302 and "/jobs/" in response.url
+    return as_user(live.staff).get(response.url).content.decode()
+
+
+def _check_page(live, as_user) -> str:
+    """The push check's own page, where the job's Continue leads."""
+    job = Job.objects.get(kind="assistant_push_check")
+    response = as_user(live.staff).get(job.back_url)
+    assert response.status_code == 200
+    return response.content.decode()
 
 
 def _save_test(live, as_user, **expected) -> CallTest:
@@ -70,12 +88,14 @@ def test_staff_save_a_call_as_a_test_from_its_page_with_the_outcome_each_step_sh
     assert "Books 9:30 cleaning" in listed.content.decode() and "Not run yet" in listed.content.decode()
 
 
-def test_run_now_replays_the_test_in_the_sandbox_passes_and_leaves_nothing_behind(booked_call, as_user):
+def test_run_now_replays_the_test_in_the_sandbox_passes_and_leaves_nothing_behind(booked_call, as_user, capture):
     live = booked_call
     test = _save_test(live, as_user)
     before = (Call.objects.count(), Booking.objects.count(), SandboxObject.objects.count())
 
-    response = as_user(live.staff).post(f"/a/{live.agency.slug}/assistants/{live.assistant.public_id}/tests/run/")
+    with capture(execute=True):
+        started = as_user(live.staff).post(f"/a/{live.agency.slug}/assistants/{live.assistant.public_id}/tests/run/")
+    progress = as_user(live.staff).get(started.url).content.decode()
 
     test.refresh_from_db()
     assert test.last_passed is True and test.last_error == "" and test.last_run_at
@@ -83,53 +103,62 @@ def test_run_now_replays_the_test_in_the_sandbox_passes_and_leaves_nothing_behin
     assert [step["got"] for step in test.last_result] == ["offered", "booked"]
     assert test.last_result[1]["heard"].startswith("You're booked")
     assert (Call.objects.count(), Booking.objects.count(), SandboxObject.objects.count()) == before
-    listed = as_user(live.staff).get(response.url).content.decode()
-    assert "All 1 test passed." in listed and "Passed" in listed
+    assert "100%" in progress and "All 1 test passed." in progress
+    listed = as_user(live.staff).get(f"/a/{live.agency.slug}/assistants/{live.assistant.public_id}/tests/")
+    assert "Passed" in listed.content.decode()
 
 
-def test_a_revision_whose_replay_differs_is_not_pushed_and_the_push_page_shows_the_diff(booked_call, as_user):
+def test_a_revision_whose_replay_differs_is_not_pushed_and_the_push_page_shows_the_diff(booked_call, as_user, capture):
     live = booked_call
     _save_test(live, as_user)
     ids = _calendar_ids(live)
-    revisions = live.assistant.revisions.count()
+    revisions, sync = live.assistant.revisions.count(), (live.assistant.sync_status, live.assistant.push_requested_at)
 
     # The new revision books only into the hour-long consultations: 9:30 is no longer a slot there.
-    response = _edit(live, as_user, **{f"calendar_{ids['cleaning']}": "", "name": "Front desk v2"})
+    progress = _edit(live, as_user, capture, **{f"calendar_{ids['cleaning']}": "", "name": "Front desk v2"})
 
-    page = response.content.decode()
-    assert response.status_code == 200 and "1 of 1 test failed" in page
-    assert 'expected <span class="badge text-bg-light border">Booked</span>' in page
+    assert "1 of 1 test failed: Books 9:30 cleaning. Not pushed" in progress
+    page = _check_page(live, as_user)
+    assert "Not pushed yet: 1 of 1 test failed" in page
+    assert '<span class="badge text-bg-light border" data-expected>Booked</span>' in page
     assert '<span class="badge text-bg-danger" data-got>Refused</span>' in page
     assert "Heard then:</span> “You&#x27;re booked" in page and "Push anyway" in page
     live.assistant.refresh_from_db()
     assert live.assistant.name != "Front desk v2" and live.assistant.revisions.count() == revisions
     assert sorted(_calendar_ids(live)) == ["cleaning", "consultation"]
-    assert live.assistant.sync_status != SyncStatus.PENDING or live.assistant.synced_at is None
+    assert (live.assistant.sync_status, live.assistant.push_requested_at) == sync  # no push was requested
 
 
-def test_push_anyway_saves_and_pushes_the_revision_the_tests_warned_about(booked_call, as_user):
+def test_push_anyway_saves_and_pushes_the_revision_the_tests_warned_about(booked_call, as_user, capture):
     live = booked_call
     _save_test(live, as_user)
     ids = _calendar_ids(live)
     revisions = live.assistant.revisions.count()
+    _edit(live, as_user, capture, **{f"calendar_{ids['cleaning']}": "", "name": "Front desk v2"})
+    check_url = Job.objects.get(kind="assistant_push_check").back_url
 
-    response = _edit(live, as_user, push_anyway="1", **{f"calendar_{ids['cleaning']}": "", "name": "Front desk v2"})
+    response = as_user(live.staff).post(check_url)
 
     assert response.status_code == 302
     live.assistant.refresh_from_db()
     assert live.assistant.name == "Front desk v2" and live.assistant.sync_status == SyncStatus.PENDING
     assert live.assistant.revisions.count() == revisions + 1 and list(_calendar_ids(live)) == ["consultation"]
+    # Confirming twice saves once; the check page now says it was pushed anyway.
+    as_user(live.staff).post(check_url)
+    assert live.assistant.revisions.count() == revisions + 1
+    assert "Pushed anyway: 1 of 1 test failed" in _check_page(live, as_user)
 
 
-def test_a_revision_whose_tests_pass_is_pushed_as_before(booked_call, as_user):
+def test_a_revision_whose_tests_pass_is_pushed_as_before(booked_call, as_user, capture):
     live = booked_call
     test = _save_test(live, as_user)
+    revisions = live.assistant.revisions.count()
 
-    response = _edit(live, as_user, name="Front desk v2")
+    progress = _edit(live, as_user, capture, name="Front desk v2")
 
-    assert response.status_code == 302
+    assert "All 1 test passed. Saved; pushing to Vapi." in progress
     live.assistant.refresh_from_db()
-    assert live.assistant.name == "Front desk v2" and live.assistant.sync_status == SyncStatus.PENDING
+    assert live.assistant.name == "Front desk v2" and live.assistant.revisions.count() == revisions + 1
     test.refresh_from_db()
     assert test.last_passed is True
 
