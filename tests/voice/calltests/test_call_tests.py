@@ -1,12 +1,18 @@
 """A failed call becomes a test: saved from the call page, replayed against the GHL sandbox through the real
 endpoint, and run before every push of a new revision, which it holds back (with the diff) when an outcome differs."""
 
+from datetime import timedelta
+from unittest import mock
+
 import pytest
+from django.core.cache import cache
+from django.utils import timezone
 
 from integrations.models import Job
 from integrations.sandbox.models import SandboxObject
 from tests.vapi import next_weekday, tool_calls, tool_results, vapi_post
 from tests.voice.assistants.forms import form_data
+from voice.calltests.replay import call_test_replay
 from voice.models import Booking, Call, CallTest, OutcomeKind, SyncStatus
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +135,19 @@ def test_a_revision_whose_replay_differs_is_not_pushed_and_the_push_page_shows_t
     assert (live.assistant.sync_status, live.assistant.push_requested_at) == sync  # no push was requested
 
 
+def test_live_calls_keep_their_cached_setup_while_a_push_check_replays_another_revision(booked_call, as_user, capture):
+    live = booked_call
+    _save_test(live, as_user)
+    ids = _calendar_ids(live)
+    live_auth = cache.get(f"vapi:live:{live.agency.public_id}")  # cached by the call's own tool calls
+    assert live_auth is not None
+
+    _edit(live, as_user, capture, **{f"calendar_{ids['cleaning']}": ""})
+
+    # The replays cached the checked revision's setup in a cache of their own, dropped with them.
+    assert cache.get(f"vapi:live:{live.agency.public_id}").generation == live_auth.generation
+
+
 def test_push_anyway_saves_and_pushes_the_revision_the_tests_warned_about(booked_call, as_user, capture):
     live = booked_call
     _save_test(live, as_user)
@@ -175,3 +194,16 @@ def test_a_test_can_be_edited_and_deleted_and_stays_inside_its_agency(booked_cal
     assert outsider.post(url + "delete/").status_code == 404 and CallTest.objects.exists()
     as_user(live.staff).post(url + "delete/")
     assert not CallTest.objects.exists()
+
+
+def test_a_replay_weeks_later_meets_the_calendar_at_the_moment_the_caller_asked(booked_call, as_user):
+    live = booked_call
+    test = _save_test(live, as_user)
+    later = timezone.now() + timedelta(days=22)
+
+    # By then the booked Tuesday is long past; the replay's clock stands where the call's did.
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        verdict = call_test_replay(test=test)
+
+    assert verdict.passed, verdict.as_dict()
+    assert verdict.steps[1].heard_now == test.steps.get(position=1).heard
