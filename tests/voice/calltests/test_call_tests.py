@@ -207,3 +207,20 @@ def test_a_replay_weeks_later_meets_the_calendar_at_the_moment_the_caller_asked(
 
     assert verdict.passed, verdict.as_dict()
     assert verdict.steps[1].heard_now == test.steps.get(position=1).heard
+
+
+def test_restoring_a_revision_is_checked_like_an_edit(booked_call, as_user, capture):
+    live = booked_call
+    _save_test(live, as_user)
+    # The assistant's first revision books into a calendar this client's GHL does not have.
+    first = live.assistant.revisions.order_by("created_at", "id").first()
+    assert [c["calendar_id"] for c in first.snapshot["calendars"]] == ["cal-clean"]
+    restore = f"/a/{live.agency.slug}/assistants/{live.assistant.public_id}/revisions/{first.public_id}/restore/"
+
+    with capture(execute=True):
+        response = as_user(live.staff).post(restore)
+
+    assert "/jobs/" in response.url
+    assert "1 of 1 test failed" in as_user(live.staff).get(response.url).content.decode()
+    assert '<span class="badge text-bg-danger" data-got>Error</span>' in _check_page(live, as_user)
+    assert sorted(_calendar_ids(live)) == ["cleaning", "consultation"]
