@@ -16,6 +16,7 @@ app.autodiscover_tasks(
         "voice.assistants",
         "voice.bookings",
         "voice.calls",
+        "voice.calltests",
         "voice.kept",
         "voice.live",
         "voice.messaging",

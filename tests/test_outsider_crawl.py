@@ -12,7 +12,7 @@ from integrations.models import WebhookEvent
 from tenants.models import AgencyRole
 from tenants.services import api_key_create, invitation_create
 from tests.factories import AssistantFactory
-from voice.models import Booking, BookingStatus, Call, CheckName, Incident, PhoneNumber
+from voice.models import Booking, BookingStatus, Call, CallTest, CheckName, Incident, PhoneNumber
 
 # Routes anyone may reach, each guarded by its own token, signature or sign-in.
 PUBLIC_PREFIXES = (
@@ -68,6 +68,14 @@ class Ids:
             provider="ghl", event_type="AppointmentCreate", unique_key="crawl-1", agency=cast.agency, body={}
         )
         self.job = job_create(agency=cast.agency, created_by=cast.owner, kind="crawl", title="Crawl", params={})
+        self.call_test = CallTest.objects.create(assistant=self.assistant, source_call=self.call, name="Crawl")
+        self.push_check = job_create(
+            agency=cast.agency,
+            created_by=cast.owner,
+            kind="assistant_push_check",
+            title="Crawl check",
+            params={"assistant_pk": self.assistant.pk, "verdicts": []},
+        )
         self.incident = Incident.objects.create(
             agency=cast.agency, client=cast.client_account, check_name=CheckName.VAPI_PUSH, detail="Crawl"
         )
@@ -87,6 +95,8 @@ class Ids:
             "api_key_id": self.api_key.public_id,
             "job_id": self.job.public_id,
             "incident_id": self.incident.public_id,
+            "test_id": self.call_test.public_id,
+            "check_id": self.push_check.public_id,
         }
         if param not in values:
             pytest.fail(f"The crawl has no object of agency A for URL parameter '{param}': add one to Ids.value().")

@@ -15,6 +15,7 @@ class VoiceConfig(AppConfig):
         from voice.bookings.services import booking_sync_from_ghl
         from voice.calls.ingest import vapi_message_process
         from voice.calls.tasks import call_export_task
+        from voice.calltests.tasks import assistant_push_check_task, call_tests_run_task
         from voice.live.setup import receivers_connect
         from voice.proof.services import proof_appointment_changed
 
@@ -30,3 +31,5 @@ class VoiceConfig(AppConfig):
         register_job_runner("call_export", call_export_task)
         register_job_runner("vapi_import", assistants_import_task)
         register_job_runner("assistants_push", assistants_push_task)
+        register_job_runner("call_tests_run", call_tests_run_task)
+        register_job_runner("assistant_push_check", assistant_push_check_task)

@@ -353,6 +353,7 @@ class CallDay(models.Model):
         return f"Calls of client {self.client_id} on {self.day}"
 
 
+from voice.calltests.models import CallTest, CallTestStep, OutcomeKind  # noqa: E402, F401
 from voice.kept.models import ServiceValue  # noqa: E402, F401
 from voice.messaging.models import MessagingSettings, TextMessage, TextMessageKind, TextMessageStatus  # noqa: E402, F401
 from voice.proof.models import CallProof, MismatchKind, ProofStatus  # noqa: E402, F401

@@ -4,6 +4,7 @@ from voice.assistants import vapi_org_views as vapi_org_views
 from voice.assistants import views as assistants_views
 from voice.bookings import views as bookings_views
 from voice.calls import views as calls_views
+from voice.calltests import views as calltests_views
 from voice.dashboards import views as dashboards_views
 from voice.kept import views as kept_views
 from voice.messaging import views as messaging_views
@@ -51,6 +52,13 @@ urlpatterns = [
     path(A + "calls/export/", calls_views.call_export, name="call_export"),
     path(A + "calls/client-picker/", calls_views.client_picker, name="client_picker"),
     path(A + "calls/<uuid:call_id>/", calls_views.call_detail, name="call_detail"),
+    path(A + "calls/<uuid:call_id>/save-test/", calltests_views.call_test_create, name="call_test_create"),
+    path(ASSISTANT + "tests/", calltests_views.call_test_list, name="call_test_list"),
+    path(ASSISTANT + "tests/run/", calltests_views.call_tests_run, name="call_tests_run"),
+    path(ASSISTANT + "push-checks/<uuid:check_id>/", calltests_views.assistant_push_check, name="assistant_push_check"),
+    path(A + "call-tests/<uuid:test_id>/", calltests_views.call_test_detail, name="call_test_detail"),
+    path(A + "call-tests/<uuid:test_id>/run/", calltests_views.call_test_run, name="call_test_run"),
+    path(A + "call-tests/<uuid:test_id>/delete/", calltests_views.call_test_delete, name="call_test_delete"),
     path(A + "bookings/", bookings_views.booking_list, name="booking_list"),
     path(A + "alerts/", watchdog_views.alert_list, name="alert_list"),
     path(A + "alerts/settings/", watchdog_views.alert_settings, name="alert_settings"),

@@ -146,10 +146,15 @@ def assistant_update(*, assistant: Assistant, author: User | None, calendars: li
     return assistant
 
 
-def assistant_revision_restore(*, revision: AssistantRevision, author: User | None) -> Assistant:
+def assistant_revision_fields(*, revision: AssistantRevision) -> tuple[list[dict], dict]:
+    """The revision's calendars and editable fields, as assistant_update takes them."""
     snapshot = dict(revision.snapshot)
     calendars = snapshot.pop("calendars", [])
-    fields = {key: value for key, value in snapshot.items() if key in EDITABLE_FIELDS}
+    return calendars, {key: value for key, value in snapshot.items() if key in EDITABLE_FIELDS}
+
+
+def assistant_revision_restore(*, revision: AssistantRevision, author: User | None) -> Assistant:
+    calendars, fields = assistant_revision_fields(revision=revision)
     return assistant_update(assistant=revision.assistant, author=author, calendars=calendars, **fields)
 
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -16,6 +17,7 @@ from voice.assistants import selectors, services, tasks
 from voice.assistants.defaults import new_assistant_defaults
 from voice.assistants.forms import AssistantForm
 from voice.assistants.payload import assistant_prompt_render
+from voice.calltests.services import assistant_push_check_start
 from voice.live.caller import CALL_START_VARIABLES
 from voice.simulator.services import scenario_choices
 
@@ -98,6 +100,11 @@ def assistant_update(request, assistant_id):
     form = AssistantForm(request.POST or None, calendars=calendars, assistant=assistant)
     if request.method == "POST" and form.is_valid():
         try:
+            checking = _push_check_start(
+                request, assistant=assistant, calendars=form.calendar_choices(), fields=form.assistant_fields()
+            )
+            if checking is not None:
+                return checking
             services.assistant_update(
                 assistant=assistant, author=request.user, calendars=form.calendar_choices(), **form.assistant_fields()
             )
@@ -116,6 +123,20 @@ def assistant_update(request, assistant_id):
     return render(request, "voice/assistant_form.html", context)
 
 
+def _push_check_start(request, *, assistant, calendars: list[dict], fields: dict):
+    """With saved call tests, a new revision is not saved at once: a job replays the tests against it first
+    (saving and pushing it when all pass); its progress page, or None to save and push as before."""
+    if not assistant.call_tests.exists():
+        return None
+    if not settings.SANDBOX:
+        messages.warning(
+            request, "The saved tests were not run: they replay against the GoHighLevel sandbox, off here."
+        )
+        return None
+    job = assistant_push_check_start(assistant=assistant, author=request.user, calendars=calendars, fields=fields)
+    return redirect("job_detail", agency_slug=request.agency.slug, job_id=job.public_id)
+
+
 @agency_view()
 def assistant_detail(request, assistant_id):
     assistant = selectors.assistant_for_agency(agency=request.agency, public_id=assistant_id)
@@ -126,6 +147,7 @@ def assistant_detail(request, assistant_id):
         "rendered_prompt": assistant_prompt_render(assistant=assistant),
         "phone_numbers": assistant.phone_numbers.all(),
         "simulator_scenarios": scenario_choices(),
+        "call_test_count": assistant.call_tests.count(),
     }
     template = "voice/assistant_sync_status.html" if request.htmx else "voice/assistant_detail.html"
     return render(request, template, context)
@@ -169,6 +191,10 @@ def assistant_revision_restore(request, assistant_id, revision_id):
     revision = selectors.assistant_revision_for_agency(
         agency=request.agency, assistant_public_id=assistant_id, public_id=revision_id
     )
+    calendars, fields = services.assistant_revision_fields(revision=revision)
+    checking = _push_check_start(request, assistant=revision.assistant, calendars=calendars, fields=fields)
+    if checking is not None:
+        return checking
     try:
         services.assistant_revision_restore(revision=revision, author=request.user)
     except ValidationError as exc:

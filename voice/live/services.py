@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
-from django.utils import timezone
 
 from agencyhub.enqueue import enqueue
+from integrations.clock import clock_now
 from integrations.ghl.client import GhlClient
 from integrations.ghl.errors import GhlNotConnectedError
 from integrations.ghl.tokens import ghl_client_for
@@ -64,7 +64,7 @@ DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
 
 def message_asked_at(message: dict) -> datetime:
     """The message's own timestamp, never later than now: a replayed or simulated past call keeps its day."""
-    now = timezone.now()
+    now = clock_now()
     return min(message_timestamp(message) or now, now)
 
 
@@ -96,7 +96,7 @@ def call_context(
         caller_phone=caller,
         call_loader=call_loader,
         ghl_factory=ghl_factory,
-        now=timezone.now(),
+        now=clock_now(),
         asked_at=asked_at,
         business_hours=setup.business_hours,
     )
@@ -254,7 +254,7 @@ def _with_caller_context(answer: dict, *, setup: AssistantSetup | None, message:
     facts = caller_facts(
         setup=setup, caller=message_caller_number(message), call_id=message_call_id(message), ask_ghl=ask_ghl
     )
-    variables = caller_context_variables(setup=setup, facts=facts, now=timezone.now())
+    variables = caller_context_variables(setup=setup, facts=facts, now=clock_now())
     # Given at the start: the call's tool answers need not repeat it.
     caller_context_claim(client_id=setup.client_id, call_id=message_call_id(message))
     return {**answer, "assistantOverrides": {"variableValues": variables}}
@@ -269,7 +269,7 @@ def _first_answer_with_context(*, setup: AssistantSetup | None, message: dict, r
     if entry is None or not caller_context_claim(client_id=setup.client_id, call_id=message_call_id(message)):
         return
     facts = caller_facts(setup=setup, caller=message_caller_number(message), call_id=message_call_id(message))
-    sentence = caller_context_sentence(caller_context_variables(setup=setup, facts=facts, now=timezone.now()))
+    sentence = caller_context_sentence(caller_context_variables(setup=setup, facts=facts, now=clock_now()))
     entry["result"] = f"{sentence} {entry['result']}"
 
 

@@ -52,12 +52,13 @@ def _offers(ctx: CallContext, calendar: CalendarChoice, first_day, days: int, pa
 
 def check_availability(ctx: CallContext, args: dict, **_) -> str:
     """Openings for a day or a range, optionally a part of the day and a service, a few per day."""
+    today = ctx.now.astimezone(ctx.tz).date()
     try:
-        first = requested_day(args.get("date") or args.get("day") or args.get("start_date") or "today", ctx.tz)
-        last = requested_day(args["end_date"], ctx.tz) if args.get("end_date") else first
+        asked = args.get("date") or args.get("day") or args.get("start_date") or "today"
+        first = requested_day(asked, ctx.tz, today=today)
+        last = requested_day(args["end_date"], ctx.tz, today=today) if args.get("end_date") else first
     except UnclearTime as exc:
         raise ToolFailure(str(exc)) from exc
-    today = ctx.now.astimezone(ctx.tz).date()
     first = max(first, today)
     days = min(max((last - first).days + 1, 1), MAX_RANGE_DAYS)
     calendar = calendar_for(ctx, args.get("service"))

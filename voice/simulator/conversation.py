@@ -99,11 +99,22 @@ def offered_slots(answer: str, *, tz: ZoneInfo, today) -> list[datetime]:
 class Conversation:
     """One simulated call: builds each Vapi message in order and sends it as it happens."""
 
-    def __init__(self, *, assistant: Assistant, scenario: Scenario, seed: str, started_at: datetime, sender):
+    def __init__(
+        self,
+        *,
+        assistant: Assistant,
+        scenario: Scenario,
+        seed: str,
+        started_at: datetime,
+        sender,
+        caller_number: str = "",
+    ):
+        """`caller_number` replaces the seeded caller's: a replayed call is placed by the original caller."""
         self.assistant, self.scenario, self.sender = assistant, scenario, sender
         self.rng = random.Random(f"{assistant.public_id}:{seed}")  # noqa: S311 (demo data, not security)
         self.tz = ZoneInfo(assistant.time_zone or assistant.client.time_zone)
         self.caller_name, self.caller_number = _caller(self.rng, self.tz.key)
+        self.caller_number = caller_number or self.caller_number
         self.call_id = simulated_call_id(assistant=assistant, seed=seed)
         self.timeline = Timeline(started=started_at)
         self.calendar = self.rng.choice(list(assistant.calendars.all()))
@@ -163,13 +174,14 @@ class Conversation:
             )
         )
 
-    def tool(self, name: str, arguments: dict) -> str:
-        """Sends one tool call; the spoken result, or SimulationError when the endpoint answered an error."""
+    def tool_answer(self, name: str, arguments) -> dict:
+        """Sends one tool call (arguments as Vapi passed them: an object or a JSON string); the endpoint's
+        result entry, `{"toolCallId", "name", "result" | "error"}`."""
         self.tool_number += 1
         tool_call = {
             "id": f"call_{hashlib.sha256(f'{self.call_id}:{self.tool_number}'.encode()).hexdigest()[:24]}",
             "type": "function",
-            "function": {"name": name, "arguments": json.dumps(arguments)},
+            "function": {"name": name, "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments)},
         }
         self.timeline.tool_call(tool_call)
         answer = self.sender.send(
@@ -182,10 +194,15 @@ class Conversation:
         results = answer.get("results") or []
         if len(results) != 1 or results[0].get("toolCallId") != tool_call["id"]:
             raise SimulationError(f"The endpoint answered {name} without its result: {answer}")
-        if results[0].get("error") or not results[0].get("result"):
-            raise SimulationError(f"{name} failed: {results[0].get('error') or 'no result'}")
-        self.timeline.tool_result(tool_call, results[0]["result"])
-        return results[0]["result"]
+        return results[0]
+
+    def tool(self, name: str, arguments: dict) -> str:
+        """Sends one tool call; the spoken result, or SimulationError when the endpoint answered an error."""
+        answered = self.tool_answer(name, arguments)
+        if answered.get("error") or not answered.get("result"):
+            raise SimulationError(f"{name} failed: {answered.get('error') or 'no result'}")
+        self.timeline.tool_result(self.timeline.messages[-1]["toolCalls"][0], answered["result"])
+        return answered["result"]
 
     # --- the conversation ------------------------------------------------------------------------
 

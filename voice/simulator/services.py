@@ -16,12 +16,14 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 
+from integrations.clock import clock_fixed_at
+from integrations.ghl.sandbox.calendars import sandbox_appointments_rewind
 from integrations.ghl.selectors import ghl_location_for_client
 from integrations.sandbox.inprocess import in_process_app
 from integrations.vapi.auth import request_signature
 from integrations.vapi.sandbox import sandbox_call_record
 from voice.assistants.vapi_org import vapi_endpoint_path
-from voice.models import Assistant, Call, VapiAccount
+from voice.models import Assistant, Call, ToolCallRecord, VapiAccount
 from voice.simulator.conversation import Conversation, Scenario, SimulationError
 
 # A call simulated without a start has just ended: it began this long ago, so no timestamp lies ahead.
@@ -136,6 +138,69 @@ def call_simulate(
         booked_at=conversation.booked_at,
         call=Call.objects.filter(agency=assistant.client.agency, vapi_call_id=conversation.call_id).first(),
     )
+
+
+@dataclass(frozen=True)
+class ReplayStep:
+    """One recorded tool call: its name, its arguments as Vapi passed them, and when the caller asked."""
+
+    name: str
+    arguments: dict | str
+    asked_at: datetime
+
+
+@dataclass(frozen=True)
+class ReplayedStep:
+    """What the endpoint answered to a replayed tool call, and what the tool noted about it."""
+
+    result: str
+    error: str
+    details: dict
+
+
+def tool_calls_replay(*, assistant: Assistant, caller_number: str, steps: list[ReplayStep]) -> list[ReplayedStep]:
+    """Sends recorded tool calls again, in order, as one new call of the same caller through the real endpoint,
+    against the GHL sandbox rewound to the first step's moment, each step with the clock fixed at the moment it
+    was first asked: the same steps give the same answers whenever they are replayed.
+
+    Everything the call writes (the call, its records, bookings, sandbox appointments) lands like a real
+    call's: the caller runs this inside a transaction it rolls back (voice.calltests)."""
+    secret = simulation_check(assistant=assistant)
+    if not steps:
+        return []
+    first = steps[0].asked_at
+    location = ghl_location_for_client(client_id=assistant.client_id)
+    sandbox_appointments_rewind(location_id=location.location_id, to=first)
+    sender = _Sender(assistant=assistant, secret=secret)
+    conversation = Conversation(
+        assistant=assistant,
+        scenario=Scenario.AVAILABILITY_ONLY,
+        seed=uuid.uuid4().hex,
+        started_at=first,
+        sender=sender,
+        caller_number=caller_number,
+    )
+    replayed = []
+    try:
+        for step in steps:
+            conversation.timeline.seconds = max((step.asked_at - first).total_seconds(), 0.0)
+            with clock_fixed_at(step.asked_at):
+                answered = conversation.tool_answer(step.name, step.arguments)
+            record = ToolCallRecord.objects.filter(
+                call__agency_id=assistant.client.agency_id,
+                call__vapi_call_id=conversation.call_id,
+                tool_call_id=answered["toolCallId"],
+            ).first()
+            replayed.append(
+                ReplayedStep(
+                    result=answered.get("result") or "",
+                    error=answered.get("error") or "",
+                    details=record.details if record else {},
+                )
+            )
+    finally:
+        sender.close()
+    return replayed
 
 
 def scenario_choices() -> list[tuple[str, str]]:

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db import transaction
 from django.utils import timezone
 
+from integrations.clock import clock_now
 from integrations.ghl import specs
 from integrations.sandbox.models import SandboxObject
 
@@ -49,7 +50,7 @@ def _free_slot_starts(*, calendar: SandboxObject, start: datetime, end: datetime
         for a in store.objects("appointment").filter(parent_id=calendar.object_id).exclude(object_id=ignore_event)
         if a.data.get("appointmentStatus") != "cancelled"
     ]
-    earliest = max(start, timezone.now())
+    earliest = max(start, clock_now())
     starts = []
     day = start.astimezone(zone).date()
     while day <= end.astimezone(zone).date():
@@ -211,3 +212,15 @@ def sandbox_appointments(*, location_id: str = "", limit: int = 50) -> list[dict
     if location_id:
         found = found.filter(data__locationId=location_id)
     return [a.data for a in found.order_by("-data__startTime", "-pk")[:limit]]
+
+
+def sandbox_appointments_rewind(*, location_id: str, to: datetime) -> int:
+    """The location's calendars as they were at `to`: appointments added since are removed (a replayed call
+    meets the calendar its caller met). Returns how many were removed."""
+    calendar_ids = store.objects("calendar").filter(parent_id=location_id).values_list("object_id", flat=True)
+    later = [
+        appointment.pk
+        for appointment in store.objects("appointment").filter(parent_id__in=list(calendar_ids))
+        if _parse_time(appointment.data["dateAdded"]) >= to
+    ]
+    return SandboxObject.objects.filter(pk__in=later).delete()[0]
