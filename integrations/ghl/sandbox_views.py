@@ -1,5 +1,5 @@
 """The sandbox's pages: GHL's location chooser (pick a sub-account or deny, then back to redirect_uri) and its
-appointment list, where the business marks visits showed or no-show."""
+appointment list, where the business marks visits showed or no-show and sees the texts sent about each."""
 
 from urllib.parse import urlencode, urlsplit
 
@@ -14,6 +14,7 @@ from integrations.ghl.sandbox import (
     sandbox_authorization_code_create,
     sandbox_locations,
     sandbox_seed,
+    sandbox_texts_by_appointment,
 )
 
 
@@ -78,10 +79,16 @@ def appointments(request: HttpRequest) -> HttpResponse:
         else:
             notice = f"Marked {status}; the AppointmentUpdate webhook was sent to the app."
     locations = {location["id"]: location for location in sandbox_locations()}
+    listed = sandbox_appointments(location_id=location_id)
+    texts = sandbox_texts_by_appointment([a["id"] for a in listed])
     context = {
         "appointments": [
-            {**a, "locationName": locations.get(a["locationId"], {}).get("name", a["locationId"])}
-            for a in sandbox_appointments(location_id=location_id)
+            {
+                **a,
+                "locationName": locations.get(a["locationId"], {}).get("name", a["locationId"]),
+                "texts": texts.get(a["id"], []),
+            }
+            for a in listed
         ],
         "locations": locations.values(),
         "location_id": location_id,

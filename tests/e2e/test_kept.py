@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.browser import sign_in
 from tests.voice.kept.conftest import LOCATION, booked, on_sandbox
+from voice.models import Booking
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,3 +76,55 @@ def test_the_funnel_and_the_report_fit_a_phone(kept, live_server, browser):
         expect(phone.get_by_role("heading", level=1)).to_be_visible()
         _fits(phone, name)
     context.close()
+
+
+def test_the_loop_closes_in_ghl_from_a_text_template_to_the_monthly_report(
+    sim, live_server, page, screenshot, settings
+):
+    """Issue 14's journey: configure reminders and an SMS template, simulate a booked call, see the text in
+    the sandbox's GHL and on the booking, see the kept funnel move when the business marks the visit showed,
+    and open the month's report as the client's admin."""
+    settings.SANDBOX = True
+    base, slug, client_id = live_server.url, sim.agency.slug, sim.client_account.public_id
+    funnel = page.get_by_test_id("kept-funnel")
+    sign_in(page, base, sim.owner.email)
+
+    page.goto(f"{base}/a/{slug}/clients/{client_id}/messaging/")
+    page.get_by_label("Booking confirmation").fill(
+        "{name}, you're booked for {service} on {date} at {time}. {how_to_change}"
+    )
+    page.get_by_label("How to change it").fill("To change it, call 312-555-0100.")
+    page.get_by_label("Reminders before each appointment").fill("24h, 2h")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_label("Reminders before each appointment")).to_have_value("24h, 2h")
+
+    page.goto(f"{base}/a/{slug}/assistants/{sim.assistant.public_id}/")
+    page.get_by_role("button", name="Simulate a call").click()
+    expect(page.get_by_role("alert").or_(page.get_by_role("status")).first).to_contain_text("Simulated a call")
+
+    page.goto(f"{base}/a/{slug}/bookings/")
+    expect(page.locator("tbody tr").first).to_contain_text("SMS sent")
+    screenshot("journey_booking_sms")
+    (booking,) = Booking.objects.filter(call__client=sim.client_account)
+    page.goto(f"{base}/sandbox/ghl/appointments/?locationId={LOCATION}")
+    row = page.locator(f'[data-appointment="{booking.ghl_appointment_id}"]')
+    expect(row.get_by_test_id("sandbox-text")).to_contain_text("To change it, call 312-555-0100.")
+    expect(row.get_by_test_id("sandbox-text")).to_contain_text("you're booked for")
+
+    dashboard = f"{base}/a/{slug}/clients/{client_id}/dashboard/"
+    page.goto(dashboard)
+    expect(funnel.locator('[data-stat="funnel-booked"]')).to_have_text("1")
+    expect(funnel.locator('[data-stat="funnel-kept"]')).to_have_text("0")
+    page.goto(f"{base}/sandbox/ghl/appointments/?locationId={LOCATION}")
+    row.get_by_role("button", name="Mark showed").click()
+    expect(page.get_by_test_id("sandbox-notice")).to_contain_text("webhook was sent")
+    page.goto(dashboard)
+    expect(funnel.locator('[data-stat="funnel-kept"]')).to_have_text("1")
+
+    page.context.clear_cookies()
+    sign_in(page, base, sim.client_admin.email)
+    page.get_by_role("link", name="Monthly report").click()
+    page.goto(f"{page.url.split('?')[0]}?month={timezone.now():%Y-%m}")
+    expect(page.get_by_role("heading", name=f"{timezone.now():%B %Y}")).to_be_visible()
+    expect(funnel.locator('[data-stat="funnel-kept"]')).to_have_text("1")
+    screenshot("journey_client_report")

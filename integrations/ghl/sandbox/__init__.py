@@ -4,7 +4,7 @@ conversations (SMS), transport, webhooks (events sent to this app, signed)."""
 
 from .calendars import SLOT_UNAVAILABLE, sandbox_appointment_status_set, sandbox_appointments
 from .contacts import sandbox_contact_dnd_set
-from .conversations import DND_REFUSAL
+from .conversations import DND_REFUSAL, sandbox_texts_by_appointment
 from .oauth import sandbox_authorization_code_create
 from .store import (
     SANDBOX_CALENDARS,
@@ -32,5 +32,6 @@ __all__ = [
     "sandbox_contact_dnd_set",
     "sandbox_locations",
     "sandbox_seed",
+    "sandbox_texts_by_appointment",
     "sandbox_webhook_public_key",
 ]

@@ -188,3 +188,12 @@ def message_send(call: SandboxCall) -> tuple[int, dict]:
     }
     store.create("message", message, parent_id=contact["id"])
     return 200, {"conversationId": conversation_id, "messageId": message["id"], "status": "delivered"}
+
+
+def sandbox_texts_by_appointment(appointment_ids: list[str]) -> dict[str, list[dict]]:
+    """The SMS the sandbox sent about each appointment, oldest first: what the caller's phone received."""
+    texts: dict[str, list[dict]] = {}
+    found = store.objects("message").filter(data__type="SMS", data__appointmentId__in=appointment_ids)
+    for message in found.order_by("created_at", "pk"):
+        texts.setdefault(message.data["appointmentId"], []).append(message.data)
+    return texts
