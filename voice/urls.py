@@ -45,6 +45,7 @@ urlpatterns = [
     path(A + "calls/", calls_views.call_list, name="call_list"),
     path(A + "calls/export/", calls_views.call_export, name="call_export"),
     path(A + "calls/client-picker/", calls_views.client_picker, name="client_picker"),
+    path(A + "calls/assistant-picker/", calls_views.assistant_picker, name="assistant_picker"),
     path(A + "calls/<uuid:call_id>/", calls_views.call_detail, name="call_detail"),
     path(A + "bookings/", bookings_views.booking_list, name="booking_list"),
     path(A + "alerts/", watchdog_views.alert_list, name="alert_list"),
