@@ -149,6 +149,32 @@ def client_call_list(*, client: ClientAccount, filters: CallFilters | None = Non
     return calls.select_related("client", "assistant")
 
 
+# What a row of the calls list shows. The rest of a call (transcript, messages, search vector: ~3 KB, most of
+# it TOASTed and read back per row) and the assistant's prompt stay in the database.
+CALL_ROW_FIELDS = (
+    "public_id",
+    "client__public_id",
+    "client__name",
+    "client__time_zone",
+    "assistant__public_id",
+    "assistant__name",
+    "caller_number",
+    "status",
+    "started_at",
+    "created_at",
+    "duration_seconds",
+    "ended_reason",
+    "outcome",
+    "cost",
+    "recording_url",
+)
+
+
+def call_rows(calls: QuerySet[Call]) -> QuerySet[Call]:
+    """The calls list's rows of `calls` (call_list or client_call_list), with only what a row shows."""
+    return calls.only(*CALL_ROW_FIELDS)
+
+
 def call_for_client(*, client: ClientAccount, public_id) -> Call:
     return _call_or_404(Call.objects.filter(client=client), public_id)
 
