@@ -51,6 +51,7 @@ urlpatterns = [
     path(A + "calls/", calls_views.call_list, name="call_list"),
     path(A + "calls/export/", calls_views.call_export, name="call_export"),
     path(A + "calls/client-picker/", calls_views.client_picker, name="client_picker"),
+    path(A + "calls/assistant-picker/", calls_views.assistant_picker, name="assistant_picker"),
     path(A + "calls/<uuid:call_id>/", calls_views.call_detail, name="call_detail"),
     path(A + "calls/<uuid:call_id>/save-test/", calltests_views.call_test_create, name="call_test_create"),
     path(ASSISTANT + "tests/", calltests_views.call_test_list, name="call_test_list"),

@@ -49,7 +49,7 @@ def main() -> None:
     agency = Agency.objects.get(name="Bench Agency")
     prefix = f"bench-drain-{int(time.time())}"
     ids = []
-    with mock.patch("integrations.inbox._enqueue"), transaction.atomic():
+    with mock.patch("integrations.inbox.enqueue_on_commit"), transaction.atomic():
         for i in range(EVENTS):
             body = json.loads(end_of_call_report(i, prefix=prefix))["message"]
             event, _ = webhook_store(

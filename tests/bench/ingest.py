@@ -1,6 +1,7 @@
 """`make bench`: end-of-call-report ingest throughput, served by gunicorn against PostgreSQL, loaded by wrk.
 
-Creates a database of its own (BENCH_DATABASE_URL's name + `_ingest`; the only one it drops), migrates it,
+Creates a database of its own (BENCH_DATABASE_URL's name + `_ingest`, marked as the bench's by tests/bench/seed.py;
+it never drops a database without that mark), migrates it,
 seeds an agency and its Vapi secret, starts gunicorn ((2 x cores) + 1 sync workers, as gunicorn advises;
 tests/bench/wsgi.py, Redis cache) on a free local port, then loads it with wrk (Debian's, a C client that is
 not the bottleneck; `apt-get install -y wrk`): signed end-of-call reports with distinct call ids from a Lua
@@ -22,15 +23,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import psycopg
 import redis
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agencyhub.settings")
+
+from tests.bench import seed as bench_seed  # noqa: E402
 
 CONNECTIONS = int(os.environ.get("BENCH_INGEST_CONNECTIONS", "8"))
 SLICE_SECONDS = int(os.environ.get("BENCH_SLICE_SECONDS", "5"))
@@ -48,12 +49,8 @@ BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13")
 SECRET = "bench-ingest-vapi-secret"
 OUT = ROOT / "artifacts" / "bench"
 
-SOURCE_URL = urlsplit(os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL", ""))
-# A name of the bench's own (BENCH_DATABASE_URL's name + _ingest), the only database this script drops.
-DB_NAME = f"{SOURCE_URL.path.lstrip('/')}_ingest"
-if SOURCE_URL.scheme not in ("postgres", "postgresql"):
-    raise SystemExit("ingest bench: DATABASE_URL must point at PostgreSQL (it is what gunicorn serves against)")
-BENCH_DATABASE_URL = urlunsplit(SOURCE_URL._replace(path=f"/{DB_NAME}"))
+# A database of the bench's own, created and marked by it in main() (tests/bench/seed.py): the only kind it drops.
+BENCH_DATABASE_URL = bench_seed.bench_database_url("ingest")
 # This process migrates and seeds the bench database, and enqueues like gunicorn does.
 os.environ.update(
     DATABASE_URL=BENCH_DATABASE_URL,
@@ -70,12 +67,6 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connections  # noqa: E402
 
 from tests.bench.chart import bar_chart, verdict  # noqa: E402
-
-
-def maintenance(sql: str) -> None:
-    """CREATE/DROP DATABASE run outside a transaction, from the server's `postgres` database."""
-    with psycopg.connect(urlunsplit(SOURCE_URL._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def seed() -> str:
@@ -243,8 +234,7 @@ def run(port: int, agency_id: str, prefix: str) -> dict:
 def main():
     from integrations.models import WebhookEvent
 
-    maintenance(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    maintenance(f"CREATE DATABASE {DB_NAME}")
+    bench_seed.database_fresh("ingest")
     OUT.mkdir(parents=True, exist_ok=True)
     broker = redis.Redis.from_url(BROKER_URL)
     runs = {}
@@ -266,7 +256,8 @@ def main():
                 connections.close_all()
                 runs[served] = {"series": results, "stored": stored, "enqueued": enqueued}
     finally:
-        maintenance(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        connections.close_all()
+        bench_seed.database_drop(BENCH_DATABASE_URL)
         # Only what the enqueued tasks left: the queue and kombu's bindings of it.
         broker.delete("celery", "_kombu.binding.celery", "_kombu.binding_permanent.celery")
     report(runs)

@@ -1,6 +1,8 @@
 """`make bench`: Vapi's tool calls during a live call, server time and GHL requests, beside a trivial view.
 
-In-process through Django's test client (server time only, no network) on a throwaway database, with
+In-process through Django's test client (server time only, no network) on a throwaway database of its own
+(PostgreSQL: BENCH_DATABASE_URL's name + `_live`, created and marked by tests/bench/seed.py, dropped after, and
+never one without that mark; SQLite when DATABASE_URL is not PostgreSQL: an in-memory test database), with
 the GHL sandbox as GHL. Measures `check_availability` warm (slots cached) and cold (the calendar's
 cache invalidated before each call), `book_appointment`, and `bench/ping/` (tests/bench/urls.py), all
 posted the same way. GHL requests are counted at the sandbox transport, where the network would be.
@@ -27,12 +29,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agencyhub.settings")
 # GHL is the in-process sandbox; with DEBUG off it is only on when asked for.
 os.environ["SANDBOX"] = "True"
 
+from tests.bench import seed as bench_seed  # noqa: E402
+
+ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+if ON_POSTGRES:
+    os.environ["DATABASE_URL"] = bench_seed.database_fresh("live")
+
 import django  # noqa: E402
 
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, connections  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -251,19 +260,21 @@ def run():
 
 
 def main():
-    if connection.vendor == "postgresql":
-        # Its own name, so a test run on the same server at the same time is never in the way.
-        base = os.environ.get("BENCH_DATABASE_URL", "postgres:///ah_scale_bench").rsplit("/", 1)[1]
-        connection.settings_dict["TEST"]["NAME"] = f"{base}_live"
-    old_name = connection.creation.create_test_db(verbosity=0)
+    old_name = None if ON_POSTGRES else connection.creation.create_test_db(verbosity=0)
     try:
+        if ON_POSTGRES:
+            call_command("migrate", verbosity=0)
         print(f"database: {connection.vendor}; DEBUG={settings.DEBUG}; SANDBOX={settings.SANDBOX}")
         print(f"{ROUNDS} warm, {COLD_ROUNDS} cold, {BOOKINGS} bookings, in-process server time")
         # The bench URLconf adds bench/ping/; set before the first request builds the resolver.
         settings.ROOT_URLCONF = "tests.bench.urls"
         results, booking_requests = run()
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        if ON_POSTGRES:
+            connections.close_all()
+            bench_seed.database_drop(os.environ["DATABASE_URL"])
+        else:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
     trivial = results["trivial JSON view"]["p50_ms"] or 0.01
     for r in results.values():
         r["p50_vs_trivial"] = round(r["p50_ms"] / trivial, 2)

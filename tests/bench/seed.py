@@ -27,7 +27,6 @@ SEED_VERSION = "2"
 CLIENTS, MEMBERS, CALL_CLIENTS = 2000, 60, 50
 CHUNK = 50_000
 DAYS = 90
-BASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ah_scale_bench")
 TOPICS = ["a cleaning", "a consultation", "a whitening", "a check-up", "an insurance question", "an emergency"]
 # (ended reason, outcome unless booked, weight out of 100)
 ENDED_REASONS = [
@@ -45,43 +44,80 @@ def size_label(calls: int) -> str:
     return f"{calls // 1_000_000}m" if calls % 1_000_000 == 0 else f"{calls // 1000}k"
 
 
+def bench_database_url(suffix: str) -> str:
+    """A bench database's URL: BENCH_DATABASE_URL with `_<suffix>` after its name (`make bench` sets it)."""
+    base = os.environ.get("BENCH_DATABASE_URL", "")
+    url = urlsplit(base)
+    if url.scheme not in ("postgres", "postgresql") or url.path in ("", "/"):
+        raise SystemExit("bench: set BENCH_DATABASE_URL to a PostgreSQL URL; its name prefixes the bench's databases")
+    return urlunsplit(url._replace(path=f"{url.path}_{suffix}"))
+
+
 def database_url(calls: int) -> str:
-    url = urlsplit(BASE_URL)
-    return urlunsplit(url._replace(path=f"{url.path}_{size_label(calls)}"))
+    return bench_database_url(size_label(calls))
 
 
 def _server(url: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path="/postgres"))
 
 
+def _name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
 def _marker(url: str) -> tuple | None:
-    """(calls, version) of the bench's marker row; None when the database has no marker table."""
+    """(calls, version) of the bench's marker row, (None, None) before seeding; None without the marker table."""
     with psycopg.connect(url) as conn:
         if conn.execute("SELECT to_regclass('bench_seed')").fetchone()[0] is None:
             return None
-        return conn.execute("SELECT calls, version FROM bench_seed").fetchone()
+        return conn.execute("SELECT calls, version FROM bench_seed").fetchone() or (None, None)
+
+
+def _exists(url: str) -> bool:
+    with psycopg.connect(_server(url), autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [_name(url)]).fetchone() is not None
+
+
+def database_create(url: str) -> None:
+    """Creates the database with the bench's marker table (bench_seed), the mark of a database the bench made."""
+    with psycopg.connect(_server(url), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{_name(url)}"')
+    with psycopg.connect(url, autocommit=True) as bench:
+        bench.execute("CREATE TABLE bench_seed (calls int, version text, seeded_at timestamptz)")
+
+
+def database_drop(url: str) -> None:
+    """Drops the database only when it carries the bench's marker; one the bench did not create stops the bench."""
+    if not _exists(url):
+        return
+    if _marker(url) is None:
+        raise SystemExit(f"{_name(url)} exists and the bench did not create it (no bench_seed table): leaving it alone")
+    with psycopg.connect(_server(url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{_name(url)}" WITH (FORCE)')
+
+
+def database_fresh(suffix: str) -> str:
+    """An empty bench database `<BENCH_DATABASE_URL's name>_<suffix>`, replacing only one the bench made."""
+    url = bench_database_url(suffix)
+    database_drop(url)
+    database_create(url)
+    return url
 
 
 def prepare(calls: int) -> tuple[str, bool]:
     """The database for `calls` calls and whether it still needs seeding; creates it when missing."""
     url = database_url(calls)
-    name = urlsplit(url).path.lstrip("/")
-    with psycopg.connect(_server(url), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-            with psycopg.connect(url, autocommit=True) as bench:
-                bench.execute("CREATE TABLE bench_seed (calls int, version text, seeded_at timestamptz)")
-            return url, True
+    if not _exists(url):
+        database_create(url)
+        return url, True
     marker = _marker(url)
     if marker is None:
-        raise SystemExit(f"{name} exists and the bench did not create it (no bench_seed table): leaving it alone")
+        raise SystemExit(f"{_name(url)} exists and the bench did not create it (no bench_seed table): leaving it alone")
     if marker == (calls, SEED_VERSION):
         return url, False
-    if marker is not None and os.environ.get("BENCH_RESEED") != "1":
-        raise SystemExit(f"{name} holds another seed {marker}; BENCH_RESEED=1 drops and recreates it")
-    with psycopg.connect(_server(url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    if marker != (None, None) and os.environ.get("BENCH_RESEED") != "1":
+        raise SystemExit(f"{_name(url)} holds another seed {marker}; BENCH_RESEED=1 drops and recreates it")
+    database_drop(url)
     return prepare(calls)
 
 
@@ -131,7 +167,7 @@ CALLS_SQL = """
 INSERT INTO voice_call (public_id, agency_id, client_id, assistant_id, vapi_call_id, caller_number, status,
     started_at, ended_at, duration_seconds, ended_reason, outcome, cost, cost_breakdown, transcript, messages,
     recording_url, stereo_recording_url, summary, structured_data, success_evaluation, note_added_at,
-    created_at, updated_at, transcript_search)
+    note_attempts, note_error, created_at, updated_at, transcript_search)
 SELECT gen_random_uuid(), %(agency)s, cl.client_id, cl.assistant_id, 'bench-call-' || n,
     '+1312555' || lpad((n %% 10000)::text, 4, '0'), 'ended', s.started, s.started + make_interval(secs => s.secs),
     s.secs, r.reason, CASE WHEN n %% 3 = 0 THEN 'booked' ELSE r.outcome END, round(s.secs * 0.0012, 4),
@@ -140,7 +176,7 @@ SELECT gen_random_uuid(), %(agency)s, cl.client_id, cl.assistant_id, 'bench-call
         jsonb_build_object('type', 'voice', 'cost', s.secs * 0.0006)),
     t.transcript, t.messages, 'https://storage.vapi.ai/bench-call-' || n || '-mono.wav', '',
     'The caller asked about ' || t.topic || ' and was offered times for next week.', '{}',
-    (ARRAY['true', 'true', 'false'])[1 + n %% 3], NULL, s.started, s.started, t.search
+    (ARRAY['true', 'true', 'false'])[1 + n %% 3], NULL, 0, '', s.started, s.started, t.search
 FROM generate_series(%(first)s, %(last)s) AS n
 CROSS JOIN LATERAL (
     SELECT now() - make_interval(secs => %(span)s * (1 - (n + abs(hashint4(n)) %% 1000 / 1000.0) / %(calls)s))
@@ -155,20 +191,21 @@ JOIN bench_reason r ON s.pick >= r.low AND s.pick < r.high
 BOOKINGS_SQL = """
 INSERT INTO voice_booking (public_id, client_id, call_id, tool_call_id, calendar_id, calendar_name,
     ghl_appointment_id, ghl_contact_id, caller_name, caller_phone, start, "end", status, spoken_result,
-    created_at, updated_at)
+    failure_reason, created_at, updated_at)
 SELECT gen_random_uuid(), c.client_id, c.id, c.vapi_call_id || '-book', 'sbxLocChicagCleaning', 'cleaning',
     'appt-' || c.vapi_call_id, '', 'Jordan Rivera', c.caller_number, c.started_at + interval '3 days',
     c.started_at + interval '3 days 30 minutes',
     (ARRAY['booked', 'booked', 'booked', 'booked', 'booked', 'booked', 'booked', 'booked', 'cancelled',
            'rescheduled'])[1 + c.id %% 10],
-    'You''re booked for cleaning.', c.started_at, c.started_at
+    'You''re booked for cleaning.', '', c.started_at, c.started_at
 FROM voice_call c WHERE c.id > %(after)s AND c.outcome = 'booked'
 """
 TOOL_CALLS_SQL = """
-INSERT INTO voice_toolcallrecord (call_id, tool_call_id, name, arguments, result, error, duration_ms, created_at)
+INSERT INTO voice_toolcallrecord (call_id, tool_call_id, name, arguments, result, error, duration_ms, details,
+    created_at)
 SELECT c.id, c.vapi_call_id || '-' || t.name, t.name, '{"date": "next tuesday", "service": "cleaning"}',
     'For cleaning, I have Tuesday, November 24 at 9 AM, 11:30 AM or 2 PM.', '', 2 + abs(hashint8(c.id)) %% 398,
-    c.started_at + make_interval(secs => t.secs)
+    '{}', c.started_at + make_interval(secs => t.secs)
 FROM voice_call c CROSS JOIN (VALUES ('check_availability', 0), ('book_appointment', 30)) AS t (name, secs)
 WHERE c.id > %(after)s
 """

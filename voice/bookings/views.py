@@ -3,7 +3,7 @@ from dataclasses import replace
 from tenants.access import agency_view, client_portal_view
 from voice.bookings import selectors
 from voice.bookings.forms import BookingFilterForm
-from voice.calls.selectors import filter_choices
+from voice.calls.selectors import client_picker_choices
 from voice.models import MADE_BOOKING_STATUSES
 from voice.paging import keyset_page_of, list_response
 
@@ -25,10 +25,8 @@ def _booking_list_response(request, *, form, bookings, portal: bool):
 
 @agency_view()
 def booking_list(request):
-    clients, _ = filter_choices(
-        agency=request.agency,
-        selected_client=request.GET.get("client", ""),
-        client_q=request.GET.get("client_q", ""),
+    clients = client_picker_choices(
+        agency=request.agency, selected=request.GET.get("client", ""), q=request.GET.get("client_q", "")
     )
     form = BookingFilterForm(request.GET, clients=clients)
     form.is_valid()

@@ -54,6 +54,28 @@ class ClientPickerForm(forms.Form):
         self.fields["client"].choices = client_choices(clients)
 
 
+def assistant_choices(assistants) -> list[tuple[str, str]]:
+    return [("", "All assistants")] + [(str(a.public_id), f"{a.name} · {a.client.name}") for a in assistants]
+
+
+class AssistantPickerForm(forms.Form):
+    """The calls filter bar's assistant picker, as the client picker: a search box and the few it found."""
+
+    assistant_q = forms.CharField(
+        max_length=100,
+        required=False,
+        label="Find an assistant",
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Assistant or client name", "autocomplete": "off"}
+        ),
+    )
+    assistant = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, assistants=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assistant"].choices = assistant_choices(assistants)
+
+
 class CallFilterForm(forms.Form):
     """The calls list's filter bar. Every field is optional; a bad value is reported and the rest still apply.
 
@@ -93,9 +115,8 @@ class CallFilterForm(forms.Form):
         if assistants is None:
             del self.fields["assistant"]
         else:
-            self.fields["assistant"].choices = [("", "All assistants")] + [
-                (str(a.public_id), f"{a.name} · {a.client.name}") for a in assistants
-            ]
+            self.fields["assistant"].choices = assistant_choices(assistants)
+            self.fields["assistant_q"] = AssistantPickerForm.base_fields["assistant_q"]
 
     def clean(self):
         cleaned = super().clean()

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery
 from django.db import connections
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
 from integrations.ghl.selectors import ghl_location_for_client
@@ -65,35 +65,40 @@ class CallFilters:
         return cls(**values)
 
 
-# The client picker offers this many clients matching what was typed: page weight stays the same at 2,000 clients.
+# A picker offers this many clients (or assistants) matching what was typed: page weight stays the same at
+# 2,000 clients and as many assistants.
 PICKED_CLIENTS = 20
+PICKED_ASSISTANTS = PICKED_CLIENTS
+
+
+def _picked(rows: QuerySet, matching: list, selected: str) -> list:
+    """The chosen row first when it is not among `matching` (a chosen filter stays shown), then `matching`."""
+    if not selected or any(str(row.public_id) == selected for row in matching):
+        return matching
+    try:
+        return list(rows.filter(public_id=uuid.UUID(selected))) + matching
+    except ValueError:
+        return matching
 
 
 def client_picker_choices(*, agency: Agency, selected: str = "", q: str = "") -> list[ClientAccount]:
     """The chosen client (kept even when it does not match) and the first PICKED_CLIENTS whose name has `q`."""
     clients = ClientAccount.objects.filter(agency=agency).only("public_id", "name", "time_zone")
     matching = list(clients.filter(name__icontains=q.strip()).order_by("name", "pk")[:PICKED_CLIENTS])
-    chosen = []
-    if selected and all(str(c.public_id) != selected for c in matching):
-        try:
-            chosen = list(clients.filter(public_id=uuid.UUID(selected)))
-        except ValueError:
-            chosen = []
-    return chosen + matching
+    return _picked(clients, matching, selected)
 
 
-def filter_choices(
-    *, agency: Agency, selected_client: str = "", client_q: str = ""
-) -> tuple[list[ClientAccount], list[Assistant]]:
-    """The filter bars' clients (the picker's few, see client_picker_choices) and assistants: names and ids."""
-    clients = client_picker_choices(agency=agency, selected=selected_client, q=client_q)
-    assistants = list(
+def assistant_picker_choices(*, agency: Agency, selected: str = "", q: str = "") -> list[Assistant]:
+    """The chosen assistant (kept even when it does not match) and the first PICKED_ASSISTANTS whose name or
+    client's name has `q`, by client then name: each option reads "assistant · client"."""
+    assistants = (
         Assistant.objects.filter(client__agency=agency)
         .select_related("client")
-        .order_by("client__name", "name", "pk")
         .only("public_id", "name", "client__name")
     )
-    return clients, assistants
+    text = q.strip()
+    matching = assistants.filter(Q(name__icontains=text) | Q(client__name__icontains=text)) if text else assistants
+    return _picked(assistants, list(matching.order_by("client__name", "name", "pk")[:PICKED_ASSISTANTS]), selected)
 
 
 def _calls_filtered(calls: QuerySet[Call], filters: CallFilters) -> QuerySet[Call]:
@@ -142,6 +147,32 @@ def client_call_list(*, client: ClientAccount, filters: CallFilters | None = Non
     filters = replace(filters or CallFilters(), client_id="", assistant_id="")
     calls = _calls_filtered(Call.objects.filter(agency_id=client.agency_id, client=client), filters)
     return calls.select_related("client", "assistant")
+
+
+# What a row of the calls list shows. The rest of a call (transcript, messages, search vector: ~3 KB, most of
+# it TOASTed and read back per row) and the assistant's prompt stay in the database.
+CALL_ROW_FIELDS = (
+    "public_id",
+    "client__public_id",
+    "client__name",
+    "client__time_zone",
+    "assistant__public_id",
+    "assistant__name",
+    "caller_number",
+    "status",
+    "started_at",
+    "created_at",
+    "duration_seconds",
+    "ended_reason",
+    "outcome",
+    "cost",
+    "recording_url",
+)
+
+
+def call_rows(calls: QuerySet[Call]) -> QuerySet[Call]:
+    """The calls list's rows of `calls` (call_list or client_call_list), with only what a row shows."""
+    return calls.only(*CALL_ROW_FIELDS)
 
 
 def call_for_client(*, client: ClientAccount, public_id) -> Call:

@@ -344,3 +344,36 @@ def test_an_empty_form_sent_without_javascript_filters_nothing(cast, calls, as_u
 def test_the_count_reads_right_for_one_call(cast, calls, as_user):
     html = as_user(cast.owner).get(_url(cast), {"outcome": "failed"}).content.decode()
     assert "1 call matches these filters" in html
+
+
+def test_postgresql_a_broad_search_is_counted_down_the_lists_index(cast):
+    """A word in every call: the count stops at its cap walking the newest-first index, as the page does,
+    instead of reading every hit (or every call) in whatever order a plan without the list's order picks."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the ordering indexes exist on PostgreSQL only (migration 0004)")
+    from voice.calls.selectors import CallFilters, call_list
+    from voice.calls.views import SEARCH_COUNT_CAP
+    from voice.paging import CappedPaginator
+
+    Call.objects.bulk_create(
+        Call(
+            agency=cast.agency,
+            client=cast.client_account,
+            vapi_call_id=f"bulk-{i}",
+            started_at=DAY - timedelta(minutes=i),
+            transcript=f"User: I would like a cleaning on day {i % 28}, please.",
+        )
+        for i in range(3000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE voice_call")
+        cursor.execute("SELECT gin_clean_pending_list('call_transcript_search_idx')")
+    counted = CappedPaginator(
+        call_list(agency=cast.agency, filters=CallFilters(q="cleaning")), 50, cap=SEARCH_COUNT_CAP, in_order=True
+    )
+    with CaptureQueriesContext(connection) as queries:
+        assert counted.capped
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + queries.captured_queries[0]["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "call_agency_newest_idx" in plan, plan
