@@ -274,7 +274,7 @@ def _move(ctx: CallContext, ghl, args: dict, new_start: datetime, earlier: dict 
             # The earlier move did happen though nobody could say so then: it is confirmed now, not sent again.
             calendar = _calendar_of(ctx, now)
             moved_from = datetime.fromisoformat(earlier["moved_from"]).astimezone(ctx.tz)
-            end = requested_datetime(now["endTime"], ctx.tz) if now.get("endTime") else None
+            end = _end_of(ctx, now, now["start"], calendar)
             return _rescheduled(ctx, now, calendar, moved_from=moved_from, end=end, tool_call_id=tool_call_id)
     event = _which_appointment(ctx, _upcoming_appointments(ctx, ghl), args)
     if instant(event["start"]) == instant(new_start):
