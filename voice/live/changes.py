@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from integrations.ghl.errors import GhlSlotUnavailable
 from integrations.http import ProviderError
 from voice.live import explanations
 from voice.live.context import (
@@ -294,6 +295,12 @@ def _move(ctx: CallContext, ghl, args: dict, new_start: datetime, earlier: dict 
     try:
         fields = {"start_time": new_start.isoformat(), "end_time": end.isoformat()}
         _change_send(ghl, event["id"], fields, done=moved)
+    except GhlSlotUnavailable as exc:
+        # Taken between the check and the move: GHL's own slot validation stands, and the caller hears so.
+        ctx.details = explanations.refused(reason="ghl_refused", start=new_start, error=exc, nearest=nearest)
+        alternatives = [slot for slot in nearest if instant(slot) != instant(new_start)]
+        offer = f" I could do {spoken_slots(alternatives)}." if alternatives else ""
+        return single_line(f"I'm sorry, {spoken_moment(new_start)} was just taken.{offer}")
     except ChangeUnconfirmed as exc:
         _unconfirmed(ctx, exc, change=RESCHEDULED, event=event, start=new_start, moved_from=event["start"])
     return _rescheduled(

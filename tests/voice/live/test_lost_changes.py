@@ -139,3 +139,12 @@ def test_while_ghl_still_cannot_say_asking_again_sends_nothing(live, client, ghl
     assert _ask(client, live, "x1", "cancel_appointment", {})["error"] == CHANGE_UNCONFIRMED
     assert _ask(client, live, "x2", "cancel_appointment", {})["error"] == CHANGE_UNCONFIRMED
     assert _puts(ghl) == 1
+
+
+def test_a_time_taken_between_the_check_and_the_move_is_said_to_be_taken_not_unreachable(live, client, ghl, booked):
+    ghl.on("PUT", APPOINTMENT, answer(400, {"message": "The slot you have selected is no longer available."}))
+    reply = _move(client, live, booked)
+    assert reply["result"].startswith(f"I'm sorry, {booked:%A}, {booked:%B} {booked.day} at 2 PM was just taken.")
+    assert "I could do" in reply["result"]
+    assert Booking.objects.get().status == BookingStatus.BOOKED and "T10:00:00" in _appointment()["startTime"]
+    assert ToolCallRecord.objects.get(tool_call_id="r1").details["ghl_said"].startswith("The slot you have")
