@@ -103,9 +103,31 @@ DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if not DEBUG else 0)
 # A connection the server dropped (restart, failover) is replaced at the next request, never reused broken.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Client-side bound on one query's wait, in seconds (0: none); the live path waits DATABASE_LIVE_QUERY_TIMEOUT.
+DATABASE_STATEMENT_TIMEOUT = env.float("DATABASE_STATEMENT_TIMEOUT", default=30.0)
+DATABASE_QUERY_TIMEOUT = env.float(
+    "DATABASE_QUERY_TIMEOUT", default=DATABASE_STATEMENT_TIMEOUT + 5 if DATABASE_STATEMENT_TIMEOUT else 0
+)
+DATABASE_LIVE_QUERY_TIMEOUT = env.float("DATABASE_LIVE_QUERY_TIMEOUT", default=1.5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg 3 with bounded waits: a database that stops answering fails the query, never hangs the request.
+    DATABASES["default"]["ENGINE"] = "agencyhub.postgresql"
+    DATABASE_OPTIONS = DATABASES["default"].setdefault("OPTIONS", {})
     # A database that does not answer fails a request in seconds (then the outage paths answer), never hangs it.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", 2))
+    DATABASE_OPTIONS.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", 2))
+    # A server gone without RST or FIN (dropped packets) is noticed by the kernel in seconds: keepalive probes
+    # while the connection waits, and TCP_USER_TIMEOUT for data the server never acknowledges.
+    DATABASE_OPTIONS.setdefault("keepalives", 1)
+    DATABASE_OPTIONS.setdefault("keepalives_idle", env.int("DATABASE_KEEPALIVES_IDLE", 5))
+    DATABASE_OPTIONS.setdefault("keepalives_interval", env.int("DATABASE_KEEPALIVES_INTERVAL", 2))
+    DATABASE_OPTIONS.setdefault("keepalives_count", env.int("DATABASE_KEEPALIVES_COUNT", 3))
+    DATABASE_OPTIONS.setdefault("tcp_user_timeout", env.int("DATABASE_TCP_USER_TIMEOUT_MS", 10_000))
+    # The server ends a runaway statement, and a transaction left idle (by a process that hung) frees its locks.
+    DATABASE_OPTIONS.setdefault(
+        "options",
+        f"-c statement_timeout={int(DATABASE_STATEMENT_TIMEOUT * 1000)} "
+        f"-c idle_in_transaction_session_timeout={env.int('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT', 60) * 1000}",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHE_URL = env.str("CACHE_URL", default="locmemcache://agencyhub")

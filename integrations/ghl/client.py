@@ -292,11 +292,14 @@ class GhlClient:
         end_time: str | None = None,
         appointment_status: str | None = None,
         title: str | None = None,
+        reserve: float = 0.0,
     ) -> dict:
-        """Reschedule with a new start_time; cancel with appointment_status="cancelled"."""
+        """Reschedule with a new start_time; cancel with appointment_status="cancelled". `reserve` seconds of
+        the deadline are kept back to look the appointment up if the answer is lost."""
         fields = {"startTime": start_time, "endTime": end_time, "appointmentStatus": appointment_status, "title": title}
         body = {key: value for key, value in fields.items() if value is not None}
-        return self._call("PUT", f"/calendars/events/appointments/{event_id}", version=CALENDARS_VERSION, json=body)
+        path = f"/calendars/events/appointments/{event_id}"
+        return self._call("PUT", path, version=CALENDARS_VERSION, json=body, reserve=reserve)
 
     def get_appointment(self, *, event_id: str) -> dict:
         """{"event": {...}}: the appointment as GHL has it now (start, calendar, appointmentStatus)."""

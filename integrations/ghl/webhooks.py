@@ -25,6 +25,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.decorators import api_view, authentication_classes, parser_classes, permission_classes
 from rest_framework.permissions import AllowAny
 
+from agencyhub.postgresql import database_patience
 from integrations.bodies import UnreadableBody, webhook_body_read, webhook_json
 from integrations.ghl.sandbox import sandbox_webhook_public_key
 from integrations.ghl.selectors import connection_for_location
@@ -171,6 +172,12 @@ def _reject(status: int, reason: str) -> JsonResponse:
 @permission_classes([AllowAny])
 @parser_classes([])  # Verified over the raw bytes, so nothing may parse the body first.
 def ghl_webhook(request) -> JsonResponse:
+    # GHL resends only on 429: a database that stops answering must become one (or a spooled event) in seconds.
+    with database_patience(settings.DATABASE_LIVE_QUERY_TIMEOUT):
+        return _ghl_webhook_receive(request)
+
+
+def _ghl_webhook_receive(request) -> JsonResponse:
     # Refused before reading when declared too large, so an oversize body is never pulled into memory.
     body = webhook_body_read(request, limit=MAX_BODY_BYTES)
     if body is None:

@@ -86,8 +86,11 @@ class VapiClient:
     def get_assistant(self, *, assistant_id: str) -> dict:
         return self._call("GET", f"/assistant/{assistant_id}")
 
-    def list_assistants(self, *, limit: int = 100) -> list[dict]:
-        return self._call("GET", "/assistant", params={"limit": limit})
+    def list_assistants(self, *, limit: int = 100, created_at_gt: datetime | None = None) -> list[dict]:
+        params = {"limit": limit, "createdAtGt": _iso(created_at_gt)}
+        return self._call(
+            "GET", "/assistant", params={key: value for key, value in params.items() if value is not None}
+        )
 
     def update_assistant(self, *, assistant_id: str, payload: dict) -> dict:
         """PATCH replaces each nested object it carries whole: send complete `model`, `voice`, `transcriber`."""

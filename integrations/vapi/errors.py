@@ -4,6 +4,7 @@ from integrations.http import (
     ProviderAuthError,
     ProviderError,
     ProviderNotFound,
+    ProviderOutcomeUnknown,
     ProviderRateLimited,
     ProviderServerError,
     ProviderTimeout,
@@ -33,6 +34,10 @@ class VapiRateLimited(VapiError, ProviderRateLimited):
 
 class VapiTimeout(VapiError, ProviderTimeout):
     pass
+
+
+class VapiOutcomeUnknown(VapiError, ProviderOutcomeUnknown):
+    """Vapi got the request but its answer was lost (read timeout, reset): an assistant may have been created."""
 
 
 class VapiUnavailable(VapiError, ProviderServerError):

@@ -1,7 +1,8 @@
 """A GHL that misbehaves on cue: the sandbox behind a transport that can stall, fail, reset or lose answers.
 
 Not a test module. `GhlFaults.on(method, path, fault, times=...)` arms a fault for the next matching requests;
-everything else reaches the sandbox, so what GHL holds afterwards (appointments, notes) can be counted."""
+everything else reaches the sandbox, so what GHL holds afterwards (appointments, notes) can be counted.
+`GhlFaults(sandbox=VapiSandboxTransport())` puts the same faults in front of the Vapi sandbox."""
 
 import re
 import time
@@ -59,8 +60,8 @@ class _Armed:
 
 
 class GhlFaults(httpx.BaseTransport):
-    def __init__(self):
-        self.sandbox = GhlSandboxTransport()
+    def __init__(self, sandbox: httpx.BaseTransport | None = None):
+        self.sandbox = sandbox or GhlSandboxTransport()
         self.armed: list[_Armed] = []
         self.sent: list[tuple[str, str]] = []
 

@@ -1,5 +1,7 @@
 """A TCP proxy in front of PostgreSQL that a test can cut and restore: the real driver sees a database that
-vanishes (every open connection reset, new ones refused) and comes back on the same port."""
+vanishes (every open connection reset, new ones refused) and comes back on the same port. Or a blackhole: the
+connections stay open and new ones are accepted, but nothing is forwarded either way (no RST, no FIN), as when
+a network drops the packets or the server hangs."""
 
 import contextlib
 import socket
@@ -14,6 +16,7 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self._blackhole = threading.Event()
 
     def start(self) -> None:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -42,7 +45,15 @@ class TcpProxy:
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
 
+    def blackhole(self) -> None:
+        """From now on every byte either way is swallowed; connections are accepted and never answered."""
+        self._blackhole.set()
+
     def restore(self) -> None:
+        """After a cut, listens again; after a blackhole, resets the connections it swallowed bytes of."""
+        if self._blackhole.is_set():
+            self.cut()
+            self._blackhole.clear()
         self.start()
 
     def stop(self) -> None:
@@ -54,6 +65,11 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return  # cut: the listener was closed
+            if self._blackhole.is_set():
+                with self._lock:
+                    self._sockets.add(client)
+                threading.Thread(target=self._pipe, args=(client, None), daemon=True).start()
+                continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
             except OSError:
@@ -65,14 +81,15 @@ class TcpProxy:
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
 
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket | None) -> None:
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
+                if sink is not None and not self._blackhole.is_set():
+                    sink.sendall(data)
         except OSError:
             pass
         finally:
-            for sock in (source, sink):
+            for sock in (source, sink) if sink is not None else (source,):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
                 with self._lock:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from agencyhub.enqueue import enqueue, enqueue_on_commit
 from integrations.jobs import job_fail, job_finish_without_file, job_for_task, job_progress, job_start
-from integrations.vapi.errors import VapiError
+from integrations.vapi.errors import VapiError, VapiOutcomeUnknown
 from tenants.models import Agency, ClientAccount, User
 from voice.assistants import tasks
 from voice.assistants.payload import assistant_payload
@@ -170,8 +170,55 @@ def assistant_delete(*, assistant: Assistant) -> None:
     assistant.delete()
 
 
+# Vapi's clock and ours may differ: the search for an assistant we created looks back this much further.
+VAPI_CLOCK_MARGIN = timedelta(hours=1)
+# Enough to find ours among every assistant an org created since this one was saved.
+VAPI_SEARCH_LIMIT = 1000
+
+
+def _vapi_assistant_ours(vapi, assistant: Assistant) -> dict | None:
+    """The assistant an earlier create made in Vapi though its answer was lost, found by the metadata every
+    push sends (`assistantId`, our public id) among those created since this one was saved; the oldest wins."""
+    listed = vapi.list_assistants(limit=VAPI_SEARCH_LIMIT, created_at_gt=assistant.created_at - VAPI_CLOCK_MARGIN)
+    marker = {"assistantId": str(assistant.public_id), "agencyId": str(assistant.client.agency.public_id)}
+    ours = [
+        found
+        for found in (listed if isinstance(listed, list) else [])
+        if isinstance(found, dict)
+        and isinstance(found.get("metadata"), dict)
+        and all(found["metadata"].get(key) == value for key, value in marker.items())
+    ]
+    return min(ours, key=lambda found: str(found.get("createdAt") or ""), default=None)
+
+
+def _vapi_assistant_create(vapi, assistant: Assistant) -> None:
+    """Creates the assistant in Vapi once: one a lost answer may have made is adopted instead of made again.
+    When Vapi's answer is lost and the assistant cannot be found yet, the push stays pending for the sweep."""
+    payload = assistant_payload(assistant=assistant)
+    found = _vapi_assistant_ours(vapi, assistant)
+    if found is None:
+        try:
+            found = vapi.create_assistant(payload=payload)
+            assistant.vapi_id = found["id"]
+            return
+        except VapiOutcomeUnknown as lost:
+            logger.warning(
+                "Vapi's answer to creating assistant %s was lost (%s); looking it up", assistant.public_id, lost
+            )
+            try:
+                found = _vapi_assistant_ours(vapi, assistant)
+            except VapiError as exc:
+                raise lost from exc
+            if found is None:
+                raise
+    assistant.vapi_id = found["id"]
+    logger.info("Assistant %s adopted Vapi assistant %s an earlier push created", assistant.public_id, found["id"])
+    vapi.update_assistant(assistant_id=found["id"], payload=payload)
+
+
 def assistant_push(*, assistant_id: int) -> Assistant:
-    """POST when new, PATCH when existing; records synced or failed with Vapi's own message."""
+    """POST when new (after looking for one a lost answer made), PATCH when existing; records synced or failed
+    with Vapi's own message, or leaves it pending for the sweep when Vapi cannot say whether it was created."""
     assistant = Assistant.objects.select_related("client__agency").get(pk=assistant_id)
     try:
         with vapi_client_for(assistant.client.agency) as vapi:
@@ -179,10 +226,12 @@ def assistant_push(*, assistant_id: int) -> Assistant:
                 payload = assistant_payload(assistant=assistant)
                 vapi.update_assistant(assistant_id=assistant.vapi_id, payload=payload)
             else:
-                created = vapi.create_assistant(payload=assistant_payload(assistant=assistant))
-                assistant.vapi_id = created["id"]
+                _vapi_assistant_create(vapi, assistant)
     except ValidationError as exc:
         assistant.sync_status, assistant.sync_error = SyncStatus.FAILED, " ".join(exc.messages)
+    except VapiOutcomeUnknown as exc:
+        assistant.sync_status = SyncStatus.PENDING
+        assistant.sync_error = f"Vapi's answer was lost ({exc.message}); it is looked up before it is sent again."
     except VapiError as exc:
         logger.warning(
             "Vapi push failed for assistant %s of agency %s: %s",

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -5,6 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from agencyhub.observability import log_context
+from agencyhub.postgresql import database_patience
 from integrations.bodies import webhook_body_read
 from integrations.inbox import webhook_store
 from integrations.models import WebhookProvider
@@ -49,6 +51,11 @@ class VapiServerUrlView(APIView):
         tags=["webhooks"],
     )
     def post(self, request, agency_id):
+        # A caller is waiting: a database that stops answering is given up on in seconds, and answered around.
+        with database_patience(settings.DATABASE_LIVE_QUERY_TIMEOUT):
+            return self._answer(request, agency_id)
+
+    def _answer(self, request, agency_id):
         raw = webhook_body_read(request, limit=MAX_BODY_BYTES)
         if raw is None:
             return JsonResponse({"error": f"The body is over {MAX_BODY_BYTES} bytes."}, status=413)

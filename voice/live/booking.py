@@ -8,17 +8,19 @@ from typing import NoReturn
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from integrations.ghl.errors import GhlSlotUnavailable, GhlUnavailable, GhlValidationError
-from integrations.http import ProviderError, ProviderOutcomeUnknown
+from integrations.ghl.errors import GhlSlotUnavailable, GhlValidationError
+from integrations.http import ProviderError
 from voice.bookings.services import booking_appointment_find
 from voice.live import explanations
 from voice.live.context import (
     CALENDAR_UNREACHABLE,
+    LOOKUP_RESERVE_SECONDS,
     CalendarChoice,
     CallContext,
     ToolFailure,
     calendar_for,
     later,
+    outcome_unknown,
     slot_is_free,
     sms_confirmation,
 )
@@ -35,8 +37,6 @@ BOOKING_UNCONFIRMED = (
     "I'm sorry, the calendar didn't confirm that booking, so I can't promise it went through. "
     "The office will check it and confirm with you."
 )
-# Of the tool budget, what the booking request leaves for looking the appointment up if its answer is lost.
-LOOKUP_RESERVE_SECONDS = 2.0
 # A pending booking older than Vapi's tool timeout is no longer being made by anyone.
 IN_FLIGHT = timedelta(seconds=20)
 
@@ -185,18 +185,13 @@ def _booking_refused(ctx: CallContext, booking: Booking, exc: Exception) -> NoRe
     raise ToolFailure(said) from exc
 
 
-def _outcome_unknown(exc: ProviderError) -> bool:
-    """Sent, and the answer lost or a 5xx: GHL may have booked it."""
-    return isinstance(exc, ProviderOutcomeUnknown) or (isinstance(exc, GhlUnavailable) and exc.status_code is not None)
-
-
 def _booking_send(ctx: CallContext, booking: Booking, nearest: list[datetime], note: str, *, again: bool) -> str:
     try:
         appointment = _appointment_create(ctx, booking)
     except GhlSlotUnavailable as exc:
         return _booking_taken(ctx, booking, nearest, f"GoHighLevel: {exc}", error=exc)
     except ProviderError as exc:
-        if not _outcome_unknown(exc):
+        if not outcome_unknown(exc):
             _booking_refused(ctx, booking, exc)
         return _booking_settle(ctx, booking, nearest, note, lost=exc, again=again)
     except ToolFailure as exc:

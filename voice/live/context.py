@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from integrations.http import ProviderError
+from integrations.ghl.errors import GhlUnavailable
+from integrations.http import ProviderError, ProviderOutcomeUnknown
 from voice.live.slots import slots_for_days
 from voice.live.speech import instant
 from voice.messaging.services import sms_confirmation_enqueue
@@ -19,6 +20,9 @@ MIN_NOTICE = timedelta(minutes=30)
 CALENDAR_UNREACHABLE = (
     "I'm sorry, I can't reach the calendar right now. Could I take your number and have someone call you back?"
 )
+
+# Of the tool budget, what a write to GHL leaves for looking its result up if the answer is lost.
+LOOKUP_RESERVE_SECONDS = 2.0
 
 
 class ToolFailure(Exception):
@@ -90,6 +94,11 @@ def free_slots(ctx: CallContext, calendar: CalendarChoice, first_day, days: int,
     earliest = ctx.now + MIN_NOTICE
     by_day = ghl_slots(ctx, calendar, first_day, days, fresh=fresh)
     return {day: [m for m in moments if m >= earliest] for day, moments in by_day.items()}
+
+
+def outcome_unknown(exc: ProviderError) -> bool:
+    """Sent, and the answer lost or a 5xx: GHL may have done it, so it is looked up before anything else."""
+    return isinstance(exc, ProviderOutcomeUnknown) or (isinstance(exc, GhlUnavailable) and exc.status_code is not None)
 
 
 def later(moment: datetime, length: timedelta) -> datetime:

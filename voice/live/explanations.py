@@ -176,6 +176,21 @@ def refused(*, reason: str, start: datetime, error: ProviderError | None = None,
     return details
 
 
+ANSWER_LOST = "answer_lost"
+
+
+def answer_lost(*, change: str, appointment_id: str, calendar_id: str, start: datetime, error, **extra) -> dict:
+    """A move or cancellation GHL may or may not have made: its answer was lost and GHL could not be asked.
+    The next request in the call for the same change looks the appointment up before sending anything."""
+    return {
+        **refused(reason=ANSWER_LOST, start=start, error=error),
+        "change": change,
+        "appointment_id": appointment_id,
+        "calendar_id": calendar_id,
+        **{name: value.isoformat() if isinstance(value, datetime) else value for name, value in extra.items()},
+    }
+
+
 REASON_LABELS = {
     OFFERED: "Offered",
     OVER_LIMIT: "Not spoken: one answer says at most six times",
@@ -191,6 +206,7 @@ NOTE_LABELS = {
 REFUSAL_LABELS = {
     "not_free": "The time was no longer free when GHL was asked again just before booking",
     "ghl_refused": "GHL refused the appointment",
+    ANSWER_LOST: "GHL's answer to the change was lost and GHL could not be asked whether it happened",
 }
 
 

@@ -1,0 +1,150 @@
+"""A reschedule or cancellation whose GHL answer is lost (DESIGN.md "When the world misbehaves"): GHL is asked
+whether the change happened before anything is said, the caller hears the truth, and asking again in the same
+call looks it up instead of sending it twice. GHL is the sandbox behind a transport that loses answers."""
+
+import pytest
+
+from integrations.ghl import client as ghl_client
+from integrations.sandbox.models import SandboxObject
+from tests.faults.ghl_fault_transport import GhlFaults, act_then_stall, answer, stall
+from tests.vapi import CHICAGO, next_weekday, tool_calls, tool_results, vapi_post
+from voice.live import services
+from voice.live.changes import CHANGE_UNCONFIRMED
+from voice.models import Booking, BookingStatus, TextMessage, TextMessageKind, ToolCallRecord
+
+pytestmark = pytest.mark.django_db
+
+# A short budget: a lost answer costs the read timeout, and the lookup keeps 2 s of it.
+BUDGET = 3.0
+APPOINTMENT = r"/calendars/events/appointments/[^/]+"
+
+
+@pytest.fixture
+def ghl(monkeypatch) -> GhlFaults:
+    faults = GhlFaults()
+    monkeypatch.setattr(ghl_client, "_transport", lambda: faults)
+    monkeypatch.setattr(services, "TOOL_BUDGET_SECONDS", BUDGET)
+    return faults
+
+
+@pytest.fixture
+def booked(live, client, ghl):
+    """The caller booked a cleaning on Tuesday at 10 AM in an earlier call."""
+    tuesday = next_weekday()
+    args = {"start_time": f"{tuesday}T10:00", "name": "Ada", "service": "cleaning"}
+    tool_results(vapi_post(client, live.url, tool_calls(("b1", "book_appointment", args), call_id="call-1")))
+    return tuesday
+
+
+def _ask(client, live, tool_id: str, tool: str, args: dict) -> dict:
+    (reply,) = tool_results(vapi_post(client, live.url, tool_calls((tool_id, tool, args), call_id="call-2")))
+    return reply
+
+
+def _move(client, live, tuesday, tool_id="r1") -> dict:
+    return _ask(client, live, tool_id, "reschedule_appointment", {"new_start_time": f"{tuesday}T14:00"})
+
+
+def _moved(tuesday) -> str:
+    day = f"{tuesday:%A}, {tuesday:%B} {tuesday.day}"
+    return f"Done: your appointment moved from {day} at 10 AM to {day} at 2 PM."
+
+
+def _appointment() -> dict:
+    return SandboxObject.objects.get(provider="ghl", kind="appointment").data
+
+
+def _puts(ghl: GhlFaults) -> int:
+    return sum(1 for method, path in ghl.sent if method == "PUT")
+
+
+def _texts(kind) -> int:
+    return TextMessage.objects.filter(kind=kind).count()
+
+
+def test_a_move_ghl_made_whose_answer_is_lost_is_looked_up_and_confirmed(live, client, ghl, booked):
+    ghl.on("PUT", APPOINTMENT, act_then_stall, times=1)
+    assert _move(client, live, booked)["result"] == _moved(booked)
+    assert ("GET", f"/calendars/events/appointments/{_appointment()['id']}") in ghl.sent
+    assert _puts(ghl) == 1 and "T14:00:00" in _appointment()["startTime"]
+    assert Booking.objects.get().status == BookingStatus.RESCHEDULED
+    assert _texts(TextMessageKind.RESCHEDULED) == 1
+
+
+def test_a_move_ghl_never_received_is_looked_up_then_sent_once_more(live, client, ghl, booked):
+    ghl.on("PUT", APPOINTMENT, stall, times=1)
+    assert _move(client, live, booked)["result"] == _moved(booked)
+    assert _puts(ghl) == 2 and "T14:00:00" in _appointment()["startTime"]
+
+
+def test_a_move_ghl_cannot_confirm_is_not_promised_and_asking_again_does_not_move_it_twice(
+    live, client, ghl, booked, as_user
+):
+    ghl.on("PUT", APPOINTMENT, act_then_stall, times=1)
+    ghl.on("GET", APPOINTMENT, answer(503), times=4)
+    reply = _move(client, live, booked)
+    assert reply["error"] == CHANGE_UNCONFIRMED
+    # Nothing claimed that GHL did not confirm: the booking keeps its time, no text goes out.
+    booking = Booking.objects.get()
+    assert booking.status == BookingStatus.BOOKED and booking.start.astimezone(CHICAGO).hour == 10
+    assert _texts(TextMessageKind.RESCHEDULED) == 0
+    record = ToolCallRecord.objects.get(tool_call_id="r1")
+    assert record.details["reason"] == "answer_lost" and record.details["change"] == "rescheduled"
+    page = as_user(live.owner).get(f"/a/{live.agency.slug}/calls/{record.call.public_id}/").content.decode()
+    assert "GHL&#x27;s answer to the change was lost" in page
+
+    # The caller asks again once GHL answers: it is looked up, found moved, and not sent a second time.
+    assert _move(client, live, booked, tool_id="r2")["result"] == _moved(booked)
+    assert _puts(ghl) == 1
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.RESCHEDULED and booking.start.astimezone(CHICAGO).hour == 14
+    assert _texts(TextMessageKind.RESCHEDULED) == 1
+    # Vapi repeats that tool call: the same answer, GHL not asked at all.
+    sent = len(ghl.sent)
+    assert _move(client, live, booked, tool_id="r2")["result"] == _moved(booked)
+    assert len(ghl.sent) == sent
+    # And a third request in the call hears that it is done, with no second text.
+    assert _move(client, live, booked, tool_id="r3")["result"].startswith("Your appointment is already moved to")
+    assert _puts(ghl) == 1 and _texts(TextMessageKind.RESCHEDULED) == 1
+
+
+def test_a_cancellation_ghl_made_whose_answer_is_lost_is_looked_up_and_confirmed(live, client, ghl, booked):
+    ghl.on("PUT", APPOINTMENT, act_then_stall, times=1)
+    reply = _ask(client, live, "x1", "cancel_appointment", {})
+    assert reply["result"] == f"Your appointment on {booked:%A}, {booked:%B} {booked.day} at 10 AM is cancelled."
+    assert _appointment()["appointmentStatus"] == "cancelled" and _puts(ghl) == 1
+    assert Booking.objects.get().status == BookingStatus.CANCELLED
+
+
+def test_a_cancellation_ghl_cannot_confirm_is_looked_up_on_the_next_request_not_sent_twice(live, client, ghl, booked):
+    ghl.on("PUT", APPOINTMENT, act_then_stall, times=1)
+    ghl.on("GET", APPOINTMENT, answer(503), times=4)
+    assert _ask(client, live, "x1", "cancel_appointment", {})["error"] == CHANGE_UNCONFIRMED
+    assert Booking.objects.get().status == BookingStatus.BOOKED
+    assert _texts(TextMessageKind.CANCELLED) == 0
+
+    said = f"Your appointment on {booked:%A}, {booked:%B} {booked.day} at 10 AM is cancelled."
+    assert _ask(client, live, "x2", "cancel_appointment", {})["result"] == said
+    assert _puts(ghl) == 1 and Booking.objects.get().status == BookingStatus.CANCELLED
+    assert _texts(TextMessageKind.CANCELLED) == 1
+    assert _ask(client, live, "x3", "cancel_appointment", {})["result"] == said.replace(
+        "is cancelled", "is already cancelled"
+    )
+    assert _puts(ghl) == 1 and _texts(TextMessageKind.CANCELLED) == 1
+
+
+def test_while_ghl_still_cannot_say_asking_again_sends_nothing(live, client, ghl, booked):
+    ghl.on("PUT", APPOINTMENT, act_then_stall, times=1)
+    ghl.on("GET", APPOINTMENT, answer(503))
+    assert _ask(client, live, "x1", "cancel_appointment", {})["error"] == CHANGE_UNCONFIRMED
+    assert _ask(client, live, "x2", "cancel_appointment", {})["error"] == CHANGE_UNCONFIRMED
+    assert _puts(ghl) == 1
+
+
+def test_a_time_taken_between_the_check_and_the_move_is_said_to_be_taken_not_unreachable(live, client, ghl, booked):
+    ghl.on("PUT", APPOINTMENT, answer(400, {"message": "The slot you have selected is no longer available."}))
+    reply = _move(client, live, booked)
+    assert reply["result"].startswith(f"I'm sorry, {booked:%A}, {booked:%B} {booked.day} at 2 PM was just taken.")
+    assert "I could do" in reply["result"]
+    assert Booking.objects.get().status == BookingStatus.BOOKED and "T10:00:00" in _appointment()["startTime"]
+    assert ToolCallRecord.objects.get(tool_call_id="r1").details["ghl_said"].startswith("The slot you have")
