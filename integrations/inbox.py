@@ -137,11 +137,13 @@ def _backoff(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * 2 ** (attempts - 1), BACKOFF_CAP)
 
 
-def webhook_process(*, event_id: int) -> WebhookEvent | None:
+def webhook_process(*, event_id: int, claim: str = "") -> WebhookEvent | None:
     """Claims the event with a conditional UPDATE (so only one worker runs it) and runs its handlers.
 
     Returns the event as it stands afterwards (None if it no longer exists). An event another worker
-    holds, or one already finished or not yet due, is left untouched.
+    holds, or one already finished or not yet due, is left untouched. `claim` names the holder (the Celery
+    task id): a retry of the same task whose database went away mid-event takes its own claim back at once
+    instead of waiting for it to go stale.
     """
     now = timezone.now()
     claimable = (
@@ -149,8 +151,14 @@ def webhook_process(*, event_id: int) -> WebhookEvent | None:
         | Q(status=WebhookStatus.FAILED, next_attempt_at__lte=now)
         | Q(status=WebhookStatus.PROCESSING, claimed_at__lt=_stale_claim_before(now))
     )
+    if claim:
+        claimable |= Q(status=WebhookStatus.PROCESSING, claimed_by=claim)
     claimed = WebhookEvent.objects.filter(claimable, pk=event_id).update(
-        status=WebhookStatus.PROCESSING, attempts=F("attempts") + 1, claimed_at=now, next_attempt_at=None
+        status=WebhookStatus.PROCESSING,
+        attempts=F("attempts") + 1,
+        claimed_at=now,
+        claimed_by=claim,
+        next_attempt_at=None,
     )
     event = WebhookEvent.objects.select_related("agency", "client").filter(pk=event_id).first()
     if not claimed or event is None:

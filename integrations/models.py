@@ -42,6 +42,8 @@ class WebhookEvent(models.Model):
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The Celery task that holds the claim: its retries (same task id) may take the claim back at once.
+    claimed_by = models.CharField(max_length=64, blank=True, default="")
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -8,12 +8,18 @@ from integrations import inbox, jobs, spool
 # Handler failures are retried through the row's next_attempt_at (which survives restarts and is picked
 # up by the sweeper); Celery retries only a database that could not be reached. Those retries are spaced
 # 2, 4, ... 64 s apart without jitter: Celery's full jitter may draw five near-zero countdowns, which a
-# database restart of a few seconds outlasts, leaving the row to wait for the next sweep.
+# database restart of a few seconds outlasts, leaving the row to wait for the next sweep. A retry takes
+# back the claim its own earlier attempt left (the row names the task id holding it).
 @shared_task(
-    autoretry_for=(OperationalError,), retry_backoff=2, retry_jitter=False, retry_backoff_max=64, max_retries=6
+    bind=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=2,
+    retry_jitter=False,
+    retry_backoff_max=64,
+    max_retries=6,
 )
-def webhook_process_task(event_id: int) -> None:
-    inbox.webhook_process(event_id=event_id)
+def webhook_process_task(self, event_id: int) -> None:
+    inbox.webhook_process(event_id=event_id, claim=self.request.id or "")
 
 
 @shared_task

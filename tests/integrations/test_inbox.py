@@ -214,6 +214,22 @@ def test_stale_processing_claim_is_taken_over_but_a_fresh_one_is_not():
     assert fresh.status == WebhookStatus.PROCESSING
 
 
+def test_a_retry_of_the_task_whose_database_went_away_takes_its_own_claim_back_at_once():
+    """The database went away between the claim and the outcome: the task's retry (same task id) processes
+    the row now; another task still leaves the fresh claim alone."""
+    handler = FlakyHandler()
+    register_handler("ghl", "AppointmentCreate", handler)
+    event, _ = store()
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        status=WebhookStatus.PROCESSING, claimed_at=timezone.now(), claimed_by="task-1", attempts=1
+    )
+
+    assert webhook_process(event_id=event.pk, claim="task-2").status == WebhookStatus.PROCESSING
+    assert handler.calls == []
+    done = webhook_process(event_id=event.pk, claim="task-1")
+    assert done.status == WebhookStatus.PROCESSED and done.attempts == 2 and handler.calls == [event.pk]
+
+
 def test_sweeper_enqueues_events_whose_enqueue_was_lost_but_not_fresh_ones():
     handler = FlakyHandler()
     register_handler("ghl", "AppointmentCreate", handler)
