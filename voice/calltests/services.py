@@ -96,6 +96,19 @@ def _assistant_of(job: Job) -> Assistant | None:
     return Assistant.objects.filter(client__agency=job.agency, pk=job.params.get("assistant_pk")).first()
 
 
+def _job_and_assistant(job_id: int) -> tuple[Job, Assistant] | None:
+    """The running job and its assistant; None when the job is gone or done, or the assistant was deleted
+    (the job then says so)."""
+    job = job_for_task(job_id=job_id)
+    if job is None:
+        return None
+    assistant = _assistant_of(job)
+    if assistant is None:
+        job_fail(job=job, message="the assistant no longer exists.")
+        return None
+    return job, assistant
+
+
 def call_tests_run_start(*, assistant: Assistant, tests: list[CallTest], user: User | None, back_url: str) -> Job:
     """Run now: the tests replayed against the assistant as it is live, as a job with a progress page."""
     job = job_create(
@@ -111,13 +124,10 @@ def call_tests_run_start(*, assistant: Assistant, tests: list[CallTest], user: U
 
 
 def call_tests_run_job(*, job_id: int) -> None:
-    job = job_for_task(job_id=job_id)
-    if job is None:
+    found = _job_and_assistant(job_id)
+    if found is None:
         return
-    assistant = _assistant_of(job)
-    if assistant is None:
-        job_fail(job=job, message="the assistant no longer exists.")
-        return
+    job, assistant = found
     tests = list(assistant.call_tests.filter(pk__in=job.params.get("test_pks") or []))
     job_start(job=job, total=len(tests))
     verdicts = []
@@ -154,13 +164,10 @@ def _revision_save(*, job: Job, assistant: Assistant) -> Assistant:
 
 
 def assistant_push_check_job(*, job_id: int) -> None:
-    job = job_for_task(job_id=job_id)
-    if job is None:
+    found = _job_and_assistant(job_id)
+    if found is None:
         return
-    assistant = _assistant_of(job)
-    if assistant is None:
-        job_fail(job=job, message="the assistant no longer exists.")
-        return
+    job, assistant = found
     tests = list(assistant.call_tests.all())
     job_start(job=job, total=len(tests))
     verdicts = []
