@@ -30,7 +30,7 @@ def test_a_postgres_that_stops_answering_is_answered_around_within_the_callers_p
         for attempt in range(4):
             warm, _ = vapi_send(http, live.path, availability(f"call-warm-{attempt}"))
             assert "result" in warm.json()["results"][0]
-        assert vapi_send(http, live.path, ASSISTANT_REQUEST)[0].json() == {"assistantId": "asst-live-1"}
+        assert vapi_send(http, live.path, ASSISTANT_REQUEST)[0].json()["assistantId"] == "asst-live-1"
 
         pg_proxy.blackhole()
         during = [vapi_send(http, live.path, availability(f"call-warm-{attempt}")) for attempt in range(4)]
@@ -44,7 +44,7 @@ def test_a_postgres_that_stops_answering_is_answered_around_within_the_callers_p
         assert response.status_code == 200 and seconds < CALLER_PATIENCE_SECONDS, seconds
         assert response.json()["results"][0]["result"].startswith("For cleaning, I have")
     # The called number's assistant, from the cache; the status-update spooled for the drain, acknowledged.
-    assert assistant.json() == {"assistantId": "asst-live-1"} and assistant_seconds < CALLER_PATIENCE_SECONDS
+    assert assistant.json()["assistantId"] == "asst-live-1" and assistant_seconds < CALLER_PATIENCE_SECONDS
     assert update.status_code == 200 and update_seconds < CALLER_PATIENCE_SECONDS
     assert redis.Redis(port=cache_redis.port, db=1).llen(SPOOL_KEY) == 1
     # PostgreSQL answers again: stored directly, with no restart.

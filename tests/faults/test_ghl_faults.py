@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from integrations.ghl import client as ghl_client
 from integrations.sandbox.models import SandboxObject
+from tests.concurrency import run_concurrently
 from tests.faults.ghl_fault_transport import GhlFaults, act_then_reset, act_then_stall, answer, reset, stall
 
 # Every GHL request here is also checked to be sent outside any transaction (tests/ghl_http.py).
@@ -238,26 +239,12 @@ def test_two_workers_racing_for_one_note_add_it_once(live, client, ghl):
     Call.objects.filter(pk=call.pk).update(summary="Booked a cleaning.", status="ended")
     start_line = threading.Barrier(2)
     original_claim = notes._note_claim
-    outcomes, crashes = [], []
 
     def claim_together(call_id):
         start_line.wait(timeout=20)  # both workers claim at the same instant
         return original_claim(call_id)
 
-    def worker():
-        try:
-            outcomes.append(call_note_add(call_id=call.pk))
-        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
-            crashes.append(exc)
-        finally:
-            connection.close()
-
     with mock.patch.object(notes, "_note_claim", claim_together):
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-    assert not crashes, crashes
+        outcomes = run_concurrently(lambda: call_note_add(call_id=call.pk))
     assert sorted(outcomes) == [False, True]
     assert _notes() == 1

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from integrations.ghl.sandbox import sandbox_contact_dnd_set
 from integrations.sandbox.models import SandboxObject
+from tests.concurrency import run_concurrently
 from tests.vapi import CALLER, CHICAGO, next_weekday, tool_calls, tool_results, vapi_post
 from voice.messaging.services import sms_confirmation_enqueue, text_message_send
 from voice.models import Booking, TextMessage, TextMessageKind, TextMessageStatus
@@ -144,25 +145,14 @@ def test_two_workers_send_one_text(live, client):
         contact_id=booking.ghl_contact_id,
         zone=CHICAGO,
     )
-    start_line, outcomes, crashes = threading.Barrier(2), [], []
+    start_line = threading.Barrier(2)
 
     def worker():
-        try:
-            start_line.wait(timeout=20)
-            message = sms_confirmation_enqueue(**fields)
-            outcomes.append(text_message_send(message_id=message.pk))
-        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
-            crashes.append(exc)
-        finally:
-            connection.close()
+        start_line.wait(timeout=20)
+        return text_message_send(message_id=sms_confirmation_enqueue(**fields).pk)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    run_concurrently(worker)
 
-    assert not crashes, crashes
     assert TextMessage.objects.filter(kind=TextMessageKind.RESCHEDULED).count() == 1
     assert TextMessage.objects.get(kind=TextMessageKind.RESCHEDULED).status == TextMessageStatus.SENT
     assert sum(1 for text in sandbox_texts() if "has moved to" in text["body"]) == 1

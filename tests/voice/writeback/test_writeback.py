@@ -14,6 +14,7 @@ from integrations.ghl.errors import GhlUnavailable
 from integrations.ghl.models import DEFAULT_SCOPES, GhlAppCredentials
 from integrations.ghl.tokens import ghl_client_for
 from integrations.sandbox.models import SandboxObject
+from tests.concurrency import run_concurrently
 from tests.factories import EndedCallFactory
 from tests.vapi import CALLER, live_call_setup, vapi_post
 from tests.voice.writeback.conftest import book, end_of_call, report
@@ -186,27 +187,13 @@ def test_two_workers_racing_write_back_once(live, client):
     call_id = CallWriteBack.objects.get().call_id
     start_line = threading.Barrier(2)
     original_claim = services._claim
-    outcomes, crashes = [], []
 
     def claim_together(call_id, now):
         start_line.wait(timeout=20)
         return original_claim(call_id, now)
 
-    def worker():
-        try:
-            outcomes.append(call_writeback(call_id=call_id))
-        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
-            crashes.append(exc)
-        finally:
-            connection.close()
-
     with mock.patch.object(services, "_claim", claim_together):
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-    assert not crashes, crashes
+        outcomes = run_concurrently(lambda: call_writeback(call_id=call_id))
     assert sorted(outcomes) == ["", WriteBackStatus.DONE]
     assert _contact()["tags"] == ["ai-no-booking"]
 
