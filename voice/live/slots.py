@@ -23,7 +23,9 @@ from voice.models import Assistant
 logger = logging.getLogger(__name__)
 
 SLOT_TTL_SECONDS = 300
-WARM_DAYS = 7
+# Today and the seven days after it: a caller naming today's weekday ("Friday", said on a Friday) means a week
+# from today (voice.live.speech.requested_day), and that day must be warm too.
+WARM_DAYS = 8
 # A calendar is warmed at most once per cache version in this window (shorter than the slots' lifetime,
 # so the next call start after it refreshes days before they expire). A booking or a GHL appointment
 # webhook makes a new version, which may be warmed at once.
