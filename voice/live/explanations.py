@@ -166,9 +166,10 @@ def confirmed(*, action: str, appointment_id: str, calendar_id: str, start: date
     }
 
 
-def refused(*, reason: str, start: datetime, error: ProviderError | None = None, nearest=()) -> dict:
-    """Why a booking or a move did not happen: the slot was gone at the re-check, or what GHL answered."""
-    details = {"kind": "booking", "action": "refused", "reason": reason, "start": start.isoformat()}
+def refused(*, reason: str, start: datetime | None, error: ProviderError | None = None, nearest=()) -> dict:
+    """Why a booking, move or cancellation did not happen: the slot was gone at the re-check, or what GHL
+    answered. `start` is None when GHL refused before the appointment was known."""
+    details = {"kind": "booking", "action": "refused", "reason": reason, "start": start.isoformat() if start else ""}
     if error is not None:
         details.update(ghl_status=error.status_code, ghl_said=str(error.message)[:500])
     if nearest:
@@ -205,7 +206,7 @@ NOTE_LABELS = {
 }
 REFUSAL_LABELS = {
     "not_free": "The time was no longer free when GHL was asked again just before booking",
-    "ghl_refused": "GHL refused the appointment",
+    "ghl_refused": "GHL refused the appointment or the change",
     ANSWER_LOST: "GHL's answer to the change was lost and GHL could not be asked whether it happened",
 }
 
