@@ -5,37 +5,16 @@ call looks it up instead of sending it twice. GHL is the sandbox behind a transp
 import pytest
 from django.utils.html import escape
 
-from integrations.ghl import client as ghl_client
 from integrations.sandbox.models import SandboxObject
 from tests.faults.ghl_fault_transport import GhlFaults, act_then_stall, answer, stall
-from tests.vapi import CHICAGO, next_weekday, tool_calls, tool_results, vapi_post
-from voice.live import services
+from tests.vapi import CHICAGO, tool_calls, tool_results, vapi_post
 from voice.live.changes import CHANGE_REFUSED, CHANGE_UNCONFIRMED
 from voice.live.context import CALENDAR_UNREACHABLE
 from voice.models import Booking, BookingStatus, TextMessage, TextMessageKind, ToolCallRecord
 
 pytestmark = pytest.mark.django_db
 
-# A short budget: a lost answer costs the read timeout, and the lookup keeps 2 s of it.
-BUDGET = 3.0
 APPOINTMENT = r"/calendars/events/appointments/[^/]+"
-
-
-@pytest.fixture
-def ghl(monkeypatch) -> GhlFaults:
-    faults = GhlFaults()
-    monkeypatch.setattr(ghl_client, "_transport", lambda: faults)
-    monkeypatch.setattr(services, "TOOL_BUDGET_SECONDS", BUDGET)
-    return faults
-
-
-@pytest.fixture
-def booked(live, client, ghl):
-    """The caller booked a cleaning on Tuesday at 10 AM in an earlier call."""
-    tuesday = next_weekday()
-    args = {"start_time": f"{tuesday}T10:00", "name": "Ada", "service": "cleaning"}
-    tool_results(vapi_post(client, live.url, tool_calls(("b1", "book_appointment", args), call_id="call-1")))
-    return tuesday
 
 
 def _ask(client, live, tool_id: str, tool: str, args: dict) -> dict:
