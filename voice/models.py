@@ -103,6 +103,8 @@ class Assistant(models.Model):
     synced_at = models.DateTimeField(null=True, blank=True)
     # When the pending push was enqueued: the sweeper enqueues it again if it is still pending long after.
     push_requested_at = models.DateTimeField(default=timezone.now)
+    # Set while one push creates it in Vapi: a second push at the same moment does not POST a second assistant.
+    vapi_create_claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

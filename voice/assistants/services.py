@@ -14,6 +14,7 @@ from integrations.vapi.errors import VapiError, VapiOutcomeUnknown
 from tenants.models import Agency, ClientAccount, User
 from voice.assistants import tasks
 from voice.assistants.payload import assistant_payload
+from voice.assistants.vapi_create import vapi_assistant_create, vapi_create_claim, vapi_create_release
 from voice.assistants.vapi_org import vapi_account_ensure, vapi_assistants_list, vapi_client_for
 from voice.live.setup import agency_live_forget
 from voice.models import (
@@ -170,63 +171,26 @@ def assistant_delete(*, assistant: Assistant) -> None:
     assistant.delete()
 
 
-# Vapi's clock and ours may differ: the search for an assistant we created looks back this much further.
-VAPI_CLOCK_MARGIN = timedelta(hours=1)
-# Enough to find ours among every assistant an org created since this one was saved.
-VAPI_SEARCH_LIMIT = 1000
-
-
-def _vapi_assistant_ours(vapi, assistant: Assistant) -> dict | None:
-    """The assistant an earlier create made in Vapi though its answer was lost, found by the metadata every
-    push sends (`assistantId`, our public id) among those created since this one was saved; the oldest wins."""
-    listed = vapi.list_assistants(limit=VAPI_SEARCH_LIMIT, created_at_gt=assistant.created_at - VAPI_CLOCK_MARGIN)
-    marker = {"assistantId": str(assistant.public_id), "agencyId": str(assistant.client.agency.public_id)}
-    ours = [
-        found
-        for found in (listed if isinstance(listed, list) else [])
-        if isinstance(found, dict)
-        and isinstance(found.get("metadata"), dict)
-        and all(found["metadata"].get(key) == value for key, value in marker.items())
-    ]
-    return min(ours, key=lambda found: str(found.get("createdAt") or ""), default=None)
-
-
-def _vapi_assistant_create(vapi, assistant: Assistant) -> None:
-    """Creates the assistant in Vapi once: one a lost answer may have made is adopted instead of made again.
-    When Vapi's answer is lost and the assistant cannot be found yet, the push stays pending for the sweep."""
-    payload = assistant_payload(assistant=assistant)
-    found = _vapi_assistant_ours(vapi, assistant)
-    if found is None:
-        try:
-            found = vapi.create_assistant(payload=payload)
-            assistant.vapi_id = found["id"]
-            return
-        except VapiOutcomeUnknown as lost:
-            logger.warning(
-                "Vapi's answer to creating assistant %s was lost (%s); looking it up", assistant.public_id, lost
-            )
-            try:
-                found = _vapi_assistant_ours(vapi, assistant)
-            except VapiError as exc:
-                raise lost from exc
-            if found is None:
-                raise
-    assistant.vapi_id = found["id"]
-    logger.info("Assistant %s adopted Vapi assistant %s an earlier push created", assistant.public_id, found["id"])
-    vapi.update_assistant(assistant_id=found["id"], payload=payload)
-
-
 def assistant_push(*, assistant_id: int) -> Assistant:
     """POST when new (after looking for one a lost answer made), PATCH when existing; records synced or failed
-    with Vapi's own message, or leaves it pending for the sweep when Vapi cannot say whether it was created."""
+    with Vapi's own message, or leaves it pending for the sweep when Vapi cannot say whether it was created.
+    Only one push at a time creates: another finding the creation claimed leaves it to that one."""
     assistant = Assistant.objects.select_related("client__agency").get(pk=assistant_id)
+    requested_at, claim = assistant.push_requested_at, None
+    if not assistant.vapi_id:
+        claim = vapi_create_claim(assistant)
+        if claim is None:
+            assistant.refresh_from_db(fields=["vapi_id", "sync_status", "sync_error", "synced_at"])
+            if not assistant.vapi_id:
+                logger.info("Assistant %s is being created in Vapi by another push", assistant.public_id)
+                return assistant
     try:
         with vapi_client_for(assistant.client.agency) as vapi:
             if assistant.vapi_id:
                 payload = assistant_payload(assistant=assistant)
                 vapi.update_assistant(assistant_id=assistant.vapi_id, payload=payload)
             else:
-                _vapi_assistant_create(vapi, assistant)
+                vapi_assistant_create(vapi, assistant)
     except ValidationError as exc:
         assistant.sync_status, assistant.sync_error = SyncStatus.FAILED, " ".join(exc.messages)
     except VapiOutcomeUnknown as exc:
@@ -244,6 +208,8 @@ def assistant_push(*, assistant_id: int) -> Assistant:
         assistant.sync_status, assistant.sync_error, assistant.synced_at = SyncStatus.SYNCED, "", timezone.now()
     # Only sync fields: a push never overwrites what staff typed meanwhile.
     assistant.save(update_fields=["vapi_id", "sync_status", "sync_error", "synced_at"])
+    if claim is not None:
+        vapi_create_release(assistant, claim, requested_at)
     return assistant
 
 

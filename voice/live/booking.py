@@ -19,6 +19,7 @@ from voice.live.context import (
     CallContext,
     ToolFailure,
     calendar_for,
+    ghl_refused,
     later,
     outcome_unknown,
     slot_is_free,
@@ -176,8 +177,7 @@ def _booking_refused(ctx: CallContext, booking: Booking, exc: Exception) -> NoRe
     if isinstance(exc, ToolFailure):
         said, reason = str(exc), str(exc.__cause__ or exc)
     else:
-        code = getattr(exc, "status_code", None) or 0
-        said = BOOKING_REFUSED if 400 <= code < 500 and code != 429 else CALENDAR_UNREACHABLE
+        said = BOOKING_REFUSED if ghl_refused(exc) else CALENDAR_UNREACHABLE
         reason = f"GoHighLevel: {exc}"
     if booking.failure_reason:
         reason = f"{booking.failure_reason} {reason}"

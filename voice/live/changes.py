@@ -16,6 +16,7 @@ from voice.live.context import (
     CallContext,
     ToolFailure,
     calendar_for,
+    ghl_refused,
     later,
     outcome_unknown,
     slot_is_free,
@@ -31,6 +32,10 @@ logger = logging.getLogger(__name__)
 CHANGE_UNCONFIRMED = (
     "I'm sorry, the calendar didn't confirm that change, so I can't promise it went through. "
     "Could I have someone from the office call you to confirm?"
+)
+# GHL refused the change for a reason other than the slot: its words go on the tool-call record, not to the caller.
+CHANGE_REFUSED = (
+    "I'm sorry, the calendar wouldn't accept that change. Could I have someone from the office call you back?"
 )
 CANCELLED, RESCHEDULED = "cancelled", "rescheduled"
 TOOL_OF = {CANCELLED: "cancel_appointment", RESCHEDULED: "reschedule_appointment"}
@@ -179,6 +184,16 @@ def _unconfirmed(ctx: CallContext, exc: ChangeUnconfirmed, *, change: str, event
     raise ToolFailure(CHANGE_UNCONFIRMED) from exc
 
 
+def _change_failed(ctx: CallContext, exc: ProviderError, *, start: datetime | None) -> ToolFailure:
+    """What the caller hears when GHL failed the change: an apology for a refusal (GHL's words kept for the
+    call page, as for a refused booking), or that the calendar cannot be reached."""
+    if not ghl_refused(exc):
+        return ToolFailure(CALENDAR_UNREACHABLE)
+    logger.warning("GHL refused a change in call %s: %s", ctx.call.pk if ctx.call else None, exc)
+    ctx.details = explanations.refused(reason="ghl_refused", start=start, error=exc)
+    return ToolFailure(CHANGE_REFUSED)
+
+
 # --- cancel ---------------------------------------------------------------------------------------------------
 
 
@@ -222,7 +237,7 @@ def cancel_appointment(ctx: CallContext, args: dict, *, tool_call_id: str = "", 
     except ChangeUnconfirmed as exc:
         _unconfirmed(ctx, exc, change=CANCELLED, event=event, start=event["start"])
     except ProviderError as exc:
-        raise ToolFailure(CALENDAR_UNREACHABLE) from exc
+        raise _change_failed(ctx, exc, start=event["start"] if event else None) from exc
     return _cancelled(ctx, event, tool_call_id)
 
 
@@ -324,4 +339,4 @@ def reschedule_appointment(ctx: CallContext, args: dict, *, tool_call_id: str = 
         with ctx.ghl_factory() as ghl:
             return _move(ctx, ghl, args, new_start, earlier, tool_call_id)
     except ProviderError as exc:
-        raise ToolFailure(CALENDAR_UNREACHABLE) from exc
+        raise _change_failed(ctx, exc, start=new_start) from exc

@@ -96,6 +96,12 @@ def free_slots(ctx: CallContext, calendar: CalendarChoice, first_day, days: int,
     return {day: [m for m in moments if m >= earliest] for day, moments in by_day.items()}
 
 
+def ghl_refused(exc: Exception) -> bool:
+    """GHL read the request and said no (a 4xx other than rate limiting): a refusal to apologise for, not an outage."""
+    code = getattr(exc, "status_code", None) or 0
+    return 400 <= code < 500 and code != 429
+
+
 def outcome_unknown(exc: ProviderError) -> bool:
     """Sent, and the answer lost or a 5xx: GHL may have done it, so it is looked up before anything else."""
     return isinstance(exc, ProviderOutcomeUnknown) or (isinstance(exc, GhlUnavailable) and exc.status_code is not None)

@@ -166,9 +166,10 @@ def confirmed(*, action: str, appointment_id: str, calendar_id: str, start: date
     }
 
 
-def refused(*, reason: str, start: datetime, error: ProviderError | None = None, nearest=()) -> dict:
-    """Why a booking or a move did not happen: the slot was gone at the re-check, or what GHL answered."""
-    details = {"kind": "booking", "action": "refused", "reason": reason, "start": start.isoformat()}
+def refused(*, reason: str, start: datetime | None, error: ProviderError | None = None, nearest=()) -> dict:
+    """Why a booking, move or cancellation did not happen: the slot was gone at the re-check, or what GHL
+    answered. `start` is None when GHL refused before the appointment was known."""
+    details = {"kind": "booking", "action": "refused", "reason": reason, "start": start.isoformat() if start else ""}
     if error is not None:
         details.update(ghl_status=error.status_code, ghl_said=str(error.message)[:500])
     if nearest:
@@ -191,6 +192,17 @@ def answer_lost(*, change: str, appointment_id: str, calendar_id: str, start: da
     }
 
 
+# How the bookings reconciler settled a change of unknown outcome (details["settled"]), once GHL could be asked.
+SETTLED_MOVED, SETTLED_CANCELLED, SETTLED_UNCHANGED = "moved", "cancelled", "unchanged"
+SETTLED_IN_CALL, SETTLED_UNCONFIRMED = "confirmed_in_call", "unconfirmed"
+SETTLED_LABELS = {
+    SETTLED_MOVED: "GHL was asked again: the appointment was moved, and the caller was texted",
+    SETTLED_CANCELLED: "GHL was asked again: the appointment is cancelled",
+    SETTLED_UNCHANGED: "GHL was asked again: the appointment was not changed",
+    SETTLED_IN_CALL: "Confirmed later in the call",
+    SETTLED_UNCONFIRMED: "GHL could still not say whether it happened: check the appointment in GHL",
+}
+
 REASON_LABELS = {
     OFFERED: "Offered",
     OVER_LIMIT: "Not spoken: one answer says at most six times",
@@ -205,7 +217,7 @@ NOTE_LABELS = {
 }
 REFUSAL_LABELS = {
     "not_free": "The time was no longer free when GHL was asked again just before booking",
-    "ghl_refused": "GHL refused the appointment",
+    "ghl_refused": "GHL refused the appointment or the change",
     ANSWER_LOST: "GHL's answer to the change was lost and GHL could not be asked whether it happened",
 }
 
@@ -232,5 +244,6 @@ def explanation_rows(details: dict) -> dict:
         return {"days": days, "part_of_day": details.get("part_of_day", "")}
     if details.get("action") == "refused":
         refusal = REFUSAL_LABELS.get(details.get("reason"), "Refused")
-        return {"refusal": refusal, "ghl_said": details.get("ghl_said", "")}
+        settled = SETTLED_LABELS.get(details.get("settled"), "")
+        return {"refusal": refusal, "ghl_said": details.get("ghl_said", ""), "settled": settled}
     return {}

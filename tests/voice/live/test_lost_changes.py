@@ -3,37 +3,18 @@ whether the change happened before anything is said, the caller hears the truth,
 call looks it up instead of sending it twice. GHL is the sandbox behind a transport that loses answers."""
 
 import pytest
+from django.utils.html import escape
 
-from integrations.ghl import client as ghl_client
 from integrations.sandbox.models import SandboxObject
 from tests.faults.ghl_fault_transport import GhlFaults, act_then_stall, answer, stall
-from tests.vapi import CHICAGO, next_weekday, tool_calls, tool_results, vapi_post
-from voice.live import services
-from voice.live.changes import CHANGE_UNCONFIRMED
+from tests.vapi import CHICAGO, tool_calls, tool_results, vapi_post
+from voice.live.changes import CHANGE_REFUSED, CHANGE_UNCONFIRMED
+from voice.live.context import CALENDAR_UNREACHABLE
 from voice.models import Booking, BookingStatus, TextMessage, TextMessageKind, ToolCallRecord
 
 pytestmark = pytest.mark.django_db
 
-# A short budget: a lost answer costs the read timeout, and the lookup keeps 2 s of it.
-BUDGET = 3.0
 APPOINTMENT = r"/calendars/events/appointments/[^/]+"
-
-
-@pytest.fixture
-def ghl(monkeypatch) -> GhlFaults:
-    faults = GhlFaults()
-    monkeypatch.setattr(ghl_client, "_transport", lambda: faults)
-    monkeypatch.setattr(services, "TOOL_BUDGET_SECONDS", BUDGET)
-    return faults
-
-
-@pytest.fixture
-def booked(live, client, ghl):
-    """The caller booked a cleaning on Tuesday at 10 AM in an earlier call."""
-    tuesday = next_weekday()
-    args = {"start_time": f"{tuesday}T10:00", "name": "Ada", "service": "cleaning"}
-    tool_results(vapi_post(client, live.url, tool_calls(("b1", "book_appointment", args), call_id="call-1")))
-    return tuesday
 
 
 def _ask(client, live, tool_id: str, tool: str, args: dict) -> dict:
@@ -148,3 +129,45 @@ def test_a_time_taken_between_the_check_and_the_move_is_said_to_be_taken_not_unr
     assert "I could do" in reply["result"]
     assert Booking.objects.get().status == BookingStatus.BOOKED and "T10:00:00" in _appointment()["startTime"]
     assert ToolCallRecord.objects.get(tool_call_id="r1").details["ghl_said"].startswith("The slot you have")
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        (422, {"message": ["startTime must be a valid ISO 8601 date string"]}),
+        (403, {"message": "The token does not have access to this location."}),
+    ],
+)
+def test_a_move_ghl_refuses_is_a_plain_apology_with_ghls_words_on_the_call_page(
+    live, client, ghl, booked, as_user, refusal
+):
+    status_code, body = refusal
+    ghl.on("PUT", APPOINTMENT, answer(status_code, body))
+    reply = _move(client, live, booked)
+    assert reply["error"] == CHANGE_REFUSED
+    assert "can't reach the calendar" not in reply["error"]
+    booking = Booking.objects.get()
+    assert booking.status == BookingStatus.BOOKED and "T10:00:00" in _appointment()["startTime"]
+    assert _texts(TextMessageKind.RESCHEDULED) == 0
+    said = body["message"] if isinstance(body["message"], str) else body["message"][0]
+    record = ToolCallRecord.objects.get(tool_call_id="r1")
+    assert record.details["ghl_said"] == said and record.details["ghl_status"] == status_code
+    page = as_user(live.owner).get(f"/a/{live.agency.slug}/calls/{record.call.public_id}/").content.decode()
+    assert "GHL refused the appointment or the change" in page
+    assert escape(said) in page
+
+
+def test_a_cancellation_ghl_refuses_is_a_plain_apology_with_ghls_words_kept(live, client, ghl, booked):
+    ghl.on("PUT", APPOINTMENT, answer(400, {"message": "Appointment cannot be cancelled"}))
+    reply = _ask(client, live, "x1", "cancel_appointment", {})
+    assert reply["error"] == CHANGE_REFUSED
+    assert Booking.objects.get().status == BookingStatus.BOOKED and _texts(TextMessageKind.CANCELLED) == 0
+    details = ToolCallRecord.objects.get(tool_call_id="x1").details
+    assert details["ghl_said"] == "Appointment cannot be cancelled" and details["reason"] == "ghl_refused"
+    assert "T10:00:00" in details["start"]
+
+
+def test_a_change_ghl_cannot_be_reached_for_is_still_said_to_be_unreachable(live, client, ghl, booked):
+    ghl.on("PUT", APPOINTMENT, answer(429, {"message": "Too many requests"}))
+    assert _ask(client, live, "x1", "cancel_appointment", {})["error"] == CALENDAR_UNREACHABLE
+    assert Booking.objects.get().status == BookingStatus.BOOKED

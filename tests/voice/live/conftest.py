@@ -1,0 +1,29 @@
+"""Fixtures of the reschedule and cancellation tests: GHL (the sandbox) behind a transport that loses answers on
+cue, and a caller who booked a cleaning in an earlier call."""
+
+import pytest
+
+from integrations.ghl import client as ghl_client
+from tests.faults.ghl_fault_transport import GhlFaults
+from tests.vapi import next_weekday, tool_calls, tool_results, vapi_post
+from voice.live import services
+
+# A short budget: a lost answer costs the read timeout, and the lookup keeps 2 s of it.
+BUDGET = 3.0
+
+
+@pytest.fixture
+def ghl(monkeypatch) -> GhlFaults:
+    faults = GhlFaults()
+    monkeypatch.setattr(ghl_client, "_transport", lambda: faults)
+    monkeypatch.setattr(services, "TOOL_BUDGET_SECONDS", BUDGET)
+    return faults
+
+
+@pytest.fixture
+def booked(live, client, ghl):
+    """The caller booked a cleaning on Tuesday at 10 AM in an earlier call."""
+    tuesday = next_weekday()
+    args = {"start_time": f"{tuesday}T10:00", "name": "Ada", "service": "cleaning"}
+    tool_results(vapi_post(client, live.url, tool_calls(("b1", "book_appointment", args), call_id="call-1")))
+    return tuesday
