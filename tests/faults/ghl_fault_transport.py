@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import httpx
 
+from integrations.ghl import client as ghl_client
 from integrations.ghl.sandbox import GhlSandboxTransport
+from voice.live import services
 
 Fault = Callable[[httpx.Request, GhlSandboxTransport], httpx.Response]
 
@@ -80,3 +82,12 @@ class GhlFaults(httpx.BaseTransport):
                     armed.times -= 1
                 return armed.fault(request, self.sandbox)
         return self.sandbox.handle_request(request)
+
+
+def ghl_faults_installed(monkeypatch, *, tool_budget_seconds: float) -> GhlFaults:
+    """Every GHL client the app opens goes through one GhlFaults, with a live tool budget short enough that a
+    lost answer (which costs the read timeout) keeps a test quick."""
+    faults = GhlFaults()
+    monkeypatch.setattr(ghl_client, "_transport", lambda: faults)
+    monkeypatch.setattr(services, "TOOL_BUDGET_SECONDS", tool_budget_seconds)
+    return faults

@@ -16,7 +16,15 @@ from django.utils import timezone
 from integrations.ghl import client as ghl_client
 from integrations.sandbox.models import SandboxObject
 from tests.concurrency import run_concurrently
-from tests.faults.ghl_fault_transport import GhlFaults, act_then_reset, act_then_stall, answer, reset, stall
+from tests.faults.ghl_fault_transport import (
+    GhlFaults,
+    act_then_reset,
+    act_then_stall,
+    answer,
+    ghl_faults_installed,
+    reset,
+    stall,
+)
 
 # Every GHL request here is also checked to be sent outside any transaction (tests/ghl_http.py).
 from tests.ghl_http import ghl_http_outside_transactions  # noqa: F401
@@ -24,7 +32,7 @@ from tests.vapi import live_call_setup, next_weekday, tool_calls, tool_results, 
 from voice.bookings.services import bookings_reconcile_stuck
 from voice.calls import notes
 from voice.calls.notes import call_note_add, calls_missing_notes
-from voice.live import booking, services
+from voice.live import booking
 from voice.live.context import CALENDAR_UNREACHABLE
 from voice.models import Booking, BookingStatus, Call
 
@@ -42,10 +50,7 @@ def live(cast):
 
 @pytest.fixture
 def ghl(monkeypatch) -> GhlFaults:
-    faults = GhlFaults()
-    monkeypatch.setattr(ghl_client, "_transport", lambda: faults)
-    monkeypatch.setattr(services, "TOOL_BUDGET_SECONDS", BUDGET)
-    return faults
+    return ghl_faults_installed(monkeypatch, tool_budget_seconds=BUDGET)
 
 
 def _appointments() -> int:

@@ -8,39 +8,20 @@ import pytest
 from django.utils import timezone
 
 from integrations.sandbox.models import SandboxObject
-from integrations.vapi import client as vapi_client
-from integrations.vapi.sandbox import SANDBOX_API_KEY, VapiSandboxTransport
 from tests.factories import AssistantFactory
 from tests.faults.ghl_fault_transport import GhlFaults, act_then_stall, answer, stall
 from voice.assistants.services import assistant_push, assistants_pending_sweep
-from voice.assistants.vapi_org import vapi_account_key_save
 from voice.models import Assistant, SyncStatus
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def vapi(monkeypatch, settings) -> GhlFaults:
-    faults = GhlFaults(sandbox=VapiSandboxTransport())
-    monkeypatch.setattr(vapi_client, "_transport", lambda: faults)
-    # A lost answer costs the read timeout: half a second here instead of the production 20 s.
-    monkeypatch.setattr(vapi_client, "REQUEST_TIMEOUT_SECONDS", 0.5)
-    settings.QUEUED_WORK_GRACE_SECONDS = 60
-    return faults
-
-
-@pytest.fixture
-def assistant(cast, vapi):
-    vapi_account_key_save(agency=cast.agency, api_key=SANDBOX_API_KEY)
-    return AssistantFactory(client=cast.client_account, name="Front desk", vapi_id="")
 
 
 def _in_vapi() -> list[dict]:
     return [stored.data for stored in SandboxObject.objects.filter(provider="vapi", kind="assistant")]
 
 
-def _posts(vapi: GhlFaults) -> int:
-    return vapi.sent.count(("POST", "/assistant"))
+def _posts(vapi_faults: GhlFaults) -> int:
+    return vapi_faults.sent.count(("POST", "/assistant"))
 
 
 def _sweep_later(assistant: Assistant) -> int:
@@ -50,18 +31,18 @@ def _sweep_later(assistant: Assistant) -> int:
     return assistants_pending_sweep()
 
 
-def test_an_assistant_vapi_made_whose_answer_is_lost_is_found_and_adopted(assistant, vapi):
-    vapi.on("POST", r"/assistant", act_then_stall, times=1)
+def test_an_assistant_vapi_made_whose_answer_is_lost_is_found_and_adopted(assistant, vapi_faults):
+    vapi_faults.on("POST", r"/assistant", act_then_stall, times=1)
     pushed = assistant_push(assistant_id=assistant.pk)
     (made,) = _in_vapi()
     assert pushed.sync_status == SyncStatus.SYNCED and pushed.vapi_id == made["id"]
-    assert made["metadata"]["assistantId"] == str(assistant.public_id) and _posts(vapi) == 1
+    assert made["metadata"]["assistantId"] == str(assistant.public_id) and _posts(vapi_faults) == 1
 
 
-def test_when_vapi_cannot_say_the_push_waits_and_the_sweep_adopts_instead_of_posting_again(assistant, vapi):
-    vapi.on("POST", r"/assistant", act_then_stall, times=1)
-    vapi.on("GET", r"/assistant", lambda request, sandbox: sandbox.handle_request(request), times=1)
-    vapi.on("GET", r"/assistant", answer(503), times=4)  # after the search before the create
+def test_when_vapi_cannot_say_the_push_waits_and_the_sweep_adopts_instead_of_posting_again(assistant, vapi_faults):
+    vapi_faults.on("POST", r"/assistant", act_then_stall, times=1)
+    vapi_faults.on("GET", r"/assistant", lambda request, sandbox: sandbox.handle_request(request), times=1)
+    vapi_faults.on("GET", r"/assistant", answer(503), times=4)  # after the search before the create
     pushed = assistant_push(assistant_id=assistant.pk)
     assert pushed.sync_status == SyncStatus.PENDING and pushed.vapi_id == ""
     assert "answer was lost" in pushed.sync_error and len(_in_vapi()) == 1
@@ -70,23 +51,23 @@ def test_when_vapi_cannot_say_the_push_waits_and_the_sweep_adopts_instead_of_pos
     assert _sweep_later(assistant) == 1
     assistant.refresh_from_db()
     (made,) = _in_vapi()
-    assert _posts(vapi) == 1  # one assistant in Vapi, adopted, not created twice
+    assert _posts(vapi_faults) == 1  # one assistant in Vapi, adopted, not created twice
     assert assistant.sync_status == SyncStatus.SYNCED and assistant.vapi_id == made["id"]
     assert made["name"] == "Front desk (edited)"  # and pushed with what staff typed meanwhile
     assert _sweep_later(assistant) == 0
 
 
-def test_a_create_vapi_never_received_is_sent_again_by_the_sweep(assistant, vapi):
-    vapi.on("POST", r"/assistant", stall, times=1)
+def test_a_create_vapi_never_received_is_sent_again_by_the_sweep(assistant, vapi_faults):
+    vapi_faults.on("POST", r"/assistant", stall, times=1)
     assert assistant_push(assistant_id=assistant.pk).sync_status == SyncStatus.PENDING
     assert _in_vapi() == []
     assert _sweep_later(assistant) == 1
     assistant.refresh_from_db()
     (made,) = _in_vapi()
-    assert assistant.sync_status == SyncStatus.SYNCED and assistant.vapi_id == made["id"] and _posts(vapi) == 2
+    assert assistant.sync_status == SyncStatus.SYNCED and assistant.vapi_id == made["id"] and _posts(vapi_faults) == 2
 
 
-def test_another_assistants_marker_is_not_adopted(cast, assistant, vapi):
+def test_another_assistants_marker_is_not_adopted(cast, assistant, vapi_faults):
     other = AssistantFactory(client=cast.client_account, name="Night line", vapi_id="")
     assert assistant_push(assistant_id=other.pk).sync_status == SyncStatus.SYNCED
     pushed = assistant_push(assistant_id=assistant.pk)

@@ -3,10 +3,8 @@ cue, and a caller who booked a cleaning in an earlier call."""
 
 import pytest
 
-from integrations.ghl import client as ghl_client
-from tests.faults.ghl_fault_transport import GhlFaults
+from tests.faults.ghl_fault_transport import GhlFaults, ghl_faults_installed
 from tests.vapi import next_weekday, tool_calls, tool_results, vapi_post
-from voice.live import services
 
 # A short budget: a lost answer costs the read timeout, and the lookup keeps 2 s of it.
 BUDGET = 3.0
@@ -14,10 +12,7 @@ BUDGET = 3.0
 
 @pytest.fixture
 def ghl(monkeypatch) -> GhlFaults:
-    faults = GhlFaults()
-    monkeypatch.setattr(ghl_client, "_transport", lambda: faults)
-    monkeypatch.setattr(services, "TOOL_BUDGET_SECONDS", BUDGET)
-    return faults
+    return ghl_faults_installed(monkeypatch, tool_budget_seconds=BUDGET)
 
 
 @pytest.fixture
