@@ -5,6 +5,11 @@ calendars, GHL location) are read once and kept in the cache for a short while. 
 them forgets the agency's entry at once; the entry carries a generation that every assistant entry's
 key includes, so forgetting it makes the agency's assistant entries unreachable too. The secret stays
 encrypted in the cache, as it is in the database.
+
+Each process also keeps the entries it read in memory, trusted only while the cache still holds the same
+generation under a small key of its own: a warm tool call then costs one short GET for the whole setup,
+and an invalidation (or a cache that is down, whose GET answers nothing) sends it back to the cache or the
+database at once.
 """
 
 import hashlib
@@ -64,11 +69,30 @@ def _auth_key(public_id) -> str:
     return f"vapi:live:{public_id}"
 
 
+def _generation_key(public_id) -> str:
+    return f"vapi:live:{public_id}:generation"
+
+
+# This process's copies of cached auth and setups, valid while their generation is the cache's (above).
+MEMORY_ENTRIES = 2048
+_memory: dict = {}
+
+
+def _remember(key, value) -> None:
+    if len(_memory) >= MEMORY_ENTRIES:  # a crude bound: a full memory starts again from the cache
+        _memory.clear()
+    _memory[key] = value
+
+
 def agency_auth(*, public_id: UUID) -> AgencyAuth | None:
     """The agency a server-URL request names and its Vapi secret; None for an unknown agency."""
     key = _auth_key(public_id)
+    known = _memory.get(key)
+    if known is not None and cache.get(_generation_key(public_id)) == known.generation:
+        return known
     auth = cache.get(key)
     if auth is not None:
+        _remember(key, auth)
         return auth
     agency = Agency.objects.filter(public_id=public_id).first()
     if agency is None:
@@ -81,7 +105,9 @@ def agency_auth(*, public_id: UUID) -> AgencyAuth | None:
         secret_token=encrypt(secret) if secret else "",
         generation=uuid.uuid4().hex,
     )
-    cache.set(key, auth, timeout=TTL_SECONDS)
+    # One expiry for both: the in-memory copy never outlives the cache entry it was checked against.
+    cache.set_many({key: auth, _generation_key(public_id): auth.generation}, timeout=TTL_SECONDS)
+    _remember(key, auth)
     return auth
 
 
@@ -108,14 +134,20 @@ def assistant_setup(*, auth: AgencyAuth, message: dict) -> AssistantSetup | None
     # Hashed: the references come from the message, the key must stay short and plain.
     digest = hashlib.sha256(repr(references).encode()).hexdigest()[:32]
     key = f"{_auth_key(auth.agency.public_id)}:{auth.generation}:{digest}"
+    # The generation was just checked against the cache (agency_auth): a copy under it is current.
+    setup = _memory.get(key)
+    if setup is not None:
+        return setup
     setup = cache.get(key)
     if setup is not None:
+        _remember(key, setup)
         return setup
     assistant = assistant_for_references(agency=auth.agency, references=references)
     if assistant is None:
         return None
     setup = assistant_setup_build(assistant)
     cache.set(key, setup, timeout=TTL_SECONDS)
+    _remember(key, setup)
     return setup
 
 
@@ -153,13 +185,13 @@ def agency_live_forget(*, agency_id: int | None) -> None:
     public_id = Agency.objects.filter(pk=agency_id).values_list("public_id", flat=True).first() if agency_id else None
     if public_id is None:
         return
-    key = _auth_key(public_id)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+    keys = [_auth_key(public_id), _generation_key(public_id)]
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 def _agency_forget(sender, instance, **kwargs):
-    cache.delete(_auth_key(instance.public_id))
+    cache.delete_many([_auth_key(instance.public_id), _generation_key(instance.public_id)])
 
 
 def _vapi_account_changed(sender, instance, **kwargs):

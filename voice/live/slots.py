@@ -2,7 +2,8 @@
 
 A call's first `check_availability` should not wait on GHL: when a call starts, the next days are
 fetched into the cache (per client and calendar, short-lived). A booking, or a GHL appointment
-webhook, bumps the calendar's cache version, so stale slots are never offered after a change.
+webhook, bumps the calendar's cache version; each cached day carries the version it was fetched
+under, so stale slots are never offered after a change.
 Bookings themselves always re-check with GHL (`fresh=True`).
 """
 
@@ -36,8 +37,9 @@ def _version_key(client_id: int, calendar_id: str) -> str:
     return f"slots:version:{client_id}:{calendar_id}"
 
 
-def _day_key(client_id: int, calendar_id: str, version: str, day: date) -> str:
-    return f"slots:{client_id}:{calendar_id}:{version}:{day.isoformat()}"
+def _day_key(client_id: int, calendar_id: str, day: date) -> str:
+    # The version is kept in the value, not the key: the version and the days are then read in one MGET.
+    return f"slots:day:{client_id}:{calendar_id}:{day.isoformat()}"
 
 
 def _warmed_key(client_id: int, calendar_id: str, version: str) -> str:
@@ -45,10 +47,11 @@ def _warmed_key(client_id: int, calendar_id: str, version: str) -> str:
 
 
 def slots_invalidate(*, client_id: int, calendar_id: str) -> bool:
-    """Makes every cached day of this calendar stale at once (a new version, old keys just expire).
+    """Makes every cached day of this calendar stale at once (a new version: days cached under the old
+    one are misses from now on).
 
     The version is random, never a counter: a counter lost with a Redis restart would start again at a
-    number whose old day keys may still be cached. A write that fails (Redis unreachable; the cache then
+    number whose old days may still be cached. A write that fails (Redis unreachable; the cache then
     degrades to a miss) is logged and returns False: nothing can be read from a cache that is down, and
     keys a Redis that comes back still holds expire within SLOT_TTL_SECONDS; bookings re-check GHL anyway."""
     key, version = _version_key(client_id, calendar_id), uuid.uuid4().hex
@@ -87,19 +90,27 @@ def slots_from_ghl(*, ghl, calendar_id: str, tz: ZoneInfo, first_day: date, days
 def slots_for_days(
     *, ghl_factory, client_id: int, calendar_id: str, tz: ZoneInfo, first_day: date, days: int, fresh: bool = False
 ) -> dict[date, list[datetime]]:
-    """Free slots per day, from the cache when every asked day is there, else one GHL call for the range."""
-    version = cache.get(_version_key(client_id, calendar_id), "0")
+    """Free slots per day, from the cache when every asked day is there under the calendar's current
+    version (one round trip reads both), else one GHL call for the range."""
+    version_key = _version_key(client_id, calendar_id)
     wanted = [first_day + timedelta(days=i) for i in range(days)]
-    keys = {day: _day_key(client_id, calendar_id, version, day) for day in wanted}
-    if not fresh:
-        cached = cache.get_many(keys.values())
-        if len(cached) == len(keys):
+    keys = {day: _day_key(client_id, calendar_id, day) for day in wanted}
+    if fresh:
+        version = cache.get(version_key, "0")
+    else:
+        cached = cache.get_many([version_key, *keys.values()])
+        version = cached.get(version_key, "0")
+        # A day written under another version (before a booking or a GHL change) is a miss.
+        days_cached = {day: cached[key][1] for day, key in keys.items() if cached.get(key, ("",))[0] == version}
+        if len(days_cached) == len(keys):
             # Back in the zone itself (not a fixed offset), so the repeated fall-back hour is still recognised.
-            return {day: [datetime.fromisoformat(s).astimezone(tz) for s in cached[keys[day]]] for day in wanted}
+            return {day: [datetime.fromisoformat(s).astimezone(tz) for s in days_cached[day]] for day in wanted}
     with ghl_factory() as ghl:
         fetched = slots_from_ghl(ghl=ghl, calendar_id=calendar_id, tz=tz, first_day=first_day, days=days)
+    # Stamped with the version read before fetching: a change during the fetch leaves these days a miss.
     cache.set_many(
-        {keys[day]: [m.isoformat() for m in fetched.get(day, [])] for day in wanted}, timeout=SLOT_TTL_SECONDS
+        {keys[day]: (version, [m.isoformat() for m in fetched.get(day, [])]) for day in wanted},
+        timeout=SLOT_TTL_SECONDS,
     )
     return {day: fetched.get(day, []) for day in wanted}
 

@@ -1,0 +1,132 @@
+"""What a warm tool call costs, counted rather than timed (the machine's load makes times lie): cache round
+trips and SQL queries. Its cheap path must not cost a guarantee: answers follow an edit, a calendar change,
+a secret rotation at once, also while the cache is down."""
+
+from contextlib import contextmanager
+from unittest import mock
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from redis.connection import Connection
+
+from integrations.ghl.client import GhlClient
+from tests.vapi import SECRET, next_weekday, tool_calls, tool_results, vapi_post
+from voice.assistants import services as assistants_services
+from voice.live import slots
+from voice.models import ToolCallRecord, VapiAccount
+
+pytestmark = pytest.mark.django_db
+
+# What one cache method costs in round trips on django-redis (set_many and delete_many are one pipeline).
+CACHE_METHODS = ("get", "get_many", "set", "set_many", "add", "delete", "delete_many", "incr", "touch", "has_key")
+
+
+@contextmanager
+def cache_round_trips():
+    """Counts the commands sent to Redis when the cache is Redis (CACHE_URL=redis://...), else the cache
+    calls, each of which is one round trip there."""
+    sent = []
+    if type(cache._connections[cache._alias]).__module__.startswith("django_redis"):
+        real = Connection.send_packed_command
+
+        def counting(self, command, check_health=True):
+            sent.append(command)
+            return real(self, command, check_health)
+
+        with mock.patch.object(Connection, "send_packed_command", counting):
+            yield sent
+        return
+    patches = [mock.patch.object(cache, name, _counted(getattr(cache, name), sent, name)) for name in CACHE_METHODS]
+    for patch in patches:
+        patch.start()
+    try:
+        yield sent
+    finally:
+        for patch in reversed(patches):
+            patch.stop()
+
+
+def _counted(method, sent, name, inside=[]):  # noqa: B006 - shared on purpose: one flag for every method
+    def counting(*args, **kwargs):
+        if inside:  # the local-memory get_many calls get: one call from the app is one round trip
+            return method(*args, **kwargs)
+        sent.append(name)
+        inside.append(name)
+        try:
+            return method(*args, **kwargs)
+        finally:
+            inside.pop()
+
+    return counting
+
+
+def _check(client, live, tool_id, *, service="cleaning", call_id="call-cost", **headers):
+    args = {"date": next_weekday().isoformat(), "service": service}
+    return vapi_post(client, live.url, tool_calls((tool_id, "check_availability", args), call_id=call_id), **headers)
+
+
+def _started(client, live, call_id="call-cost"):
+    call = {"id": call_id, "assistantId": "asst-live-1"}
+    message = {"type": "status-update", "status": "in-progress", "timestamp": 1, "call": call}
+    assert vapi_post(client, live.url, message).status_code == 200
+
+
+@contextmanager
+def cache_down():
+    """django-redis with IGNORE_EXCEPTIONS while Redis is down: reads find nothing, writes do nothing."""
+    with (
+        mock.patch.object(cache, "get", return_value=None),
+        mock.patch.object(cache, "get_many", return_value={}),
+        mock.patch.object(cache, "set"),
+        mock.patch.object(cache, "set_many"),
+        mock.patch.object(cache, "delete"),
+        mock.patch.object(cache, "delete_many"),
+        mock.patch.object(cache, "add", return_value=False),
+    ):
+        yield
+
+
+def test_a_warm_availability_question_costs_two_cache_round_trips_and_one_insert(live, client):
+    _started(client, live)
+    tool_results(_check(client, live, "t0"))  # setup and slots now cached
+    with cache_round_trips() as sent, CaptureQueriesContext(connection) as queries:
+        (answer,) = tool_results(_check(client, live, "t1"))
+    # The setup's generation, then the calendar's version with the asked day; the record's INSERT.
+    assert len(sent) <= 2, sent
+    assert len(queries.captured_queries) == 1
+    assert answer["result"].startswith("For cleaning, I have")
+    assert ToolCallRecord.objects.get(tool_call_id="t1").result == answer["result"]
+
+
+def test_a_rotated_secret_is_required_at_once_while_the_cache_is_down(live, client):
+    assert _check(client, live, "t1").status_code == 200  # this process now holds the old secret
+    with cache_down():
+        assistants_services.vapi_account_secret_rotate(agency=live.agency)  # its forget reaches no cache
+        new_secret = VapiAccount.objects.get(agency=live.agency).webhook_secret
+        assert _check(client, live, "t2", HTTP_X_VAPI_SECRET=SECRET).status_code == 401
+        assert _check(client, live, "t3", HTTP_AUTHORIZATION=f"Bearer {new_secret}").status_code == 200
+
+
+def test_an_edit_made_while_the_cache_is_down_is_spoken_at_once(live, client):
+    (before,) = tool_results(_check(client, live, "t1"))  # this process now holds the Chicago setup
+    assert " at 9 AM" in before["result"]
+    with cache_down():
+        live.assistant.time_zone = "America/New_York"
+        live.assistant.save()  # its forget reaches no cache
+        (during,) = tool_results(_check(client, live, "t2"))
+    # The same GHL slots (9 AM Chicago), said in New York time: the process's copy was not trusted.
+    assert " at 10 AM" in during["result"] and " at 9 AM" not in during["result"]
+
+
+def test_days_cached_before_a_calendar_change_are_asked_of_ghl_again(live, client, monkeypatch):
+    fetched, real = [], GhlClient.free_slots
+    monkeypatch.setattr(GhlClient, "free_slots", lambda self, **kw: fetched.append(kw) or real(self, **kw))
+    tool_results(_check(client, live, "t1"))
+    tool_results(_check(client, live, "t2"))
+    assert len(fetched) == 1  # the second answer came from the cache
+    calendar_id = live.assistant.calendars.get(spoken_name="cleaning").calendar_id
+    slots.slots_invalidate(client_id=live.client_account.pk, calendar_id=calendar_id)  # a booking moved it
+    (answer,) = tool_results(_check(client, live, "t3"))
+    assert len(fetched) == 2 and answer["result"].startswith("For cleaning, I have")
