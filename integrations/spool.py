@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 SPOOL_KEY = "webhook-spool"
 DRAIN_LOCK_KEY = "webhook-spool:drain"
+# Events one drain stores before it hands over to the next (queued at once while more wait).
+DRAIN_BATCH = 1000
 # Seconds a push to the spool may wait: the sender is waiting for our answer.
 SPOOL_TIMEOUT_SECONDS = 0.5
 
@@ -80,7 +82,7 @@ def _store(entry: dict) -> None:
     )
 
 
-def webhook_spool_drain(*, limit: int = 1000) -> int:
+def webhook_spool_drain(*, limit: int = DRAIN_BATCH) -> int:
     """Moves spooled events into the inbox, oldest first, under a lock (one drainer at a time); an event
     leaves the list only once it is stored. Returns how many were stored."""
     if not settings.WEBHOOK_SPOOL_URL:

@@ -39,5 +39,10 @@ def jobs_queued_sweep_task() -> int:
 
 @shared_task
 def webhook_spool_drain_task() -> int:
-    """Stores the events spooled while the database was unreachable (an error here retries next beat)."""
-    return spool.webhook_spool_drain()
+    """Stores the events spooled while the database was unreachable (an error here retries next beat). A
+    full batch means more may wait: the next batch is queued at once rather than at the next beat, so a
+    long outage's spool drains at the worker's pace, not a batch per beat."""
+    drained = spool.webhook_spool_drain(limit=spool.DRAIN_BATCH)
+    if drained >= spool.DRAIN_BATCH:
+        enqueue(webhook_spool_drain_task)
+    return drained

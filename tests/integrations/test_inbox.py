@@ -1,5 +1,6 @@
 """The webhook inbox: stored before processing, one run per claim, retries with backoff, sweeper, replay, page."""
 
+import json
 from collections import defaultdict
 from datetime import timedelta
 from io import StringIO
@@ -406,3 +407,44 @@ def test_a_spooled_event_keeps_no_secret_the_sender_echoed(settings):
         )
     (entry,) = pushed
     assert "hunter2" not in entry and '"call-1"' in entry
+
+
+class FakeSpool:
+    """The spool's Redis list (LPUSH puts the newest first) and its drain lock."""
+
+    def __init__(self, entries: list[dict]):
+        self.items = [json.dumps(entry) for entry in reversed(entries)]
+
+    def lindex(self, key, index):
+        return self.items[index] if self.items else None
+
+    def rpop(self, key):
+        return self.items.pop()
+
+    def lock(self, key, timeout):
+        return mock.Mock(acquire=mock.Mock(return_value=True))
+
+
+def test_a_spool_longer_than_a_batch_drains_whole_without_waiting_for_the_next_beat(settings, monkeypatch):
+    from integrations import spool
+    from integrations.tasks import webhook_spool_drain_task
+
+    settings.WEBHOOK_SPOOL_URL = "redis://spool.invalid:6379/1"
+    monkeypatch.setattr(spool, "DRAIN_BATCH", 2)
+    events = [
+        {"provider": "ghl", "event_type": "ContactCreate", "unique_key": f"wh-{n}", "body": {"webhookId": f"wh-{n}"}}
+        for n in range(5)
+    ]
+    fake = FakeSpool([{**event, "headers": {}, "agency_id": None, "location_id": ""} for event in events])
+    drains = []
+
+    def drain(**kwargs):
+        drains.append(real_drain(**kwargs))
+        return drains[-1]
+
+    real_drain = spool.webhook_spool_drain
+    monkeypatch.setattr(spool, "webhook_spool_drain", drain)
+    with mock.patch.object(spool, "_redis", return_value=fake):
+        webhook_spool_drain_task.delay()  # one beat's drain; eager here, as a worker would run the ones it queues
+    assert drains == [2, 2, 1] and fake.items == []
+    assert sorted(WebhookEvent.objects.values_list("unique_key", flat=True)) == [f"wh-{n}" for n in range(5)]
