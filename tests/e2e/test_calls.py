@@ -55,6 +55,8 @@ def test_staff_filter_search_and_export_calls(cast, history, live_server, page, 
     sign_in(page, live_server.url, cast.owner.email)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Calls").click()
     expect(page.locator("#call-results tbody tr")).to_have_count(4)
+    # The rows are there before htmx (a deferred script) has bound the search box: typing sooner is lost.
+    page.wait_for_load_state()
     screenshot("calls_list")
 
     page.get_by_role("searchbox", name="Search transcripts").fill("canal")
