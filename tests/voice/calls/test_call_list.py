@@ -11,7 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import AssistantFactory, CallFactory
+from voice.calls.selectors import CallFilters, call_list
+from voice.calls.views import SEARCH_COUNT_CAP
 from voice.models import Call, CallOutcome
+from voice.paging import CappedPaginator
 
 pytestmark = pytest.mark.django_db
 
@@ -280,24 +283,27 @@ def test_the_list_runs_the_same_queries_for_1_and_25_calls(cast, as_user, django
     assert len(_shown(response)) == 25
 
 
-def test_postgresql_search_and_every_sort_use_their_indexes(cast):
-    """EXPLAIN on a few thousand calls: the query's expression must be exactly the GIN index's expression."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the GIN and ordering indexes exist on PostgreSQL only (migration 0004)")
-    from voice.calls.selectors import CallFilters, call_list
-
+def _bulk_calls(cast, count: int = 3000, **fields) -> None:
+    """`count` calls of the cast's client a minute apart back from DAY, each asking for a cleaning; `fields`
+    give further columns as functions of the call's number."""
     Call.objects.bulk_create(
         Call(
             agency=cast.agency,
             client=cast.client_account,
             vapi_call_id=f"bulk-{i}",
             started_at=DAY - timedelta(minutes=i),
-            duration_seconds=i % 600,
-            cost=Decimal(i % 97) / 100,
             transcript=f"User: I would like a cleaning on day {i % 28}, please.",
+            **{name: value(i) for name, value in fields.items()},
         )
-        for i in range(3000)
+        for i in range(count)
     )
+
+
+def test_postgresql_search_and_every_sort_use_their_indexes(cast):
+    """EXPLAIN on a few thousand calls: the query's expression must be exactly the GIN index's expression."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the GIN and ordering indexes exist on PostgreSQL only (migration 0004)")
+    _bulk_calls(cast, duration_seconds=lambda i: i % 600, cost=lambda i: Decimal(i % 97) / 100)
     CallFactory(
         client=cast.client_account, vapi_call_id="c-needle", transcript="User: my zygomatic arch hurts", started_at=DAY
     )
@@ -351,20 +357,7 @@ def test_postgresql_a_broad_search_is_counted_down_the_lists_index(cast):
     instead of reading every hit (or every call) in whatever order a plan without the list's order picks."""
     if connection.vendor != "postgresql":
         pytest.skip("the ordering indexes exist on PostgreSQL only (migration 0004)")
-    from voice.calls.selectors import CallFilters, call_list
-    from voice.calls.views import SEARCH_COUNT_CAP
-    from voice.paging import CappedPaginator
-
-    Call.objects.bulk_create(
-        Call(
-            agency=cast.agency,
-            client=cast.client_account,
-            vapi_call_id=f"bulk-{i}",
-            started_at=DAY - timedelta(minutes=i),
-            transcript=f"User: I would like a cleaning on day {i % 28}, please.",
-        )
-        for i in range(3000)
-    )
+    _bulk_calls(cast)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE voice_call")
         cursor.execute("SELECT gin_clean_pending_list('call_transcript_search_idx')")
