@@ -239,12 +239,16 @@ def seed(calls: int, log=print) -> None:
     import time
 
     from django.db import connection, transaction
+    from django.test import override_settings
 
     started = time.perf_counter()
     agency = seed_tenants()
     backfill = importlib.import_module("voice.migrations.0013_call_days").BACKFILL
     vacuum_at = int(calls * 0.8)
-    with connection.cursor() as cursor:
+    # A bulk load, not a request: neither the server's statement_timeout nor the client's wait bound applies (a
+    # 50,000-call chunk outlasts 30 s on a busy machine).
+    with override_settings(DATABASE_QUERY_TIMEOUT=0), connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 0")
         _lookup_tables(cursor, agency)
         # Plain bulk load: the search vector comes precomputed from bench_talk, and the daily rollups are
         # rebuilt in one statement at the end (the triggers would compute the same, row by row).
@@ -276,4 +280,5 @@ def seed(calls: int, log=print) -> None:
         cursor.execute(backfill)
         cursor.execute("ANALYZE")
         cursor.execute("INSERT INTO bench_seed VALUES (%s, %s, now())", [calls, SEED_VERSION])
+        cursor.execute("RESET statement_timeout")
     log(f"seeded {calls} calls in {time.perf_counter() - started:.0f} s")
