@@ -1,7 +1,10 @@
 """The standing cast (DESIGN.md): an owner and a staff member of agency A, a client admin of one of A's clients,
 and a member of agency B: the outsider. Each is a fixture of its own; `cast` holds them all."""
 
+import os
+
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 
 from integrations.ghl.demo import sandbox_connect
@@ -18,12 +21,29 @@ def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def pytest_configure(config):
+    """xdist workers share one Redis when CACHE_URL names one (a .env, as the README suggests): each worker
+    keeps its keys under a prefix of its own and empties only those. Otherwise one worker's `cache.clear()`
+    empties the other's cache mid-test, and its keys (database ids, the sandbox's fixed calendar ids, which
+    repeat across the workers' databases) hold the other worker's slots and call setups."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
+        settings.CACHES["default"]["KEY_PREFIX"] = f"test-{worker}"
+
+
+def _cache_emptied():
+    if settings.CACHES["default"].get("KEY_PREFIX", "").startswith("test-"):
+        cache.delete_pattern("*")  # this worker's keys only
+    else:
+        cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Rate-limit counters and cached slots must not leak from one test into the next."""
-    cache.clear()
+    _cache_emptied()
     yield
-    cache.clear()
+    _cache_emptied()
 
 
 @pytest.fixture(autouse=True)
