@@ -2,6 +2,9 @@
 and a member of agency B: the outsider. Each is a fixture of its own; `cast` holds them all."""
 
 import os
+import uuid
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
@@ -14,6 +17,31 @@ from tests.factories import AgencyFactory, AssistantFactory, ClientAccountFactor
 from voice.assistants import services as assistants_services
 from voice.assistants import vapi_org
 from voice.assistants.selectors import client_calendars
+
+# The simulator seeds each call from its assistant's public id and the seed it is given: a fixed id makes a
+# simulated call in a test the same call on every run (only the clock still moves it), so a failure replays.
+SIM_ASSISTANT_PUBLIC_ID = uuid.UUID("5e1f0000-0000-4000-8000-00000000c0de")
+_STARTED_AT = pytest.StashKey[datetime]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    item.stash[_STARTED_AT] = datetime.now(UTC)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test names the moment it ran: many tests read the wall clock (today's weekday, "next
+    Tuesday", slots after now), so a failure that depends on the day or hour says which one it met."""
+    report = yield
+    started = item.stash.get(_STARTED_AT, None)
+    if report.failed and started is not None:
+        chicago = started.astimezone(ZoneInfo("America/Chicago"))
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        report.sections.append(
+            ("the clock", f"started at {started.isoformat()} ({chicago:%A %Y-%m-%d %H:%M:%S %Z} in Chicago), {worker}")
+        )
+    return report
 
 
 @pytest.fixture(autouse=True)
@@ -140,7 +168,9 @@ def sim(cast):
     sandbox_seed()
     sandbox_connect(client=cast.client_account, location_id="sbxLocChicago0000001")
     cast.client_account.refresh_from_db()
-    assistant = AssistantFactory(client=cast.client_account, time_zone="America/Chicago")
+    assistant = AssistantFactory(
+        client=cast.client_account, time_zone="America/Chicago", public_id=SIM_ASSISTANT_PUBLIC_ID
+    )
     assistants_services.assistant_calendars_set(
         assistant=assistant,
         calendars=[
