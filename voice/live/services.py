@@ -28,7 +28,7 @@ from voice.live.caller import (
     caller_context_variables,
     caller_facts,
 )
-from voice.live.records import tool_call_record_write
+from voice.live.records import tool_call_record_queue, tool_call_record_write
 from voice.live.setup import (
     AgencyAuth,
     AssistantSetup,
@@ -168,9 +168,18 @@ def tool_calls_answer(*, auth: AgencyAuth, message: dict) -> dict:
                 "asked_at": asked_at,
                 "details": details,
             }
-            _record(
-                call_loader=call_loader, loaded=loaded, by_call_id=(by_call_id, [agency.pk, vapi_call_id]), **record
+            queued = loaded.get("call") is None and tool_call_record_queue(
+                agency_id=agency.pk,
+                vapi_call_id=vapi_call_id,
+                assistant_id=setup.assistant_id if setup else None,
+                client_id=setup.client_id if setup else None,
+                caller=message_caller_number(message),
+                **record,
             )
+            if not queued:
+                _record(
+                    call_loader=call_loader, loaded=loaded, by_call_id=(by_call_id, [agency.pk, vapi_call_id]), **record
+                )
         entry = {"toolCallId": invocation.id, "name": invocation.name}
         entry["error" if error else "result"] = error or result
         results.append(entry)
