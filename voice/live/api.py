@@ -85,7 +85,7 @@ def _answer(request, agency_id):
     if kind in ANSWERED_AT_ONCE:
         return JsonResponse(ANSWERED_AT_ONCE[kind](auth=auth, message=message))
     if kind == "assistant-request":
-        return JsonResponse(live.assistant_request_answer(agency=agency, message=message))
+        return JsonResponse(live.assistant_request_answer(agency=agency, message=message, auth=auth))
     stored = {
         "provider": WebhookProvider.VAPI,
         "event_type": kind[:100],
