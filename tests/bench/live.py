@@ -462,6 +462,11 @@ def main():
             call_command("migrate", verbosity=0)
         print(f"database: {connection.vendor}; DEBUG={settings.DEBUG}; SANDBOX={settings.SANDBOX}")
         print(f"{ROUNDS} warm, {COLD_ROUNDS} cold, {BOOKINGS} bookings, in-process server time")
+        if settings.TOOL_CALL_RECORD_QUEUE_URL:
+            from voice.live import records
+
+            # Records a killed earlier run left in the bench's Redis name that run's (dropped) database's ids.
+            records._redis(settings.TOOL_CALL_RECORD_QUEUE_URL).delete(records.QUEUE_KEY)
         # The bench URLconf adds bench/ping/; set before the first request builds the resolver.
         settings.ROOT_URLCONF = "tests.bench.urls"
         results, booking_requests, (agency, client, args) = run()
