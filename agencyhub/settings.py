@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "agencyhub.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "agencyhub.observability.RequestContextMiddleware",
+    # Vapi's POSTs are answered here, without the page middleware below (voice/live/middleware.py).
+    "voice.live.middleware.LiveEndpointMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -153,6 +155,11 @@ else:
 # Where verified events go while the database is unreachable (a Redis list, drained into the inbox);
 # empty: no spool, such an event is answered with a status its sender retries.
 WEBHOOK_SPOOL_URL = env.str("WEBHOOK_SPOOL_URL", default=CACHE_URL if CACHE_URL.startswith("redis") else "")
+# Where the audit records of tool calls that changed nothing (availability) wait for a beat task to write them to
+# the database in batches (voice/live/records.py); empty: written in the request, as when Redis does not take one.
+TOOL_CALL_RECORD_QUEUE_URL = env.str(
+    "TOOL_CALL_RECORD_QUEUE_URL", default=CACHE_URL if CACHE_URL.startswith("redis") else ""
+)
 
 AUTH_USER_MODEL = "tenants.User"
 AUTHENTICATION_BACKENDS = [
@@ -292,6 +299,11 @@ CELERY_BEAT_SCHEDULE["call-writebacks-sweep"] = {
 }
 # Events spooled while the database was down go into the inbox within a minute of its return.
 CELERY_BEAT_SCHEDULE["webhook-spool-drain"] = {"task": "integrations.tasks.webhook_spool_drain_task", "schedule": 20.0}
+# Audit records of availability tool calls, queued in Redis by the live endpoint, reach the database within seconds.
+CELERY_BEAT_SCHEDULE["tool-call-records-flush"] = {
+    "task": "voice.live.tasks.tool_call_records_flush_task",
+    "schedule": 5.0,
+}
 # Jobs and assistant pushes whose enqueue was lost to a broker outage.
 CELERY_BEAT_SCHEDULE["jobs-queued-sweep"] = {"task": "integrations.tasks.jobs_queued_sweep_task", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["assistants-pending-sweep"] = {

@@ -1,3 +1,7 @@
+from contextlib import nullcontext
+
+from django.db import IntegrityError, connection, transaction
+
 from integrations.vapi.messages import assistant_references, message_call_id, message_caller_number
 from tenants.models import Agency
 from voice.assistants.selectors import assistant_for_references
@@ -13,6 +17,48 @@ def call_upsert(*, agency: Agency, message: dict, assistant: Assistant | None = 
         assistant_id=assistant.pk if assistant else None,
         client_id=assistant.client_id if assistant else None,
     )
+
+
+def call_first_seen(*, agency: Agency, message: dict, assistant_id: int, client_id: int) -> None:
+    """Stores the call of its first message (an assistant-request) in one INSERT, the common case; a call id
+    already stored (a retried request) takes the upsert's way.
+
+    On PostgreSQL the INSERT commits without waiting for the WAL flush (as the tool-call record does): the row
+    is not an acknowledgement, and a server crash that lost it loses nothing, since every later message of the
+    call (stored in the inbox, durably) upserts it again. That wait was most of an assistant-request's time."""
+    call_id = message_call_id(message)
+    if not call_id:
+        return
+    call = Call(
+        agency=agency,
+        vapi_call_id=call_id,
+        assistant_id=assistant_id,
+        client_id=client_id,
+        caller_number=message_caller_number(message),
+    )
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        fields = [f for f in Call._meta.concrete_fields if not f.primary_key]
+        values = [f.get_db_prep_save(f.pre_save(call, True), connection) for f in fields]
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        # Only the model's own column and table names are interpolated; every value is a parameter.
+        sql = (
+            "WITH durability AS (SELECT set_config('synchronous_commit', 'off', true)) "  # noqa: S608
+            f"INSERT INTO {connection.ops.quote_name(Call._meta.db_table)} ({columns}) "
+            f"SELECT {', '.join(['%s'] * len(values))} FROM durability ON CONFLICT DO NOTHING RETURNING id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            if cursor.fetchone() is not None:
+                return
+    else:
+        try:
+            # A savepoint only inside a transaction: in autocommit a refused INSERT leaves nothing to roll back.
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                call.save(force_insert=True)
+            return
+        except IntegrityError:
+            pass
+    call_upsert_by_ids(agency=agency, message=message, assistant_id=assistant_id, client_id=client_id)
 
 
 def call_upsert_by_ids(

@@ -51,47 +51,55 @@ class VapiServerUrlView(APIView):
         tags=["webhooks"],
     )
     def post(self, request, agency_id):
-        # A caller is waiting: a database that stops answering is given up on in seconds, and answered around.
-        with database_patience(settings.DATABASE_LIVE_QUERY_TIMEOUT):
-            return self._answer(request, agency_id)
+        return vapi_server_url(request, agency_id)
 
-    def _answer(self, request, agency_id):
-        raw = webhook_body_read(request, limit=MAX_BODY_BYTES)
-        if raw is None:
-            return JsonResponse({"error": f"The body is over {MAX_BODY_BYTES} bytes."}, status=413)
-        try:
-            auth = agency_auth(public_id=agency_id)
-        except live.DATABASE_UNREACHABLE:
-            return _unverified(raw)
-        if auth is None or not auth.authenticates(headers=request.headers, body=raw):
-            # Same answer for an unknown agency and a wrong secret: nothing to learn by probing.
-            return JsonResponse({"error": "Missing or invalid credentials."}, status=401)
-        agency = auth.agency
-        log_context.bind(agency=agency.slug)
-        try:
-            message = message_from_body(raw)
-        except MalformedMessage as exc:
-            return JsonResponse({"error": str(exc)}, status=400)
-        kind = message["type"]
-        log_context.bind(call_id=message_call_id(message) or "-")
-        if kind in ANSWERED_AT_ONCE:
-            return JsonResponse(ANSWERED_AT_ONCE[kind](auth=auth, message=message))
-        if kind == "assistant-request":
-            return JsonResponse(live.assistant_request_answer(agency=agency, message=message))
-        stored = {
-            "provider": WebhookProvider.VAPI,
-            "event_type": kind[:100],
-            "unique_key": message_unique_key(message)[:255],
-            "body": message,
-            "headers": {name: request.headers[name] for name in STORED_HEADERS if name in request.headers},
-        }
-        try:
-            webhook_store(agency=agency, **stored)
-        except live.DATABASE_UNREACHABLE:
-            # Acknowledged only once durable: spooled (drained into the inbox later), else a status Vapi retries.
-            if not webhook_spool(agency_id=agency.pk, **stored):
-                return _retry_later()
-        return JsonResponse({})
+
+def vapi_server_url(request, agency_id):
+    """Answers one Vapi server message. A plain Django view: POSTs reach it from LiveEndpointMiddleware without
+    the page middleware (sessions, CSRF, auth, messages...) or DRF's dispatch, which a waiting caller would
+    pay for and this endpoint does not use; the DRF view above documents it and answers other methods."""
+    # A caller is waiting: a database that stops answering is given up on in seconds, and answered around.
+    with database_patience(settings.DATABASE_LIVE_QUERY_TIMEOUT):
+        return _answer(request, agency_id)
+
+
+def _answer(request, agency_id):
+    raw = webhook_body_read(request, limit=MAX_BODY_BYTES)
+    if raw is None:
+        return JsonResponse({"error": f"The body is over {MAX_BODY_BYTES} bytes."}, status=413)
+    try:
+        auth = agency_auth(public_id=agency_id)
+    except live.DATABASE_UNREACHABLE:
+        return _unverified(raw)
+    if auth is None or not auth.authenticates(headers=request.headers, body=raw):
+        # Same answer for an unknown agency and a wrong secret: nothing to learn by probing.
+        return JsonResponse({"error": "Missing or invalid credentials."}, status=401)
+    agency = auth.agency
+    log_context.bind(agency=agency.slug)
+    try:
+        message = message_from_body(raw)
+    except MalformedMessage as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    kind = message["type"]
+    log_context.bind(call_id=message_call_id(message) or "-")
+    if kind in ANSWERED_AT_ONCE:
+        return JsonResponse(ANSWERED_AT_ONCE[kind](auth=auth, message=message))
+    if kind == "assistant-request":
+        return JsonResponse(live.assistant_request_answer(agency=agency, message=message, auth=auth))
+    stored = {
+        "provider": WebhookProvider.VAPI,
+        "event_type": kind[:100],
+        "unique_key": message_unique_key(message)[:255],
+        "body": message,
+        "headers": {name: request.headers[name] for name in STORED_HEADERS if name in request.headers},
+    }
+    try:
+        webhook_store(agency=agency, **stored)
+    except live.DATABASE_UNREACHABLE:
+        # Acknowledged only once durable: spooled (drained into the inbox later), else a status Vapi retries.
+        if not webhook_spool(agency_id=agency.pk, **stored):
+            return _retry_later()
+    return JsonResponse({})
 
 
 def _retry_later() -> JsonResponse:

@@ -1,9 +1,21 @@
-import json
-from datetime import datetime
+"""The tool-call record: the audit line of one tool call (what was asked, answered and noted), per call and
+tool call id."""
 
-from django.db import connection
+import json
+import logging
+from contextlib import suppress
+from datetime import datetime
+from functools import lru_cache
+from types import SimpleNamespace
+
+import redis
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from redis.exceptions import LockError, RedisError
 
 from voice.models import Call, ToolCallRecord
+
+logger = logging.getLogger(__name__)
 
 
 def tool_call_record_write(
@@ -58,3 +70,133 @@ def tool_call_record_write(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone() is not None
+
+
+# A tool that changed nothing in the world (availability, an unknown tool, a refused argument) leaves an audit
+# line that nobody acts on in the call: it is queued in Redis and written to PostgreSQL in batches by a beat
+# task, so the caller's answer waits on one RPUSH instead of an INSERT and its commit. A tool that booked,
+# moved or cancelled keeps its record with the change, written in the request (booking proof and the change
+# reconciler read it by id).
+WRITTEN_IN_REQUEST = frozenset({"book_appointment", "reschedule_appointment", "cancel_appointment"})
+QUEUE_KEY = "live:tool-call-records"
+FLUSH_LOCK_KEY = "live:tool-call-records:flush"
+# Records one flush writes in one transaction before it hands over to the next (queued at once while more wait).
+FLUSH_BATCH = 1000
+
+
+@lru_cache(maxsize=4)
+def _redis(url: str) -> redis.Redis:
+    """One pooled client per process and URL, waiting on Redis no longer than the cache does."""
+    timeout = settings.CACHE_SOCKET_TIMEOUT
+    return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+
+
+def tool_call_record_queue(
+    *,
+    agency_id: int,
+    vapi_call_id: str,
+    assistant_id: int | None,
+    client_id: int | None,
+    caller: str,
+    invocation,
+    result: str,
+    error: str,
+    elapsed_ms: int,
+    asked_at: datetime,
+    details: dict | None = None,
+) -> bool:
+    """Queues the record for tool_call_records_flush; False when there is no queue or Redis did not take it
+    (the caller then writes it at once: a Redis outage never costs the audit trail)."""
+    url = settings.TOOL_CALL_RECORD_QUEUE_URL
+    # Inside a transaction (a simulated call that is rolled back, voice.calltests) the record shares its fate.
+    if not url or invocation.name in WRITTEN_IN_REQUEST or connection.in_atomic_block:
+        return False
+    entry = {
+        "agency_id": agency_id,
+        "vapi_call_id": vapi_call_id,
+        "assistant_id": assistant_id,
+        "client_id": client_id,
+        "caller": caller,
+        "tool_call_id": invocation.id,
+        "name": invocation.name,
+        "arguments": invocation.arguments,
+        "result": result,
+        "error": error,
+        "elapsed_ms": elapsed_ms,
+        "asked_at": asked_at.isoformat(),
+        "details": details or {},
+    }
+    try:
+        _redis(url).rpush(QUEUE_KEY, json.dumps(entry, default=str))
+    except RedisError as exc:
+        logger.warning("Tool call %s not queued (%s): written at once", invocation.id, type(exc).__name__)
+        return False
+    return True
+
+
+def _queued_write(entry: dict) -> None:
+    """Writes one queued record, creating its call first when the call is not stored yet (as the request would)."""
+    from tenants.models import Agency
+    from voice.calls.services import call_upsert_by_ids
+
+    invocation = SimpleNamespace(id=entry["tool_call_id"], name=entry["name"], arguments=entry["arguments"])
+    record = {
+        "invocation": invocation,
+        "result": entry["result"],
+        "error": entry["error"],
+        "elapsed_ms": entry["elapsed_ms"],
+        "asked_at": datetime.fromisoformat(entry["asked_at"]),
+        "details": entry["details"],
+    }
+    where = "c.agency_id = %s AND c.vapi_call_id = %s" + (
+        " AND c.assistant_id IS NOT NULL" if entry["assistant_id"] else ""
+    )
+    if tool_call_record_write(call_match=(where, [entry["agency_id"], entry["vapi_call_id"]]), **record):
+        return
+    agency = Agency.objects.filter(pk=entry["agency_id"]).first()
+    if agency is None:
+        return  # deleted since: nothing left to audit
+    message = {"call": {"id": entry["vapi_call_id"], "customer": {"number": entry["caller"]}}}
+    call = call_upsert_by_ids(
+        agency=agency, message=message, assistant_id=entry["assistant_id"], client_id=entry["client_id"]
+    )
+    tool_call_record_write(call_match=("c.id = %s", [call.pk]), **record)
+
+
+def tool_call_records_flush(*, limit: int = FLUSH_BATCH) -> int:
+    """Writes queued records, oldest first, in one transaction, under a lock (one flusher at a time); they leave
+    the queue only once committed, and a flush repeated after a crash rewrites the same rows (the record is
+    unique per call and tool call id). A record the database refuses (not an outage) is logged and skipped
+    rather than holding up the rest. Returns how many were taken off the queue."""
+    url = settings.TOOL_CALL_RECORD_QUEUE_URL
+    if not url:
+        return 0
+    client = _redis(url)
+    lock = client.lock(FLUSH_LOCK_KEY, timeout=300)
+    if not lock.acquire(blocking=False):
+        return 0
+    try:
+        entries = [json.loads(raw) for raw in client.lrange(QUEUE_KEY, 0, limit - 1)]
+        if not entries:
+            return 0
+        try:
+            with transaction.atomic():
+                for entry in entries:
+                    _queued_write(entry)
+        except (OperationalError, InterfaceError):
+            raise  # the database is unreachable: everything stays queued for the next flush
+        except DatabaseError:
+            for entry in entries:
+                try:
+                    with transaction.atomic():
+                        _queued_write(entry)
+                except (OperationalError, InterfaceError):
+                    raise
+                except DatabaseError:
+                    logger.exception("Tool call record %s refused by the database: skipped", entry["tool_call_id"])
+        client.ltrim(QUEUE_KEY, len(entries), -1)
+    finally:
+        with suppress(LockError):
+            lock.release()
+    logger.info("%s queued tool call records written", len(entries))
+    return len(entries)

@@ -21,14 +21,14 @@ from integrations.vapi.messages import (
     tool_invocations,
 )
 from tenants.models import Agency, CallStart
-from voice.calls.services import call_upsert, call_upsert_by_ids
+from voice.calls.services import call_first_seen, call_upsert_by_ids
 from voice.live.caller import (
     caller_context_claim,
     caller_context_sentence,
     caller_context_variables,
     caller_facts,
 )
-from voice.live.records import tool_call_record_write
+from voice.live.records import tool_call_record_queue, tool_call_record_write
 from voice.live.setup import (
     AgencyAuth,
     AssistantSetup,
@@ -36,6 +36,8 @@ from voice.live.setup import (
     assistant_setup_build,
     number_assistant_recall,
     number_assistant_remember,
+    number_setup_keep,
+    number_setup_known,
 )
 from voice.live.speech import single_line
 from voice.live.tools import TOOLS, CalendarChoice, CallContext, ToolFailure
@@ -168,9 +170,18 @@ def tool_calls_answer(*, auth: AgencyAuth, message: dict) -> dict:
                 "asked_at": asked_at,
                 "details": details,
             }
-            _record(
-                call_loader=call_loader, loaded=loaded, by_call_id=(by_call_id, [agency.pk, vapi_call_id]), **record
+            queued = loaded.get("call") is None and tool_call_record_queue(
+                agency_id=agency.pk,
+                vapi_call_id=vapi_call_id,
+                assistant_id=setup.assistant_id if setup else None,
+                client_id=setup.client_id if setup else None,
+                caller=message_caller_number(message),
+                **record,
             )
+            if not queued:
+                _record(
+                    call_loader=call_loader, loaded=loaded, by_call_id=(by_call_id, [agency.pk, vapi_call_id]), **record
+                )
         entry = {"toolCallId": invocation.id, "name": invocation.name}
         entry["error" if error else "result"] = error or result
         results.append(entry)
@@ -216,34 +227,42 @@ def function_call_answer(*, auth: AgencyAuth, message: dict) -> dict:
     return {"result": first.get("result") or first.get("error") or ""}
 
 
-def assistant_request_answer(*, agency: Agency, message: dict) -> dict:
+def assistant_request_answer(*, agency: Agency, message: dict, auth: AgencyAuth | None = None) -> dict:
     """The assistant assigned to the called number with the caller context as its variables, or an error the
     caller hears (Vapi allows 7.5 s; the GHL part of the context has its own budget, voice.live.caller).
 
+    With the agency's `auth` (its generation just checked against the cache), the number's answer is read
+    like a tool call's setup: from this process's memory or the cache, the database only after a change.
     While the database is unreachable the number's last known assistant is answered from the cache, with
     the context that needs no database (a caller looked up in the last minutes, the date, the hours)."""
     phone = message.get("phoneNumber") if isinstance(message.get("phoneNumber"), dict) else {}
     phone_id = message_call(message).get("phoneNumberId") or phone.get("id")
     references = [str(ref) for ref in (phone_id, phone.get("number")) if ref]
     try:
-        numbers = PhoneNumber.objects.filter(agency=agency, assistant__isnull=False).select_related("assistant__client")
-        number = (phone_id and numbers.filter(vapi_id=phone_id).first()) or (
-            phone.get("number") and numbers.filter(number=phone["number"]).first()
-        )
-        if not number or not number.assistant.vapi_id:
-            logger.warning("assistant-request for an unassigned number %s", phone_id or phone.get("number"))
-            return {"error": UNKNOWN_NUMBER}
-        setup = assistant_setup_build(number.assistant)
-        vapi_id = number.assistant.vapi_id
-        number_assistant_remember(agency_id=agency.pk, references=references, vapi_id=vapi_id, setup=setup)
-        call_upsert(agency=agency, message=message, assistant=number.assistant)
+        known = number_setup_known(auth=auth, references=references) if auth is not None and references else None
+        if known is None:
+            numbers = PhoneNumber.objects.filter(agency=agency, assistant__isnull=False).select_related(
+                "assistant__client"
+            )
+            number = (phone_id and numbers.filter(vapi_id=phone_id).first()) or (
+                phone.get("number") and numbers.filter(number=phone["number"]).first()
+            )
+            if not number or not number.assistant.vapi_id:
+                logger.warning("assistant-request for an unassigned number %s", phone_id or phone.get("number"))
+                return {"error": UNKNOWN_NUMBER}
+            known = (number.assistant.vapi_id, assistant_setup_build(number.assistant))
+            number_assistant_remember(agency_id=agency.pk, references=references, vapi_id=known[0], setup=known[1])
+            if auth is not None:
+                number_setup_keep(auth=auth, references=references, known=known)
+        vapi_id, setup = known
+        call_first_seen(agency=agency, message=message, assistant_id=setup.assistant_id, client_id=setup.client_id)
     except DATABASE_UNREACHABLE:
         vapi_id, setup = number_assistant_recall(agency_id=agency.pk, references=references)
         logger.warning("Database unreachable: assistant-request answered from the cache (%s)", vapi_id or "miss")
         if not vapi_id:
             return {"error": UNAVAILABLE}
         return _with_caller_context({"assistantId": vapi_id}, setup=setup, message=message, ask_ghl=False)
-    transaction.on_commit(lambda: slots_warm_enqueue(number.assistant_id))
+    transaction.on_commit(lambda: slots_warm_enqueue(setup.assistant_id))
     return _with_caller_context({"assistantId": vapi_id}, setup=setup, message=message)
 
 

@@ -151,6 +151,30 @@ def assistant_setup(*, auth: AgencyAuth, message: dict) -> AssistantSetup | None
     return setup
 
 
+def _number_setup_key(auth: AgencyAuth, references: list[str]) -> str:
+    digest = hashlib.sha256(repr(references).encode()).hexdigest()[:32]
+    return f"{_auth_key(auth.agency.public_id)}:{auth.generation}:number:{digest}"
+
+
+def number_setup_known(*, auth: AgencyAuth, references: list[str]) -> tuple[str, AssistantSetup] | None:
+    """(Vapi assistant id, setup) of the number's assistant as cached under the agency's current generation
+    (any write to a number, an assistant or its client forgets it), from memory or the cache; None if not."""
+    key = _number_setup_key(auth, references)
+    known = _memory.get(key)
+    if known is not None:
+        return known
+    known = cache.get(key)
+    if known is not None:
+        _remember(key, known)
+    return known
+
+
+def number_setup_keep(*, auth: AgencyAuth, references: list[str], known: tuple[str, AssistantSetup]) -> None:
+    key = _number_setup_key(auth, references)
+    cache.set(key, known, timeout=TTL_SECONDS)
+    _remember(key, known)
+
+
 # The number -> assistant answer is a fallback for a database outage, refreshed by every assistant-request.
 NUMBER_TTL_SECONDS = 24 * 3600
 
@@ -177,6 +201,7 @@ def number_assistant_recall(*, agency_id: int, references: list[str]) -> tuple[s
 def _phone_number_changed(sender, instance, **kwargs):
     references = [ref for ref in (instance.vapi_id, instance.number) if ref]
     cache.delete_many([_number_key(instance.agency_id, ref) for ref in references])
+    agency_live_forget(agency_id=instance.agency_id)  # the numbers' answers kept under the generation
 
 
 def agency_live_forget(*, agency_id: int | None) -> None:

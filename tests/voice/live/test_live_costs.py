@@ -130,3 +130,29 @@ def test_days_cached_before_a_calendar_change_are_asked_of_ghl_again(live, clien
     slots.slots_invalidate(client_id=live.client_account.pk, calendar_id=calendar_id)  # a booking moved it
     (answer,) = tool_results(_check(client, live, "t3"))
     assert len(fetched) == 2 and answer["result"].startswith("For cleaning, I have")
+
+
+def _assistant_request(client, live, call_id):
+    message = {
+        "type": "assistant-request",
+        "call": {"id": call_id, "phoneNumberId": "pn-1"},
+        "phoneNumber": {"id": "pn-1"},
+    }
+    return vapi_post(client, live.url, message).json()
+
+
+def test_a_call_start_reads_its_number_from_memory_and_stores_the_call_in_one_insert(live, client):
+    from voice.models import Call, PhoneNumber
+
+    number = PhoneNumber.objects.create(agency=live.agency, vapi_id="pn-1", assistant=live.assistant)
+    assert _assistant_request(client, live, "call-a1")["assistantId"] == "asst-live-1"
+    with CaptureQueriesContext(connection) as queries:
+        assert _assistant_request(client, live, "call-a2")["assistantId"] == "asst-live-1"
+    # The test's own transaction adds a savepoint around it; a request in autocommit sends the INSERT alone.
+    sent = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(sent) == 1 and sent[0].startswith('INSERT INTO "voice_call"'), sent
+    assert Call.objects.get(vapi_call_id="call-a2").assistant_id == live.assistant.pk
+    # The number taken off its assistant is heard on the very next call.
+    number.assistant = None
+    number.save()
+    assert "not set up" in _assistant_request(client, live, "call-a3")["error"]
