@@ -116,14 +116,41 @@ def worker_start(log) -> subprocess.Popen:
     raise SystemExit(f"the Celery worker did not answer within 120 s; see {log.name}")
 
 
-def timed_drain(mode: str, ids: list[int], broker) -> dict:
-    """Seconds from the first message to the last report processed, and until the queue is empty."""
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its threads (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            todo.extend(int(child) for child in task.read_text().split())
+    return pids
+
+
+def cpu_used(worker: subprocess.Popen) -> float:
+    """CPU seconds so far of the worker's processes: what processing costs the machine in Python, whatever
+    else loads it meanwhile (PostgreSQL's share is not counted)."""
+    return sum(_cpu_seconds(pid) for pid in _process_tree(worker.pid))
+
+
+def timed_drain(mode: str, ids: list[int], broker, worker: subprocess.Popen) -> dict:
+    """Seconds from the first message to the last report processed, and until the queue is empty; CPU
+    milliseconds per report spent by the worker over the same span."""
     from django.utils import timezone
 
     from integrations.models import WebhookEvent
     from integrations.tasks import webhook_drain_task, webhook_process_task
 
     events = WebhookEvent.objects.filter(pk__in=ids)
+    cpu_before = cpu_used(worker)
     started_at, started = timezone.now(), time.perf_counter()
     if mode == "batch":
         webhook_drain_task.delay()
@@ -141,6 +168,7 @@ def timed_drain(mode: str, ids: list[int], broker) -> dict:
     # The follow-up tasks last taken from the queue finish within moments: a short grace before reading the end.
     time.sleep(0.5)
     return {
+        "worker_cpu_ms_per_report": round((cpu_used(worker) - cpu_before) * 1000 / len(ids), 2),
         "processed": processed,
         "not_processed": len(ids) - processed,
         "seconds": round((last - started_at).total_seconds(), 2),
@@ -176,7 +204,7 @@ def main() -> None:
                 prefix = f"bench-drain-{mode}-{int(time.time())}"
                 prefixes.append(prefix)
                 ids = stored_reports(agency, prefix)
-                results[mode] = timed_drain(mode, ids, broker)
+                results[mode] = timed_drain(mode, ids, broker, worker)
                 calls = Call.objects.filter(agency=agency, vapi_call_id__startswith=prefix).count()
                 results[mode]["calls"] = calls
         finally:
@@ -202,6 +230,10 @@ def report(results: dict) -> None:
         print(
             f"  {mode:<10} {r['per_second']:>7}/s: {r['processed']} processed in {r['seconds']} s "
             f"({r['not_processed']} not), queue empty after {r['queue_empty_seconds']} s (notes, proof checks)"
+        )
+        print(
+            f"  {'':<10} worker CPU per report, follow-up tasks included: {r['worker_cpu_ms_per_report']} ms "
+            "(PostgreSQL's not counted)"
         )
     processing = results.get("batch", next(iter(results.values()), {})).get("per_second", 0.0)
     if accepting is None:
