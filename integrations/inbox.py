@@ -234,7 +234,7 @@ def webhook_process(*, event_id: int, claim: str = "") -> WebhookEvent | None:
     return event
 
 
-def webhook_process_batch(*, claim: str, limit: int = DRAIN_BATCH) -> int:
+def webhook_process_batch(*, claim: str, limit: int = DRAIN_BATCH, deadline: float | None = None) -> int:
     """Claims up to `limit` due events at once and runs each; returns how many it claimed.
 
     The claim is one short transaction (`SELECT ... FOR UPDATE SKIP LOCKED`, then one UPDATE): two workers
@@ -243,7 +243,9 @@ def webhook_process_batch(*, claim: str, limit: int = DRAIN_BATCH) -> int:
     retried task, named by `claim`, takes back at once). The events then run in one transaction with a
     savepoint each: a failing handler rolls back its own writes only and its event is recorded FAILED
     (retried with backoff) beside its neighbours' outcomes, and the whole batch's work and outcomes commit
-    together, so a database lost mid-batch leaves nothing half written and nothing marked done."""
+    together, so a database lost mid-batch leaves nothing half written and nothing marked done. Past
+    `deadline` (time.monotonic()), the events not yet run are handed back unclaimed, so slow handlers (a GHL
+    install mints a token) never stretch a batch towards the task's time limit."""
     now = timezone.now()
     with transaction.atomic():
         events = list(
@@ -257,7 +259,14 @@ def webhook_process_batch(*, claim: str, limit: int = DRAIN_BATCH) -> int:
         WebhookEvent.objects.filter(pk__in=[event.pk for event in events]).update(**_claim_update(now, claim))
     with transaction.atomic():
         done = defaultdict(list)  # (status, client_id) -> ids: one UPDATE per group, not one per event
-        for event in events:
+        for ran, event in enumerate(events):
+            if ran and deadline is not None and time.monotonic() >= deadline:
+                unrun = [e.pk for e in events[ran:]]
+                WebhookEvent.objects.filter(pk__in=unrun, claimed_at=now, claimed_by=claim).update(
+                    status=WebhookStatus.RECEIVED, attempts=F("attempts") - 1, claimed_at=None, claimed_by=""
+                )
+                events = events[:ran]
+                break
             event.status, event.attempts, event.claimed_at, event.claimed_by = (
                 WebhookStatus.PROCESSING,
                 event.attempts + 1,
@@ -292,10 +301,10 @@ def webhook_drain(*, claim: str, batch: int = DRAIN_BATCH, seconds: float = DRAI
     deadline = time.monotonic() + seconds
     drained = 0
     while True:
-        claimed = webhook_process_batch(claim=claim, limit=batch)
+        claimed = webhook_process_batch(claim=claim, limit=batch, deadline=deadline)
         if not claimed:
             cache.delete(KICK_KEY)
-            claimed = webhook_process_batch(claim=claim, limit=batch)
+            claimed = webhook_process_batch(claim=claim, limit=batch, deadline=deadline)
             if not claimed:
                 return drained
         drained += claimed

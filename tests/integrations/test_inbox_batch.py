@@ -189,3 +189,19 @@ def test_two_workers_draining_at_once_never_run_the_same_event(monkeypatch):
     assert sum(drained) == 40 and all(drained), "both workers took batches, at the same time"
     assert set(runs.values()) == {1} and len(runs) == 40, "every event ran exactly once"
     assert set(statuses(*events)) == {WebhookStatus.PROCESSED}
+
+
+@pytest.mark.django_db
+def test_a_batch_out_of_time_hands_back_the_events_it_did_not_run():
+    """Slow handlers (a GHL install mints a token) must not stretch a batch towards the task's time limit."""
+    events = [store(f"evt-{n}") for n in range(3)]
+    seen = []
+    register_handler("ghl", "AppointmentCreate", lambda event: seen.append(event.unique_key))
+
+    assert webhook_process_batch(claim="task-1", deadline=0.0) == 1, "one event runs, whatever the clock says"
+
+    assert seen == ["evt-0"]
+    assert statuses(*events) == [WebhookStatus.PROCESSED, WebhookStatus.RECEIVED, WebhookStatus.RECEIVED]
+    assert [WebhookEvent.objects.get(pk=e.pk).attempts for e in events] == [1, 0, 0]
+    assert webhook_drain(claim="task-2") == 2
+    assert seen == ["evt-0", "evt-1", "evt-2"]
