@@ -167,7 +167,7 @@ CALLS_SQL = """
 INSERT INTO voice_call (public_id, agency_id, client_id, assistant_id, vapi_call_id, caller_number, status,
     started_at, ended_at, duration_seconds, ended_reason, outcome, cost, cost_breakdown, transcript, messages,
     recording_url, stereo_recording_url, summary, structured_data, success_evaluation, note_added_at,
-    note_attempts, note_error, note_channel, created_at, updated_at, transcript_search)
+    note_attempts, note_error, created_at, updated_at, transcript_search)
 SELECT gen_random_uuid(), %(agency)s, cl.client_id, cl.assistant_id, 'bench-call-' || n,
     '+1312555' || lpad((n %% 10000)::text, 4, '0'), 'ended', s.started, s.started + make_interval(secs => s.secs),
     s.secs, r.reason, CASE WHEN n %% 3 = 0 THEN 'booked' ELSE r.outcome END, round(s.secs * 0.0012, 4),
@@ -176,7 +176,7 @@ SELECT gen_random_uuid(), %(agency)s, cl.client_id, cl.assistant_id, 'bench-call
         jsonb_build_object('type', 'voice', 'cost', s.secs * 0.0006)),
     t.transcript, t.messages, 'https://storage.vapi.ai/bench-call-' || n || '-mono.wav', '',
     'The caller asked about ' || t.topic || ' and was offered times for next week.', '{}',
-    (ARRAY['true', 'true', 'false'])[1 + n %% 3], NULL, 0, '', '', s.started, s.started, t.search
+    (ARRAY['true', 'true', 'false'])[1 + n %% 3], NULL, 0, '', s.started, s.started, t.search
 FROM generate_series(%(first)s, %(last)s) AS n
 CROSS JOIN LATERAL (
     SELECT now() - make_interval(secs => %(span)s * (1 - (n + abs(hashint4(n)) %% 1000 / 1000.0) / %(calls)s))
@@ -191,13 +191,13 @@ JOIN bench_reason r ON s.pick >= r.low AND s.pick < r.high
 BOOKINGS_SQL = """
 INSERT INTO voice_booking (public_id, client_id, call_id, tool_call_id, calendar_id, calendar_name,
     ghl_appointment_id, ghl_contact_id, caller_name, caller_phone, start, "end", status, spoken_result,
-    failure_reason, ghl_status, created_at, updated_at)
+    failure_reason, created_at, updated_at)
 SELECT gen_random_uuid(), c.client_id, c.id, c.vapi_call_id || '-book', 'sbxLocChicagCleaning', 'cleaning',
     'appt-' || c.vapi_call_id, '', 'Jordan Rivera', c.caller_number, c.started_at + interval '3 days',
     c.started_at + interval '3 days 30 minutes',
     (ARRAY['booked', 'booked', 'booked', 'booked', 'booked', 'booked', 'booked', 'booked', 'cancelled',
            'rescheduled'])[1 + c.id %% 10],
-    'You''re booked for cleaning.', '', '', c.started_at, c.started_at
+    'You''re booked for cleaning.', '', c.started_at, c.started_at
 FROM voice_call c WHERE c.id > %(after)s AND c.outcome = 'booked'
 """
 TOOL_CALLS_SQL = """
