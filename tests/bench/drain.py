@@ -32,7 +32,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agencyhub.settings")
 from tests.bench import seed as bench_seed  # noqa: E402
 
 CALLS = int(os.environ.get("BENCH_CALLS", "100000"))
-EVENTS = int(os.environ.get("BENCH_DRAIN_EVENTS", "1000"))
+EVENTS = int(os.environ.get("BENCH_DRAIN_EVENTS", "600"))
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13")
 CACHE_URL = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/12")
 # docs/deploy.md: each worker runs one process per core (Celery's default --concurrency).
