@@ -1,24 +1,28 @@
 """The webhook inbox: verify -> store -> answer -> process (DESIGN.md "Webhook inbox").
 
-Endpoints call `webhook_store` once a request is verified; a Celery task then calls
-`webhook_process`, which runs the handlers that higher apps registered in their
-`AppConfig.ready()` through `register_handler`.
+Endpoints call `webhook_store` once a request is verified; it "kicks" the workers (at most one Celery
+message per KICK_SECONDS across all web processes, not one per event), and a worker's drain task claims
+stored events in batches (`webhook_drain`: one `SELECT ... FOR UPDATE SKIP LOCKED` per batch, one commit
+per batch) and runs the handlers that higher apps registered in their `AppConfig.ready()` through
+`register_handler`. `webhook_process` runs one event (replays, the sweeper's retries).
 """
 
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connections, router, transaction
 from django.db.models import F, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 
-from agencyhub.enqueue import enqueue_on_commit
+from agencyhub.enqueue import enqueue
 from agencyhub.observability import log_context
 from integrations import tasks
 from integrations.bodies import MAX_DEPTH, text_cleaned
@@ -36,6 +40,14 @@ BACKOFF_CAP = timedelta(hours=1)
 # Fresh rows are enqueued on commit; the sweeper only picks up those whose enqueue was lost.
 RECEIVED_GRACE = timedelta(minutes=2)
 SWEEP_BATCH = 500
+# Events one drain claims (and commits) at once: one claim and one commit per batch instead of three
+# commits per event, while one event's row locks (its Call) are held for a batch's time at most (~0.5 s).
+DRAIN_BATCH = 50
+# A drain task hands over to a fresh one after this long, so other tasks (notes, slot warms) get a worker.
+DRAIN_SECONDS = 10.0
+# At most one drain task is published per this many seconds by all web processes together (a cache gate).
+KICK_KEY = "webhook-inbox:kick"
+KICK_SECONDS = 1
 # Dropped even if a caller passes them: an auth secret must never be stored with the event.
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-vapi-secret"})
 
@@ -85,14 +97,14 @@ def webhook_store(
         client=client,
     )
     if _insert_unless_known(event):
-        enqueue_on_commit(tasks.webhook_process_task, event.pk)
+        transaction.on_commit(webhook_kick)
         return event, True
     known = WebhookEvent.objects.get(provider=provider, unique_key=unique_key)
     if known.status == WebhookStatus.RECEIVED:
-        # Its first enqueue may never have run: the INSERT committed but the connection died before its
-        # answer, so the endpoint spooled the event or its sender retried. The claim is conditional, so a
-        # second task for a row already queued does nothing.
-        enqueue_on_commit(tasks.webhook_process_task, known.pk)
+        # Its first kick may never have run: the INSERT committed but the connection died before its
+        # answer, so the endpoint spooled the event or its sender retried. Claims are conditional, so a
+        # second drain for a row already claimed does nothing.
+        transaction.on_commit(webhook_kick)
     logger.info("Duplicate %s webhook %s not stored again (event %s, %s)", provider, unique_key, known.pk, known.status)
     return known, False
 
@@ -128,9 +140,73 @@ def _insert_unless_known(event: WebhookEvent) -> bool:
     return True
 
 
+def webhook_kick() -> bool:
+    """Asks the workers to drain the inbox: publishes a drain task unless one was published in the last
+    KICK_SECONDS (a cache.add gate shared by every web process). True when a task was published.
+
+    Nothing stored waits on a kick that was skipped: a drain task that finds the inbox empty opens the gate
+    and looks once more (`webhook_drain`), so an event stored while the gate was closed is either claimed by
+    that last look or kicks again itself. A cache that cannot be reached (add answers None) kicks every time;
+    a broker that cannot be reached leaves the events to the sweeper, as before."""
+    if cache.add(KICK_KEY, 1, KICK_SECONDS) is False:
+        return False
+    return enqueue(tasks.webhook_drain_task)
+
+
 def _stale_claim_before(now):
     """Claims older than this belong to a dead worker (settings.WEBHOOK_STALE_CLAIM_SECONDS)."""
     return now - timedelta(seconds=settings.WEBHOOK_STALE_CLAIM_SECONDS)
+
+
+def _claimable(now, claim: str) -> Q:
+    """New events, retries that are due, dead workers' claims, and (for a retried task) its own claim."""
+    claimable = (
+        Q(status=WebhookStatus.RECEIVED)
+        | Q(status=WebhookStatus.FAILED, next_attempt_at__lte=now)
+        | Q(status=WebhookStatus.PROCESSING, claimed_at__lt=_stale_claim_before(now))
+    )
+    if claim:
+        claimable |= Q(status=WebhookStatus.PROCESSING, claimed_by=claim)
+    return claimable
+
+
+def _claim_update(now, claim: str) -> dict:
+    return {
+        "status": WebhookStatus.PROCESSING,
+        "attempts": F("attempts") + 1,
+        "claimed_at": now,
+        "claimed_by": claim,
+        "next_attempt_at": None,
+    }
+
+
+def _handled(event: WebhookEvent) -> dict:
+    """Runs the event's handlers in a transaction (a savepoint inside a batch's) and returns the outcome to
+    record: a failing handler leaves no half-written rows behind, and the retry starts clean."""
+    if event.agency is not None:
+        log_context.bind(agency=event.agency.slug)
+    handlers = [*_handlers.get((event.provider, event.event_type), ()), *_handlers.get((event.provider, ANY_TYPE), ())]
+    if not handlers:
+        return {"status": WebhookStatus.IGNORED, "processed_at": timezone.now(), "last_error": ""}
+    try:
+        with transaction.atomic():
+            for handler in handlers:
+                handler(event)
+    except Exception as exc:  # any handler failure is recorded on the row, logged and retried: the inbox's job
+        logger.exception(
+            "Webhook event %s (%s %s, attempt %s) failed",
+            event.pk,
+            event.provider,
+            event.event_type,
+            event.attempts,
+        )
+        retry = event.attempts < MAX_ATTEMPTS
+        return {
+            "status": WebhookStatus.FAILED,
+            "last_error": f"{type(exc).__name__}: {exc}"[:2000],
+            "next_attempt_at": timezone.now() + _backoff(event.attempts) if retry else None,
+        }
+    return {"status": WebhookStatus.PROCESSED, "processed_at": timezone.now(), "last_error": ""}
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -146,57 +222,97 @@ def webhook_process(*, event_id: int, claim: str = "") -> WebhookEvent | None:
     instead of waiting for it to go stale.
     """
     now = timezone.now()
-    claimable = (
-        Q(status=WebhookStatus.RECEIVED)
-        | Q(status=WebhookStatus.FAILED, next_attempt_at__lte=now)
-        | Q(status=WebhookStatus.PROCESSING, claimed_at__lt=_stale_claim_before(now))
-    )
-    if claim:
-        claimable |= Q(status=WebhookStatus.PROCESSING, claimed_by=claim)
-    claimed = WebhookEvent.objects.filter(claimable, pk=event_id).update(
-        status=WebhookStatus.PROCESSING,
-        attempts=F("attempts") + 1,
-        claimed_at=now,
-        claimed_by=claim,
-        next_attempt_at=None,
-    )
+    claimed = WebhookEvent.objects.filter(_claimable(now, claim), pk=event_id).update(**_claim_update(now, claim))
     event = WebhookEvent.objects.select_related("agency", "client").filter(pk=event_id).first()
     if not claimed or event is None:
         return event
-    if event.agency is not None:
-        log_context.bind(agency=event.agency.slug)
-
-    handlers = [*_handlers.get((event.provider, event.event_type), ()), *_handlers.get((event.provider, ANY_TYPE), ())]
-    if not handlers:
-        outcome = {"status": WebhookStatus.IGNORED, "processed_at": timezone.now(), "last_error": ""}
-    else:
-        try:
-            # A failing handler leaves no half-written rows behind; the retry starts clean.
-            with transaction.atomic():
-                for handler in handlers:
-                    handler(event)
-        except Exception as exc:  # any handler failure is recorded on the row, logged and retried: the inbox's job
-            logger.exception(
-                "Webhook event %s (%s %s, attempt %s) failed",
-                event.pk,
-                event.provider,
-                event.event_type,
-                event.attempts,
-            )
-            retry = event.attempts < MAX_ATTEMPTS
-            outcome = {
-                "status": WebhookStatus.FAILED,
-                "last_error": f"{type(exc).__name__}: {exc}"[:2000],
-                "next_attempt_at": timezone.now() + _backoff(event.attempts) if retry else None,
-            }
-        else:
-            outcome = {"status": WebhookStatus.PROCESSED, "processed_at": timezone.now(), "last_error": ""}
-
+    outcome = _handled(event)
     # Only the holder of this claim records the outcome; a worker that re-claimed a stale row owns it now.
     # A handler that found the event's client (a Vapi call's) sets event.client_id; it is kept even on failure.
     WebhookEvent.objects.filter(pk=event.pk, claimed_at=now).update(**outcome, client_id=event.client_id)
     event.refresh_from_db()
     return event
+
+
+def webhook_process_batch(*, claim: str, limit: int = DRAIN_BATCH, deadline: float | None = None) -> int:
+    """Claims up to `limit` due events at once and runs each; returns how many it claimed.
+
+    The claim is one short transaction (`SELECT ... FOR UPDATE SKIP LOCKED`, then one UPDATE): two workers
+    never claim the same row, and neither waits on the other's. It commits before any handler runs, so a
+    worker that dies mid-batch leaves PROCESSING rows that go stale and are claimed again (or that its
+    retried task, named by `claim`, takes back at once). The events then run in one transaction with a
+    savepoint each: a failing handler rolls back its own writes only and its event is recorded FAILED
+    (retried with backoff) beside its neighbours' outcomes, and the whole batch's work and outcomes commit
+    together, so a database lost mid-batch leaves nothing half written and nothing marked done. Past
+    `deadline` (time.monotonic()), the events not yet run are handed back unclaimed, so slow handlers (a GHL
+    install mints a token) never stretch a batch towards the task's time limit."""
+    now = timezone.now()
+    with transaction.atomic():
+        events = list(
+            WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("agency", "client")
+            .filter(_claimable(now, claim))
+            .order_by("pk")[:limit]
+        )
+        if not events:
+            return 0
+        WebhookEvent.objects.filter(pk__in=[event.pk for event in events]).update(**_claim_update(now, claim))
+    with transaction.atomic():
+        done = defaultdict(list)  # (status, client_id) -> ids: one UPDATE per group, not one per event
+        for ran, event in enumerate(events):
+            if ran and deadline is not None and time.monotonic() >= deadline:
+                unrun = [e.pk for e in events[ran:]]
+                WebhookEvent.objects.filter(pk__in=unrun, claimed_at=now, claimed_by=claim).update(
+                    status=WebhookStatus.RECEIVED, attempts=F("attempts") - 1, claimed_at=None, claimed_by=""
+                )
+                events = events[:ran]
+                break
+            event.status, event.attempts, event.claimed_at, event.claimed_by = (
+                WebhookStatus.PROCESSING,
+                event.attempts + 1,
+                now,
+                claim,
+            )
+            outcome = _handled(event)
+            if outcome["status"] == WebhookStatus.FAILED:
+                _outcome_record([event.pk], now=now, claim=claim, outcome=outcome, client_id=event.client_id)
+            else:
+                done[(outcome["status"], event.client_id)].append(event.pk)
+        finished = timezone.now()
+        for (status, client_id), ids in done.items():
+            outcome = {"status": status, "processed_at": finished, "last_error": ""}
+            _outcome_record(ids, now=now, claim=claim, outcome=outcome, client_id=client_id)
+    return len(events)
+
+
+def _outcome_record(ids: list[int], *, now, claim: str, outcome: dict, client_id: int | None) -> None:
+    """Only the holder of these claims records their outcome (as in webhook_process); a handler that found an
+    event's client (a Vapi call's) set its client_id, kept even on failure."""
+    WebhookEvent.objects.filter(pk__in=ids, claimed_at=now, claimed_by=claim).update(**outcome, client_id=client_id)
+
+
+def webhook_drain(*, claim: str, batch: int = DRAIN_BATCH, seconds: float = DRAIN_SECONDS) -> int:
+    """Processes due events batch after batch until none is left or `seconds` have passed; returns how many.
+
+    A full batch means more may wait: another drain is kicked, so a second worker joins a burst. Finding
+    none, the drain opens the kick gate and then looks once more: an event stored while the gate was
+    closed committed before that look (its kick came after its commit), and one stored after it kicks again.
+    Out of time with work left, it queues its successor (behind the tasks that waited meanwhile)."""
+    deadline = time.monotonic() + seconds
+    drained = 0
+    while True:
+        claimed = webhook_process_batch(claim=claim, limit=batch, deadline=deadline)
+        if not claimed:
+            cache.delete(KICK_KEY)
+            claimed = webhook_process_batch(claim=claim, limit=batch, deadline=deadline)
+            if not claimed:
+                return drained
+        drained += claimed
+        if claimed >= batch:
+            webhook_kick()
+        if time.monotonic() >= deadline:
+            enqueue(tasks.webhook_drain_task)
+            return drained
 
 
 def webhook_replay(*, event: WebhookEvent) -> WebhookEvent | None:

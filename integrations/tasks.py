@@ -22,6 +22,20 @@ def webhook_process_task(self, event_id: int) -> None:
     inbox.webhook_process(event_id=event_id, claim=self.request.id or "")
 
 
+# Kicked by the web tier (at most once a second) and by itself: claims stored events in batches. Retried
+# like webhook_process_task when the database cannot be reached, taking back the batch it had claimed.
+@shared_task(
+    bind=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=2,
+    retry_jitter=False,
+    retry_backoff_max=64,
+    max_retries=6,
+)
+def webhook_drain_task(self) -> int:
+    return inbox.webhook_drain(claim=self.request.id or "")
+
+
 @shared_task
 def webhook_sweep_task() -> int:
     """Re-enqueues events left unprocessed: lost enqueues, retries that are due, dead workers' claims."""
