@@ -51,7 +51,8 @@ def _call_rows(request, calls, *, portal: bool) -> list[CallRow]:
     rows = []
     for call in calls:
         moment = call.started_at or call.created_at
-        local = fmt.local(moment, call.client.time_zone or "UTC")
+        # A call whose assistant was not known to any client has no client: its time reads in UTC.
+        local = fmt.local(moment, (call.client.time_zone if call.client else "") or "UTC")
         if call.ended_reason:
             ended_text = fmt.truncated(ended_reason_words(call.ended_reason), 70)
         else:
