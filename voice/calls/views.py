@@ -1,7 +1,8 @@
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import capfirst, floatformat
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -13,6 +14,8 @@ from voice.calls.forms import COMMON_ENDED_REASONS, AssistantPickerForm, CallFil
 from voice.messaging.selectors import call_text_messages
 from voice.paging import CALLS_PER_PAGE, CappedPaginator, keyset_page_of, list_response
 from voice.proof.selectors import call_proof_context
+from voice.rows import Formatter
+from voice.templatetags.calls import ended_reason_words, minutes_seconds, web_url
 from voice.writeback.selectors import call_writeback_for
 
 # Counting search hits reads each call's stored search vector (TOASTed, ~24 buffers a hit at a word in one call
@@ -20,11 +23,66 @@ from voice.writeback.selectors import call_writeback_for
 SEARCH_COUNT_CAP = 200
 
 
+@dataclass(frozen=True)
+class CallRow:
+    """One row of the calls list, its values formatted (voice/rows.py says why)."""
+
+    call: object
+    url: str
+    when: str
+    when_iso: str
+    when_label: str
+    ago: str
+    duration: str
+    outcome_badge: str
+    ended_title: str
+    ended_text: str
+    cost: str
+    recording: str
+
+
+def _call_rows(request, calls, *, portal: bool) -> list[CallRow]:
+    """The page's rows, each time in its client's zone (UTC when it has none), as the list has always shown."""
+    fmt = Formatter()
+    if portal:
+        detail_url = fmt.url_for_each("client_call_detail", request.client.public_id)
+    else:
+        detail_url = fmt.url_for_each("call_detail", request.agency.slug)
+    rows = []
+    for call in calls:
+        moment = call.started_at or call.created_at
+        # A call whose assistant was not known to any client has no client: its time reads in UTC.
+        local = fmt.local(moment, (call.client.time_zone if call.client else "") or "UTC")
+        if call.ended_reason:
+            ended_text = fmt.truncated(ended_reason_words(call.ended_reason), 70)
+        else:
+            ended_text = capfirst(call.status or "—")
+        rows.append(
+            CallRow(
+                call=call,
+                url=detail_url(call.public_id),
+                when=fmt.clock(local),
+                when_iso=fmt.iso(local),
+                when_label=fmt.clock(local, zone=False),
+                ago=fmt.ago(moment),
+                duration=minutes_seconds(call.duration_seconds),
+                outcome_badge=fmt.badge("voice/_outcome_badge.html", call.outcome, outcome=call.outcome),
+                ended_title=call.ended_reason or call.status,
+                ended_text=ended_text,
+                cost="—" if call.cost is None else f"${floatformat(call.cost, 2)}",
+                recording=web_url(call.recording_url),
+            )
+        )
+    return rows
+
+
 def _call_list_response(request, *, form, calls, portal: bool):
     filters = form.filters()
     cap = SEARCH_COUNT_CAP if filters.q else 10_000
+    page = keyset_page_of(request, selectors.call_rows(calls), selectors.call_sort(filters))
     context = {
-        "page": keyset_page_of(request, selectors.call_rows(calls), selectors.call_sort(filters)),
+        "page": page,
+        "rows": _call_rows(request, page.object_list, portal=portal),
         "counted": CappedPaginator(calls, CALLS_PER_PAGE, cap=cap, in_order=bool(filters.q)),
         "form": form,
         "portal": portal,

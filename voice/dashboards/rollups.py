@@ -31,6 +31,14 @@ def call_day_rows(
     return days.values("day", *(["client_id"] if per_client else [])).annotate(**_DAY_SUMS).order_by()
 
 
+def client_sum_rows(*, agency: Agency, client: ClientAccount | None, first_day: date, last_day: date) -> QuerySet:
+    """Sums per client from first_day to last_day, both included: one row a client, not one a client-day."""
+    days = CallDay.objects.filter(agency=agency, client__isnull=False, day__gte=first_day, day__lte=last_day)
+    if client is not None:
+        days = days.filter(client=client)
+    return days.values("client_id").annotate(**_DAY_SUMS).order_by()
+
+
 def client_month_rows(*, agency: Agency, first_day: date, next_first_day: date) -> QuerySet:
     """Per client with calls in [first_day, next_first_day): its sums, bookings, name and markup."""
     return (

@@ -21,7 +21,7 @@ from integrations.models import WebhookStatus
 from tenants.models import Agency, ClientAccount
 from voice.assistants.selectors import assistant_list
 from voice.calls.transcripts import clock
-from voice.dashboards.rollups import call_day_rows, client_month_rows, rollups_kept
+from voice.dashboards.rollups import call_day_rows, client_month_rows, client_sum_rows, rollups_kept
 from voice.models import MADE_BOOKING_STATUSES, Booking, Call, CallOutcome, CheckName, SyncStatus
 from voice.proof.selectors import proof_problems
 from voice.watchdog.selectors import open_incidents
@@ -149,35 +149,36 @@ def call_stats(
     per_client: bool = False,
     now: datetime | None = None,
 ) -> CallStats:
-    """One query: calls grouped by day in `time_zone` (and by client when `per_client`) over the last
-    2 x CHART_DAYS days; the recent and previous windows are summed from those days."""
+    """One query: calls grouped by day in `time_zone` over the last 2 x CHART_DAYS days, the recent and previous
+    windows summed from those days; and one more when `per_client`: the recent window per client."""
     zone = ZoneInfo(time_zone)
     today = timezone.localtime(now or timezone.now(), zone).date()
     chart_from = today - timedelta(days=CHART_DAYS - 1)
     previous_from = chart_from - timedelta(days=CHART_DAYS)
     since, until = _midnight(previous_from, zone), _midnight(today + timedelta(days=1), zone)
 
+    # Days and clients are summed by the database, each in its own small query: summing the agency's client-days
+    # (3,000 rows at 50 clients) in Python was most of the dashboard's time.
     if rollups_kept(time_zone=time_zone):
-        first_day = previous_from
-        rows = call_day_rows(agency=agency, client=client, first_day=first_day, last_day=today, per_client=per_client)
+        rows = call_day_rows(agency=agency, client=client, first_day=previous_from, last_day=today, per_client=False)
+        client_rows = (
+            client_sum_rows(agency=agency, client=client, first_day=chart_from, last_day=today) if per_client else []
+        )
     else:
         calls = Call.objects.filter(agency=agency, started_at__gte=since, started_at__lt=until)
         if client is not None:
             calls = calls.filter(client=client)
-        rows = (
-            calls.annotate(day=TruncDate("started_at", tzinfo=zone))
-            .values("day", *(["client_id"] if per_client else []))
-            .annotate(**_CALL_SUMS)
-            .order_by()
-        )
+        rows = calls.annotate(day=TruncDate("started_at", tzinfo=zone)).values("day").annotate(**_CALL_SUMS).order_by()
+        recent_calls = calls.filter(client__isnull=False, started_at__gte=_midnight(chart_from, zone))
+        client_rows = recent_calls.values("client_id").annotate(**_CALL_SUMS).order_by() if per_client else []
     by_day: dict[date, Totals] = defaultdict(Totals)
     recent, previous = Totals(), Totals()
-    clients: dict[int, Totals] = defaultdict(Totals)
     for row in rows:
         by_day[row["day"]].add(row)
         (recent if row["day"] >= chart_from else previous).add(row)
-        if per_client and row["client_id"] is not None and row["day"] >= chart_from:
-            clients[row["client_id"]].add(row)
+    clients: dict[int, Totals] = defaultdict(Totals)
+    for row in client_rows:
+        clients[row["client_id"]].add(row)
 
     days = [chart_from + timedelta(days=n) for n in range(CHART_DAYS)]
     return CallStats(

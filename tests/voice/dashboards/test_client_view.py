@@ -118,8 +118,8 @@ def test_an_empty_portal_says_what_will_appear(cast, as_user):
     assert "No calls yet" in page and "No upcoming appointments" in page
 
 
-# Three of them are the kept funnel (calls, bookings per service, service values).
-PORTAL_QUERIES = 10
+# Two of them are the kept funnel (bookings per service, service values): its calls are the stats' 30 days.
+PORTAL_QUERIES = 9
 
 
 def test_portal_queries_do_not_grow_with_calls(cast, as_user, django_assert_num_queries):

@@ -256,13 +256,14 @@ def test_postgresql_sums_usage_and_the_agency_dashboard_from_daily_rollups(cast)
         usage = client_month_usage(agency=cast.agency, month=utc_month(now=NOW))
         stats = call_stats(agency=cast.agency, per_client=True, now=NOW)
     sums = [q["sql"] for q in queries.captured_queries if "SUM(" in q["sql"]]
-    assert len(sums) == 2
+    assert len(sums) == 3  # the month per client; the dashboard's days, and its recent window per client
     assert all('FROM "voice_callday"' in sql for sql in sums)
     march = [i for i in range(2000) if (NOW - timedelta(hours=i)).month == NOW.month]
     assert usage[0].totals.calls == len(march)
     # The dashboard's window: the last 30 days in UTC, today included.
     first_day = NOW.date() - timedelta(days=29)
     assert stats.recent.calls == len([i for i in range(2000) if (NOW - timedelta(hours=i)).date() >= first_day])
+    assert stats.clients[cast.client_account.pk].calls == stats.recent.calls
     assert usage[0].totals.seconds == sum(i % 600 for i in march)
 
 

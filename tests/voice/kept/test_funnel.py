@@ -163,3 +163,23 @@ def test_bookings_filter_by_what_ghl_says_of_the_visit(funnel, as_user):
     assert no_shows.count('data-testid="ghl-status"') == 1 and "No-show" in no_shows
     assert funnel.kept_cleaning.caller_name not in no_shows
     assert funnel.kept_cleaning.caller_name in kept and kept.count('data-testid="ghl-status"') == 3
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Auckland", "America/Los_Angeles"])
+def test_the_dashboards_count_the_funnels_calls_over_the_same_days_as_the_funnel(cast, as_user, zone):
+    """The dashboards take the funnel's calls from their own 30 days; a call a minute either side of the first
+    day's midnight in the client's zone is counted exactly as the funnel counts it on its own."""
+    from voice.kept.selectors import client_funnel, last_days
+
+    dental = cast.client_account
+    dental.time_zone = zone
+    dental.save(update_fields=["time_zone"])
+    since = last_days(client=dental).since
+    for moment in (since - timedelta(minutes=1), since + timedelta(minutes=1), timezone.now()):
+        CallFactory(client=dental, started_at=moment)
+    counted = client_funnel(client=dental, period=last_days(client=dental)).calls
+    assert counted == 2
+    dashboard = reverse("client_dashboard", args=[cast.agency.slug, dental.public_id])
+    portal = reverse("client_portal", args=[dental.public_id])
+    assert as_user(cast.owner).get(dashboard).context["funnel"].calls == counted
+    assert as_user(cast.client_admin).get(portal).context["funnel"].calls == counted
