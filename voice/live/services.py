@@ -1,8 +1,8 @@
 import logging
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
@@ -75,12 +75,12 @@ def call_context(
 ) -> CallContext:
     if not setup.ghl_connected:
         raise ToolFailure(NOT_SET_UP)
-    started = time.monotonic()
+    started = monotonic()
 
     @contextmanager
     def ghl_factory() -> Iterator[GhlClient]:
         # Entered only when GHL is called: a warm availability answer never reads the token.
-        remaining = max(TOOL_BUDGET_SECONDS - (time.monotonic() - started), 0.5)
+        remaining = max(TOOL_BUDGET_SECONDS - (monotonic() - started), 0.5)
         try:
             with ghl_client_for(client_id=setup.client_id, deadline_seconds=remaining) as ghl:
                 yield ghl
@@ -152,13 +152,13 @@ def tool_calls_answer(*, auth: AgencyAuth, message: dict) -> dict:
     invocations = tool_invocations(message)
     results = []
     for invocation in invocations:
-        started = time.monotonic()
+        started = monotonic()
         try:
             result, error, details = _answer_one(context, invocation, failure)
         except Exception:  # a bug must not become silence on the phone: logged with context, answered as error
             logger.exception("Tool %s crashed on call %s", invocation.name, vapi_call_id)
             result, error, details = "", CRASHED, {}
-        elapsed_ms = int((time.monotonic() - started) * 1000)
+        elapsed_ms = int((monotonic() - started) * 1000)
         if error:
             logger.warning("Tool %s answered an error in %s ms: %s", invocation.name, elapsed_ms, error)
         if vapi_call_id and invocation.id:

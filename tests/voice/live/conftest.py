@@ -3,6 +3,7 @@ cue, and a caller who booked a cleaning in an earlier call."""
 
 import pytest
 
+from tests.clock import FakeClock
 from tests.faults.ghl_fault_transport import GhlFaults, ghl_faults_installed
 from tests.vapi import next_weekday, tool_calls, tool_results, vapi_post
 
@@ -11,8 +12,15 @@ BUDGET = 3.0
 
 
 @pytest.fixture
-def ghl(monkeypatch) -> GhlFaults:
-    return ghl_faults_installed(monkeypatch, tool_budget_seconds=BUDGET)
+def clock() -> FakeClock:
+    """The time the tool budget is spent in: only GHL's stalls, delays and retry waits move it, so a loaded
+    machine never turns "GHL cannot say" into "ran out of time" (the budget leaves 1 s before a change)."""
+    return FakeClock()
+
+
+@pytest.fixture
+def ghl(monkeypatch, clock) -> GhlFaults:
+    return ghl_faults_installed(monkeypatch, tool_budget_seconds=BUDGET, clock=clock)
 
 
 @pytest.fixture

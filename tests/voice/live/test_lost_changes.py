@@ -6,7 +6,7 @@ import pytest
 from django.utils.html import escape
 
 from integrations.sandbox.models import SandboxObject
-from tests.faults.ghl_fault_transport import GhlFaults, act_then_stall, answer, stall
+from tests.faults.ghl_fault_transport import GhlFaults, act_then_stall, answer, slow, stall
 from tests.vapi import CHICAGO, tool_calls, tool_results, vapi_post
 from voice.live.changes import CHANGE_REFUSED, CHANGE_UNCONFIRMED
 from voice.live.context import CALENDAR_UNREACHABLE
@@ -15,6 +15,7 @@ from voice.models import Booking, BookingStatus, TextMessage, TextMessageKind, T
 pytestmark = pytest.mark.django_db
 
 APPOINTMENT = r"/calendars/events/appointments/[^/]+"
+CONTACT_APPOINTMENTS = r"/contacts/[^/]+/appointments"
 
 
 def _ask(client, live, tool_id: str, tool: str, args: dict) -> dict:
@@ -120,6 +121,29 @@ def test_while_ghl_still_cannot_say_asking_again_sends_nothing(live, client, ghl
     assert _ask(client, live, "x1", "cancel_appointment", {})["error"] == CHANGE_UNCONFIRMED
     assert _ask(client, live, "x2", "cancel_appointment", {})["error"] == CHANGE_UNCONFIRMED
     assert _puts(ghl) == 1
+
+
+def test_a_change_sent_late_in_the_budget_whose_answer_is_lost_is_still_not_promised(live, client, ghl, booked):
+    # GHL is slow to list the caller's appointments: the change goes out with a sliver of its time left.
+    ghl.on("GET", CONTACT_APPOINTMENTS, slow(0.9), times=1)
+    ghl.on("PUT", APPOINTMENT, act_then_stall, times=1)
+    ghl.on("GET", APPOINTMENT, answer(503))
+    assert _ask(client, live, "x1", "cancel_appointment", {})["error"] == CHANGE_UNCONFIRMED
+    assert _puts(ghl) == 1 and Booking.objects.get().status == BookingStatus.BOOKED
+
+
+def test_a_change_the_budget_has_no_time_left_to_send_is_not_sent_and_the_calendar_is_said_unreachable(
+    live, client, ghl, booked
+):
+    # So slow that what is left would not cover looking the change up if its answer were lost: it is not sent.
+    ghl.on("GET", CONTACT_APPOINTMENTS, slow(1.5), times=1)
+    assert _ask(client, live, "x1", "cancel_appointment", {})["error"] == CALENDAR_UNREACHABLE
+    assert _puts(ghl) == 0 and _appointment()["appointmentStatus"] != "cancelled"
+    assert Booking.objects.get().status == BookingStatus.BOOKED and _texts(TextMessageKind.CANCELLED) == 0
+    # Asked again, with a budget of its own, it goes through once.
+    said = f"Your appointment on {booked:%A}, {booked:%B} {booked.day} at 10 AM is cancelled."
+    assert _ask(client, live, "x2", "cancel_appointment", {})["result"] == said
+    assert _puts(ghl) == 1 and _texts(TextMessageKind.CANCELLED) == 1
 
 
 def test_a_time_taken_between_the_check_and_the_move_is_said_to_be_taken_not_unreachable(live, client, ghl, booked):
