@@ -22,7 +22,7 @@ from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 
-from agencyhub.enqueue import enqueue
+from agencyhub.enqueue import enqueue, enqueue_batches
 from agencyhub.observability import log_context
 from integrations import tasks
 from integrations.bodies import MAX_DEPTH, text_cleaned
@@ -257,7 +257,7 @@ def webhook_process_batch(*, claim: str, limit: int = DRAIN_BATCH, deadline: flo
         if not events:
             return 0
         WebhookEvent.objects.filter(pk__in=[event.pk for event in events]).update(**_claim_update(now, claim))
-    with transaction.atomic():
+    with enqueue_batches(), transaction.atomic():
         done = defaultdict(list)  # (status, client_id) -> ids: one UPDATE per group, not one per event
         for ran, event in enumerate(events):
             if ran and deadline is not None and time.monotonic() >= deadline:

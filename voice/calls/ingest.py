@@ -3,12 +3,12 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from agencyhub.enqueue import enqueue
+from agencyhub.enqueue import enqueue, enqueue_batched
 from agencyhub.observability import log_context
 from integrations.vapi.messages import decimal_or_none, message_object, message_timestamp, vapi_moment
 from voice.calls.ended_reasons import call_outcome
 from voice.calls.services import call_upsert
-from voice.calls.tasks import call_note_task
+from voice.calls.tasks import call_followups_task, call_note_task
 from voice.live.services import slots_warm_enqueue
 from voice.models import Call, CallOutcome
 from voice.proof.services import call_proof_enqueue
@@ -116,9 +116,14 @@ def vapi_message_process(event) -> None:
     if kind == "end-of-call-report" and call.summary and call.note_added_at is None:
         transaction.on_commit(lambda: _note_later(call.pk))
     if kind == "end-of-call-report":
-        transaction.on_commit(lambda: call_proof_enqueue(call.pk))
+        transaction.on_commit(lambda: _proof_later(call.pk))
         call_writeback_plan(call=call)
 
 
+# Drained from the inbox in a batch, a call's note and proof check ride in the batch's one follow-up task.
 def _note_later(call_id: int) -> None:
-    enqueue(call_note_task, call_id)
+    enqueue_batched(call_followups_task, "note", call_id, alone=lambda: enqueue(call_note_task, call_id))
+
+
+def _proof_later(call_id: int) -> None:
+    enqueue_batched(call_followups_task, "proof", call_id, alone=lambda: call_proof_enqueue(call_id))
