@@ -46,6 +46,26 @@ def _warmed_key(client_id: int, calendar_id: str, version: str) -> str:
     return f"slots:warmed:{client_id}:{calendar_id}:{version}"
 
 
+# This process's parsed copies of cached days: (day key, zone) -> (the cached strings, their local times).
+PARSED_DAYS = 4096
+_parsed: dict[tuple[str, str], tuple[list[str], list[datetime]]] = {}
+
+
+def _local_slots(key: str, cached: list[str], tz: ZoneInfo) -> list[datetime]:
+    """The cached day's slots as times in the client's zone. Parsed once per process while the cached strings
+    stay the same (compared whole, so a refetch or another version is parsed again): turning a day's slots
+    back into zone-aware times is most of the Python a warm availability answer costs."""
+    known = _parsed.get((key, tz.key))
+    if known is not None and known[0] == cached:
+        return list(known[1])
+    # Back in the zone itself (not a fixed offset), so the repeated fall-back hour is still recognised.
+    local = [datetime.fromisoformat(s).astimezone(tz) for s in cached]
+    if len(_parsed) >= PARSED_DAYS:  # a crude bound, like voice.live.setup's memory
+        _parsed.clear()
+    _parsed[(key, tz.key)] = (list(cached), local)
+    return list(local)
+
+
 def slots_invalidate(*, client_id: int, calendar_id: str) -> bool:
     """Makes every cached day of this calendar stale at once (a new version: days cached under the old
     one are misses from now on).
@@ -103,8 +123,7 @@ def slots_for_days(
         # A day written under another version (before a booking or a GHL change) is a miss.
         days_cached = {day: cached[key][1] for day, key in keys.items() if cached.get(key, ("",))[0] == version}
         if len(days_cached) == len(keys):
-            # Back in the zone itself (not a fixed offset), so the repeated fall-back hour is still recognised.
-            return {day: [datetime.fromisoformat(s).astimezone(tz) for s in days_cached[day]] for day in wanted}
+            return {day: _local_slots(keys[day], days_cached[day], tz) for day in wanted}
     with ghl_factory() as ghl:
         fetched = slots_from_ghl(ghl=ghl, calendar_id=calendar_id, tz=tz, first_day=first_day, days=days)
     # Stamped with the version read before fetching: a change during the fetch leaves these days a miss.

@@ -156,3 +156,35 @@ def test_a_call_start_reads_its_number_from_memory_and_stores_the_call_in_one_in
     number.assistant = None
     number.save()
     assert "not set up" in _assistant_request(client, live, "call-a3")["error"]
+
+
+def test_a_day_fetched_again_with_other_slots_is_answered_with_the_new_ones(live, client):
+    from contextlib import nullcontext
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    chicago, day = ZoneInfo("America/Chicago"), next_weekday()
+    nine = datetime(day.year, day.month, day.day, 9, tzinfo=chicago)
+
+    class Ghl:
+        def __init__(self, hours):
+            self.hours = hours
+
+        def free_slots(self, **_):
+            return {day.isoformat(): {"slots": [(nine + timedelta(hours=h)).isoformat() for h in self.hours]}}
+
+    def asked(*, hours, fresh=False):
+        return slots.slots_for_days(
+            ghl_factory=lambda: nullcontext(Ghl(hours)),
+            client_id=live.client_account.pk,
+            calendar_id="cal-memo",
+            tz=chicago,
+            first_day=day,
+            days=1,
+            fresh=fresh,
+        )[day]
+
+    assert [m.hour for m in asked(hours=[0, 1])] == [9, 10]
+    assert [m.hour for m in asked(hours=[5])] == [9, 10]  # from the cache (this process parsed it once)
+    asked(hours=[5], fresh=True)  # a warm refetches the day: GHL now has one slot at 2 PM
+    assert [m.hour for m in asked(hours=[0])] == [14]
