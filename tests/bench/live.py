@@ -370,6 +370,7 @@ def served(agency, client, args: str) -> dict:
     base = f"http://127.0.0.1:{port}"
     series = {}
     connections.close_all()
+    OUT.mkdir(parents=True, exist_ok=True)
     with open(OUT / "live-gunicorn.log", "w") as log:
         server = serving.gunicorn_start(port, log, env)
         try:
