@@ -18,14 +18,10 @@ rates side by side). What was enqueued is counted, then the queue is deleted.
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import redis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,17 +29,15 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agencyhub.settings")
 
 from tests.bench import seed as bench_seed  # noqa: E402
+from tests.bench import served as serving  # noqa: E402
 
 CONNECTIONS = int(os.environ.get("BENCH_INGEST_CONNECTIONS", "8"))
 SLICE_SECONDS = int(os.environ.get("BENCH_SLICE_SECONDS", "5"))
 SLICES = int(os.environ.get("BENCH_SLICES", "3"))
-# Debian's wrk (apt-get install -y wrk): a C load generator that is not the bottleneck, unlike a Python client.
-WRK = shutil.which("wrk") or "/usr/bin/wrk"
-# Gunicorn's own advice for sync workers: (2 x cores) + 1, so a worker waiting on a commit leaves the CPU to another.
-WORKERS = int(os.environ.get("BENCH_INGEST_WORKERS", 2 * (os.cpu_count() or 1) + 1))
-# Gunicorn configurations, as {label: threads per worker} (1: sync workers, more: gthread). gthread x 4 was
-# tried: it speeds the trivial view up more than ingest (0.33x against 0.48x for sync on the same run).
-SERVERS = {"sync workers": 1}
+WRK, WORKERS = serving.WRK, serving.WORKERS  # Debian's wrk; gunicorn's (2 x cores) + 1 sync workers
+# Sync workers only: gthread x 4 was tried and sped the trivial view up more than ingest (0.33x against 0.48x
+# for sync on the same run).
+SERVERS = ("sync workers",)
 # Issue #12's goal for end-of-call ingest throughput against the floor (the trivial view).
 TARGET_RATIO = 0.4
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13")
@@ -116,42 +110,6 @@ def end_of_call_report(i: int, prefix: str = "bench-ingest") -> bytes:
         },
     }
     return json.dumps({"message": message}).encode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def gunicorn_start(port: int, log, threads: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "tests.bench.wsgi:application",
-            f"--bind=127.0.0.1:{port}",
-            f"--workers={WORKERS}",
-            *(["--worker-class=sync"] if threads == 1 else ["--worker-class=gthread", f"--threads={threads}"]),
-            "--timeout=30",
-            "--log-level=warning",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    # Five workers importing Django on a busy 2-core machine can take a while.
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode}; see {log.name}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/bench/ping/", timeout=2).status_code == 200:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit(f"gunicorn did not answer within 180 s; see {log.name}")
 
 
 # Each wrk thread numbers its own reports (distinct call ids, so none is a duplicate) and counts the non-200s.
@@ -244,9 +202,9 @@ def main():
         agency_id = seed()
         connections.close_all()
         with open(OUT / "ingest-gunicorn.log", "w") as log:
-            for n, (served, threads) in enumerate(SERVERS.items()):
-                port, prefix, queued = free_port(), f"bench-ingest-{n}", broker.llen("celery")
-                server = gunicorn_start(port, log, threads)
+            for n, served in enumerate(SERVERS):
+                port, prefix, queued = serving.free_port(), f"bench-ingest-{n}", broker.llen("celery")
+                server = serving.gunicorn_start(port, log, os.environ.copy())
                 try:
                     results = run(port, agency_id, prefix)
                 finally:
