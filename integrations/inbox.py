@@ -7,7 +7,6 @@ per batch) and runs the handlers that higher apps registered in their `AppConfig
 `register_handler`. `webhook_process` runs one event (replays, the sweeper's retries).
 """
 
-import json
 import logging
 import time
 from collections import defaultdict
@@ -25,10 +24,10 @@ from django.utils import timezone
 from agencyhub.enqueue import enqueue, enqueue_batches
 from agencyhub.observability import log_context
 from integrations import tasks
-from integrations.bodies import MAX_DEPTH, text_cleaned
 from tenants.models import Agency, ClientAccount
 
 from .models import WebhookEvent, WebhookStatus
+from .redaction import webhook_body_for_storage, webhook_headers_for_storage
 
 logger = logging.getLogger(__name__)
 
@@ -48,19 +47,6 @@ DRAIN_SECONDS = 10.0
 # At most one drain task is published per this many seconds by all web processes together (a cache gate).
 KICK_KEY = "webhook-inbox:kick"
 KICK_SECONDS = 1
-# Dropped even if a caller passes them: an auth secret must never be stored with the event.
-_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-vapi-secret"})
-
-# Payload keys whose values are shown masked: Vapi echoes the assistant's server headers (our secret).
-_SECRET_KEY_PARTS = ("secret", "token", "password", "authorization", "apikey", "api_key", "credential")
-# Payload keys whose values are masked before storing: narrower than the display rule, so usage fields
-# processing reads (costs[].promptTokens) survive while `serverUrlSecret`, `accessToken`, `apiKey` do not.
-_STORED_SECRET_ENDINGS = ("secret", "password", "apikey", "token", "authorization", "credential", "credentials")
-# Inside any `headers` object (Vapi echoes `server.headers` with X-Vapi-Secret) only these are kept.
-_HARMLESS_HEADERS = frozenset({"contenttype", "accept", "useragent"})
-MASK = "••••••"
-TOO_DEEP = f"… (nested deeper than {MAX_DEPTH} levels)"
-
 _handlers: dict[tuple[str, str], list[Handler]] = defaultdict(list)
 
 
@@ -107,15 +93,6 @@ def webhook_store(
         transaction.on_commit(webhook_kick)
     logger.info("Duplicate %s webhook %s not stored again (event %s, %s)", provider, unique_key, known.pk, known.status)
     return known, False
-
-
-def webhook_body_for_storage(*, body):
-    """The body as anything may keep it (the inbox, the spool): secrets a sender echoed are masked."""
-    return _masked(body, secret=_stored_secret)
-
-
-def webhook_headers_for_storage(*, headers) -> dict:
-    return {name.lower(): value for name, value in headers.items() if name.lower() not in _SECRET_HEADERS}
 
 
 def _insert_unless_known(event: WebhookEvent) -> bool:
@@ -353,58 +330,6 @@ def webhook_events_for_agency(*, agency: Agency, status: str = "") -> QuerySet[W
     if status in WebhookStatus.values:
         events = events.filter(status=status)
     return events.order_by("-received_at", "-pk")
-
-
-def _squashed(key) -> str:
-    return str(key).lower().replace("-", "").replace("_", "")
-
-
-def _in_headers(key, parent: str) -> bool:
-    return _squashed(parent) == "headers" and _squashed(key) not in _HARMLESS_HEADERS
-
-
-def _stored_secret(key, parent: str) -> bool:
-    return _squashed(key).endswith(_STORED_SECRET_ENDINGS) or _in_headers(key, parent)
-
-
-def _shown_secret(key, parent: str) -> bool:
-    return any(part in str(key).lower() for part in _SECRET_KEY_PARTS) or _in_headers(key, parent)
-
-
-def _masked(value, *, secret: Callable[[str, str], bool], parent: str = "", depth: int = 0):
-    """The JSON value with secret values masked and text cleaned; what lies deeper than MAX_DEPTH is replaced
-    by a marker, so the recursion (and any renderer after it) stays shallow whatever was stored before."""
-    if isinstance(value, str):
-        return text_cleaned(value)
-    if not isinstance(value, dict | list):
-        return value
-    if depth >= MAX_DEPTH:
-        return TOO_DEEP
-    if isinstance(value, list):
-        return [_masked(item, secret=secret, parent=parent, depth=depth + 1) for item in value]
-    return {
-        text_cleaned(str(key)): MASK
-        if secret(key, parent)
-        else _masked(item, secret=secret, parent=str(key), depth=depth + 1)
-        for key, item in value.items()
-    }
-
-
-def webhook_body_redacted(*, body):
-    """The event body for display: every value under a secret-looking key or in `headers` masked, text
-    made printable, and nesting cut at MAX_DEPTH (a deep body stored before the door refused it still shows)."""
-    return _masked(body, secret=_shown_secret)
-
-
-def webhook_body_shown(*, text: str | None) -> str:
-    """The stored body (as text) the way the Events page shows it: redacted, indented, readable whatever it holds."""
-    try:
-        body = json.loads(text or "null")
-    except RecursionError:  # parsing the stored text itself went too deep
-        return TOO_DEEP
-    except ValueError:
-        return text or ""
-    return json.dumps(webhook_body_redacted(body=body), indent=2, ensure_ascii=False)
 
 
 def webhook_event_for_agency(*, agency: Agency, public_id) -> WebhookEvent:

@@ -16,7 +16,7 @@ import redis
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from integrations import inbox
+from integrations import inbox, redaction
 from integrations.ghl.selectors import connection_for_location
 from tenants.models import Agency
 
@@ -54,8 +54,8 @@ def webhook_spool(
         "event_type": event_type,
         "unique_key": unique_key,
         # Masked now, not when drained: a secret a sender echoed never reaches Redis.
-        "body": inbox.webhook_body_for_storage(body=body),
-        "headers": inbox.webhook_headers_for_storage(headers=headers),
+        "body": redaction.webhook_body_for_storage(body=body),
+        "headers": redaction.webhook_headers_for_storage(headers=headers),
         "agency_id": agency_id,
         "location_id": location_id,
     }

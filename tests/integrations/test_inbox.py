@@ -12,7 +12,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations import inbox
+from integrations import inbox, redaction
 from integrations.inbox import register_handler, webhook_process, webhook_store
 from integrations.models import WebhookEvent, WebhookStatus
 from integrations.tasks import webhook_sweep_task
@@ -352,7 +352,7 @@ def test_secrets_vapi_echoes_are_masked_before_the_body_is_stored(cast):
     )
     stored = WebhookEvent.objects.filter(pk=event.pk).values_list("body", flat=True).get()
     assert "hunter2" not in str(stored)
-    assert stored["assistant"]["server"]["headers"] == {"X-Vapi-Secret": inbox.MASK, "Content-Type": "text/json"}
+    assert stored["assistant"]["server"]["headers"] == {"X-Vapi-Secret": redaction.MASK, "Content-Type": "text/json"}
     # What processing reads is kept: the call id, the server URL, token counts in the cost breakdown.
     assert stored["call"]["id"] == "call-1" and stored["assistant"]["server"]["url"] == "https://x.test"
     assert stored["costs"][0]["promptTokens"] == 900
