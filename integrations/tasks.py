@@ -4,34 +4,29 @@ from django.db import OperationalError
 from agencyhub.enqueue import enqueue
 from integrations import inbox, jobs, spool
 
-
 # Handler failures are retried through the row's next_attempt_at (which survives restarts and is picked
 # up by the sweeper); Celery retries only a database that could not be reached. Those retries are spaced
 # 2, 4, ... 64 s apart without jitter: Celery's full jitter may draw five near-zero countdowns, which a
 # database restart of a few seconds outlasts, leaving the row to wait for the next sweep. A retry takes
 # back the claim its own earlier attempt left (the row names the task id holding it).
-@shared_task(
-    bind=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=2,
-    retry_jitter=False,
-    retry_backoff_max=64,
-    max_retries=6,
-)
+INBOX_RETRY = {
+    "bind": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 2,
+    "retry_jitter": False,
+    "retry_backoff_max": 64,
+    "max_retries": 6,
+}
+
+
+@shared_task(**INBOX_RETRY)
 def webhook_process_task(self, event_id: int) -> None:
     inbox.webhook_process(event_id=event_id, claim=self.request.id or "")
 
 
 # Kicked by the web tier (at most once a second) and by itself: claims stored events in batches. Retried
 # like webhook_process_task when the database cannot be reached, taking back the batch it had claimed.
-@shared_task(
-    bind=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=2,
-    retry_jitter=False,
-    retry_backoff_max=64,
-    max_retries=6,
-)
+@shared_task(**INBOX_RETRY)
 def webhook_drain_task(self) -> int:
     return inbox.webhook_drain(claim=self.request.id or "")
 

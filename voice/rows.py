@@ -84,6 +84,13 @@ class Formatter:
         head, _, tail = reverse(name, args=[*args, _PLACEHOLDER]).rpartition(_PLACEHOLDER)
         return lambda public_id: f"{head}{public_id}{tail}"
 
+    @classmethod
+    def call_url_for_each(cls, request, *, portal: bool):
+        """The call page of each row's call: the client's own portal page, or the agency's."""
+        if portal:
+            return cls.url_for_each("client_call_detail", request.client.public_id)
+        return cls.url_for_each("call_detail", request.agency.slug)
+
     @staticmethod
     def truncated(text: str, length: int) -> str:
         """`truncatechars:length`; a short ASCII text (nearly every one) is returned as it is without the filter's

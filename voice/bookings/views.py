@@ -29,10 +29,7 @@ class BookingRow:
 def _booking_rows(request, bookings, *, portal: bool) -> list[BookingRow]:
     """The page's rows, each start in its client's zone."""
     fmt = Formatter()
-    if portal:
-        call_url = fmt.url_for_each("client_call_detail", request.client.public_id)
-    else:
-        call_url = fmt.url_for_each("call_detail", request.agency.slug)
+    call_url = fmt.call_url_for_each(request, portal=portal)
     rows = []
     for b in bookings:
         label = b.get_status_display()

@@ -44,10 +44,7 @@ class CallRow:
 def _call_rows(request, calls, *, portal: bool) -> list[CallRow]:
     """The page's rows, each time in its client's zone (UTC when it has none), as the list has always shown."""
     fmt = Formatter()
-    if portal:
-        detail_url = fmt.url_for_each("client_call_detail", request.client.public_id)
-    else:
-        detail_url = fmt.url_for_each("call_detail", request.agency.slug)
+    detail_url = fmt.call_url_for_each(request, portal=portal)
     rows = []
     for call in calls:
         moment = call.started_at or call.created_at

@@ -131,16 +131,10 @@ def assistant_setup(*, auth: AgencyAuth, message: dict) -> AssistantSetup | None
     references = assistant_references(message)
     if not references:
         return None
-    # Hashed: the references come from the message, the key must stay short and plain.
-    digest = hashlib.sha256(repr(references).encode()).hexdigest()[:32]
-    key = f"{_auth_key(auth.agency.public_id)}:{auth.generation}:{digest}"
+    key = _setup_key(auth, references)
     # The generation was just checked against the cache (agency_auth): a copy under it is current.
-    setup = _memory.get(key)
+    setup = _known(key)
     if setup is not None:
-        return setup
-    setup = cache.get(key)
-    if setup is not None:
-        _remember(key, setup)
         return setup
     assistant = assistant_for_references(agency=auth.agency, references=references)
     if assistant is None:
@@ -151,26 +145,30 @@ def assistant_setup(*, auth: AgencyAuth, message: dict) -> AssistantSetup | None
     return setup
 
 
-def _number_setup_key(auth: AgencyAuth, references: list[str]) -> str:
+def _setup_key(auth: AgencyAuth, references: list[str], kind: str = "") -> str:
+    # Hashed: the references come from the message, the key must stay short and plain.
     digest = hashlib.sha256(repr(references).encode()).hexdigest()[:32]
-    return f"{_auth_key(auth.agency.public_id)}:{auth.generation}:number:{digest}"
+    return f"{_auth_key(auth.agency.public_id)}:{auth.generation}:{kind}{digest}"
+
+
+def _known(key: str):
+    """What this process or the cache keeps under `key` (a cached copy is kept in memory too); None if neither."""
+    value = _memory.get(key)
+    if value is None:
+        value = cache.get(key)
+        if value is not None:
+            _remember(key, value)
+    return value
 
 
 def number_setup_known(*, auth: AgencyAuth, references: list[str]) -> tuple[str, AssistantSetup] | None:
     """(Vapi assistant id, setup) of the number's assistant as cached under the agency's current generation
     (any write to a number, an assistant or its client forgets it), from memory or the cache; None if not."""
-    key = _number_setup_key(auth, references)
-    known = _memory.get(key)
-    if known is not None:
-        return known
-    known = cache.get(key)
-    if known is not None:
-        _remember(key, known)
-    return known
+    return _known(_setup_key(auth, references, "number:"))
 
 
 def number_setup_keep(*, auth: AgencyAuth, references: list[str], known: tuple[str, AssistantSetup]) -> None:
-    key = _number_setup_key(auth, references)
+    key = _setup_key(auth, references, "number:")
     cache.set(key, known, timeout=TTL_SECONDS)
     _remember(key, known)
 
