@@ -20,8 +20,8 @@ HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d\s*-\s*([01]\d|2[0-3]):[0-5]\d$")
 
 PROMPT_HELP = (
     "Filled in when saved: <code>{client_name}</code>, <code>{time_zone}</code>, "
-    "<code>{business_hours}</code>, <code>{today}</code>. Filled by Vapi at each call: the caller context "
-    "variables listed beside the form, e.g. <code>{{caller_first_name}}</code>."
+    "<code>{business_hours}</code>; <code>{today}</code> is the date of each call. Filled by Vapi at each call: "
+    "the caller context variables listed beside the form, e.g. <code>{{caller_first_name}}</code>."
 )
 
 

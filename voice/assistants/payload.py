@@ -38,12 +38,23 @@ def business_hours_text(hours: dict) -> str:
 CALL_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
-def assistant_prompt_render(*, assistant: Assistant, prompt: str | None = None, call_examples: bool = False) -> str:
+# {today} in the pushed prompt: Vapi's LiquidJS fills in the date of each call, in the client's zone (reference
+# vapi-api.md, dynamic variables). Pushed as a date it would stay the day of the push for every later call.
+LIQUID_TODAY = '{{{{"now" | date: "%A, %B %-e, %Y", "{zone}"}}}}'
+
+
+def assistant_prompt_render(
+    *, assistant: Assistant, prompt: str | None = None, call_examples: bool = False, for_vapi: bool = False
+) -> str:
     """The system prompt with {client_name}, {time_zone}, {business_hours} and {today} filled in.
 
-    The call's {{variables}} (voice.live.caller) are left for Vapi to fill at each call, or shown with
-    their example values when `call_examples` (the preview)."""
-    today = datetime.now(ZoneInfo(assistant.time_zone)).strftime("%A, %B %-d, %Y")
+    {today} is today's date in the client's zone, or for Vapi (`for_vapi`, the pushed assistant) an expression
+    Vapi fills in at each call. The call's {{variables}} (voice.live.caller) are left for Vapi to fill at each
+    call, or shown with their example values when `call_examples` (the preview)."""
+    if for_vapi:
+        today = LIQUID_TODAY.format(zone=assistant.time_zone)
+    else:
+        today = datetime.now(ZoneInfo(assistant.time_zone)).strftime("%A, %B %-d, %Y")
     values = {
         "client_name": assistant.client.name,
         "time_zone": assistant.time_zone,
@@ -179,7 +190,7 @@ def assistant_payload(*, assistant: Assistant) -> dict:
         "model": {
             "provider": assistant.model_provider,
             "model": assistant.model,
-            "messages": [{"role": "system", "content": assistant_prompt_render(assistant=assistant)}],
+            "messages": [{"role": "system", "content": assistant_prompt_render(assistant=assistant, for_vapi=True)}],
             "tools": _assistant_tools(assistant),
         },
         "voice": {"provider": assistant.voice_provider, "voiceId": assistant.voice_id},

@@ -2,8 +2,10 @@
 filled with their examples in the preview, and sent to Vapi untouched for it to fill at each call."""
 
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from tests.factories import AssistantFactory
 from voice.assistants import payload as payloads
@@ -45,3 +47,15 @@ def test_the_pushed_prompt_keeps_the_call_variables_for_vapi(keyed):
     content = payloads.assistant_payload(assistant=assistant)["model"]["messages"][0]["content"]
     assert content.startswith("Today is {{today}} (") and "{{caller_context}} Hours: {{business_hours}}." in content
     assert "{today}" not in content.replace("{{today}}", "")
+
+
+def test_the_pushed_prompt_says_the_day_of_each_call_not_the_day_it_was_saved(keyed):
+    """A prompt pushed on Monday must not tell Thursday's callers that today is Monday: {today} goes to Vapi as
+    its LiquidJS date of the call, in the client's zone; our own pages show today's date."""
+    assistant = AssistantFactory(
+        client=keyed.client_account, system_prompt="Today is {today}.", time_zone="America/Denver"
+    )
+    pushed = payloads.assistant_payload(assistant=assistant)["model"]["messages"][0]["content"]
+    assert pushed == 'Today is {{"now" | date: "%A, %B %-e, %Y", "America/Denver"}}.'
+    shown = payloads.assistant_prompt_render(assistant=assistant)
+    assert shown == f"Today is {timezone.now().astimezone(ZoneInfo('America/Denver')):%A, %B %-d, %Y}."
