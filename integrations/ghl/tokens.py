@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from agencyhub.enqueue import enqueue
 from integrations.http import ProviderError
 
 from . import client as ghl_api
@@ -21,6 +22,8 @@ logger = logging.getLogger(__name__)
 REFRESH_MARGIN = timedelta(minutes=10)
 # The beat task refreshes everything expiring within this window, well ahead of any call.
 REFRESH_AHEAD = timedelta(hours=3)
+# Left on a due token used as it is while its refresh runs in the background (connection_access_token).
+TOKEN_SPARE = timedelta(minutes=1)
 
 
 def token_expiry(token: dict) -> datetime:
@@ -97,16 +100,24 @@ def _location_token_renew(connection: GhlConnection) -> dict:
             raise invalid from exc
 
 
-def connection_access_token(*, connection: GhlConnection) -> str:
-    """A valid access token for the connection, refreshed first when it is about to expire."""
+def connection_access_token(*, connection: GhlConnection, needed_for: timedelta | None = None) -> str:
+    """A valid access token for the connection, refreshed first when it is about to expire.
+
+    With `needed_for` (the work has a deadline, a caller may be waiting on it), a token that is due but still
+    outlives the work by TOKEN_SPARE is used as it is and refreshed in the background: a refresh is never cut
+    short (GHL's refresh tokens are single-use: a response lost to a deadline would lose the connection), so
+    only a token that would expire mid-work is refreshed before it."""
     if connection.kind == ConnectionKind.PRIVATE_TOKEN and connection.status == ConnectionStatus.CONNECTED:
         return connection.access_token
-    if (
-        connection.status == ConnectionStatus.CONNECTED
-        and connection.expires_at
-        and connection.expires_at > timezone.now() + REFRESH_MARGIN
-    ):
-        return connection.access_token
+    now = timezone.now()
+    if connection.status == ConnectionStatus.CONNECTED and connection.expires_at:
+        if connection.expires_at > now + REFRESH_MARGIN:
+            return connection.access_token
+        if needed_for is not None and connection.expires_at > now + needed_for + TOKEN_SPARE:
+            from .tasks import token_refresh_task  # the tasks module imports this one
+
+            enqueue(token_refresh_task, connection.pk)
+            return connection.access_token
     fresh = token_refresh(connection_id=connection.pk)
     if fresh.status != ConnectionStatus.CONNECTED or not fresh.expires_at or fresh.expires_at <= timezone.now():
         raise GhlNotConnectedError(fresh.last_error or f"GoHighLevel connection is {fresh.get_status_display()}.")
@@ -125,7 +136,8 @@ def ghl_client_for(*, client_id: int, deadline_seconds: float | None = None) -> 
     if connection.status != ConnectionStatus.CONNECTED:
         reason = connection.last_error or f"GoHighLevel connection is {connection.get_status_display()}."
         raise GhlNotConnectedError(reason)
-    token = connection_access_token(connection=connection)
+    needed_for = timedelta(seconds=deadline_seconds) if deadline_seconds is not None else None
+    token = connection_access_token(connection=connection, needed_for=needed_for)
 
     def token_renew(refused: str) -> str:
         fresh = token_refresh(connection_id=connection.pk, refused_token=refused)

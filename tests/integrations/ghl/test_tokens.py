@@ -54,6 +54,32 @@ def test_fresh_token_is_used_without_refresh(cast, app):
     refresh.assert_not_called()
 
 
+def test_a_waiting_caller_gets_the_due_token_and_its_refresh_runs_in_the_background(cast, app):
+    """A refresh is never cut short by a caller's deadline (a lost answer would burn the single-use refresh
+    token): a due token still good for the whole tool call is used, and the refresh is queued."""
+    connection = GhlConnectionFactory(client=cast.client_account, location_id="loc-1", expires_in=timedelta(minutes=5))
+    with (
+        patch("integrations.ghl.client.oauth_refresh") as refresh,
+        patch("integrations.ghl.tokens.enqueue") as queued,
+        tokens.ghl_client_for(client_id=cast.client_account.pk, deadline_seconds=8) as ghl,
+    ):
+        assert ghl.access_token == "at-old"
+    refresh.assert_not_called()
+    queued.assert_called_once_with(tasks.token_refresh_task, connection.pk)
+
+
+def test_a_token_that_would_expire_during_the_call_is_refreshed_before_it(cast, app):
+    GhlConnectionFactory(client=cast.client_account, location_id="loc-1", expires_in=timedelta(seconds=40))
+    with (
+        patch("integrations.ghl.client.oauth_refresh", return_value=dict(NEW_TOKEN)) as refresh,
+        patch("integrations.ghl.tokens.enqueue") as queued,
+        tokens.ghl_client_for(client_id=cast.client_account.pk, deadline_seconds=8) as ghl,
+    ):
+        assert ghl.access_token == "at-new"
+    refresh.assert_called_once()
+    queued.assert_not_called()
+
+
 def test_expiring_token_is_refreshed_and_rotated(cast, app):
     connection = GhlConnectionFactory(client=cast.client_account, location_id="loc-1")
     with patch("integrations.ghl.client.oauth_refresh", return_value=dict(NEW_TOKEN)) as refresh:
