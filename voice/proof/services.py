@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from agencyhub.enqueue import enqueue
 from integrations.ghl.selectors import client_for_location
 from integrations.ghl.tokens import ghl_client_for
 from integrations.http import ProviderError, ProviderNotFound
@@ -27,6 +28,8 @@ GHL_DEADLINE_SECONDS = 20.0
 RECHECK_DAYS = 14
 # Statuses a periodic re-check revisits: one that could not ask GHL, and claims that held so far.
 RECHECKED_STATUSES = (ProofStatus.HOLDS, ProofStatus.UNVERIFIED)
+# An ended call with no proof this long after its last change lost its check: the periodic re-check runs it.
+MISSING_AFTER = timedelta(minutes=10)
 
 
 def _gone(exc: ProviderError) -> bool:
@@ -208,10 +211,29 @@ def proof_calls_due(*, now: datetime | None = None) -> list[int]:
     ]
 
 
+def proof_calls_missing(*, now: datetime | None = None) -> list[int]:
+    """Calls ended in the last two days that have no proof: their check was lost (the broker down when the
+    report was processed). Left alone for MISSING_AFTER first, so a call's own check had its chance."""
+    now = now or timezone.now()
+    return list(
+        Call.objects.filter(
+            status="ended",
+            client__isnull=False,
+            proof__isnull=True,
+            created_at__gte=now - timedelta(days=2),
+            updated_at__lt=now - MISSING_AFTER,
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:500]
+    )
+
+
 def call_proof_enqueue(call_id: int) -> None:
+    """Publishes the call's check; with the broker down it is dropped with a log line and the periodic re-check
+    runs it later (proof_calls_missing)."""
     from voice.proof.tasks import call_proof_task
 
-    call_proof_task.delay(call_id)
+    enqueue(call_proof_task, call_id)
 
 
 def proof_appointment_changed(event) -> None:

@@ -3,16 +3,20 @@
 
 import json
 from datetime import datetime, timedelta
+from unittest import mock
 
 import pytest
 from django.core import mail
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from integrations.sandbox.models import SandboxObject
 from tests.integrations.ghl.signing import ED25519_KEY, ed25519_sign, public_pem
 from tests.vapi import CHICAGO, next_weekday, tool_calls, tool_results, vapi_post
-from voice.models import CallProof, CheckName, Incident, MismatchKind, ProofStatus
+from voice.calls.tasks import call_followups_task
+from voice.models import Call, CallProof, CheckName, Incident, MismatchKind, ProofStatus
 from voice.proof.selectors import proof_rates
-from voice.proof.tasks import proof_recheck_task
+from voice.proof.tasks import call_proof_task, proof_recheck_task
 
 pytestmark = pytest.mark.django_db
 
@@ -199,6 +203,28 @@ def test_a_booking_deleted_in_ghl_later_is_found_by_the_periodic_recheck(
     proof = CallProof.objects.get()
     assert proof.status == ProofStatus.CHANGED and "not in GHL" in proof.mismatches[0]["detail"]
     assert proof_recheck_task.delay().get() == 0  # changed calls are not looked up again and again
+
+
+def test_a_call_whose_check_was_lost_with_the_broker_is_checked_by_the_periodic_recheck(
+    live, client, django_capture_on_commit_callbacks
+):
+    answer = book(client, live, hour=10, call_id="call-1")
+    down = BrokerUnavailable("broker down")
+    with (
+        mock.patch.object(call_followups_task, "delay", side_effect=down),
+        mock.patch.object(call_proof_task, "delay", side_effect=down),
+        pytest.raises(CallProof.DoesNotExist),
+    ):
+        end_call(client, live, django_capture_on_commit_callbacks, call_id="call-1", said=[answer["result"]])
+    call = Call.objects.get(vapi_call_id="call-1")
+    assert call.status == "ended"
+
+    assert proof_recheck_task.delay().get() == 0  # its own check may still be on its way
+    Call.objects.filter(pk=call.pk).update(updated_at=timezone.now() - timedelta(minutes=11))
+    assert proof_recheck_task.delay().get() == 1
+
+    proof = CallProof.objects.get(call=call)
+    assert proof.status == ProofStatus.HOLDS and proof.claims[0]["verified_at"]
 
 
 def test_a_move_made_by_a_later_call_keeps_both_calls_true(live, client, django_capture_on_commit_callbacks):
