@@ -11,7 +11,7 @@ from django.http import Http404
 
 from agencyhub.observability import log_context
 
-from .selectors import agency_membership_for_client, client_membership_for_user, membership_for_user
+from .selectors import agency_membership_for_client, agency_memberships_for_user, client_membership_for_user
 
 LAST_AGENCY_SESSION_KEY = "agency_slug"
 
@@ -23,7 +23,11 @@ def agency_view(*, manage: bool = False):
         @login_required
         @wraps(view)
         def wrapper(request, agency_slug, *args, **kwargs):
-            membership = membership_for_user(user=request.user, agency_slug=agency_slug)
+            # The person's memberships, read once: the navigation lists them too (context_processors.navigation).
+            request.agency_memberships = list(agency_memberships_for_user(user=request.user))
+            membership = next((m for m in request.agency_memberships if m.agency.slug == agency_slug), None)
+            if membership is None:
+                raise Http404("No such agency.")
             if manage and not membership.can_manage_team:
                 raise PermissionDenied("Only owners and admins can do this.")
             request.agency, request.membership = membership.agency, membership

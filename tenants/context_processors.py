@@ -10,7 +10,9 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    memberships = list(agency_memberships_for_user(user=user))
+    memberships = getattr(request, "agency_memberships", None)  # read already by an agency page (access.py)
+    if memberships is None:
+        memberships = list(agency_memberships_for_user(user=user))
     current = getattr(request, "membership", None)
     client = getattr(request, "client", None)
     if current is None and client is None and memberships:

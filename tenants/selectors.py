@@ -16,15 +16,6 @@ def client_memberships_for_user(*, user: User) -> QuerySet[ClientMembership]:
     return ClientMembership.objects.filter(user=user).select_related("client", "client__agency")
 
 
-def membership_for_user(*, user: User, agency_slug: str) -> AgencyMembership:
-    if not user.is_authenticated:
-        raise Http404
-    membership = AgencyMembership.objects.select_related("agency").filter(user=user, agency__slug=agency_slug).first()
-    if membership is None:
-        raise Http404("No such agency.")
-    return membership
-
-
 def client_membership_for_user(*, user: User, client_public_id) -> ClientMembership:
     if not user.is_authenticated:
         raise Http404
