@@ -53,7 +53,14 @@ def pytest_configure(config):
     """xdist workers share one Redis when CACHE_URL names one (a .env, as the README suggests): each worker
     keeps its keys under a prefix of its own and empties only those. Otherwise one worker's `cache.clear()`
     empties the other's cache mid-test, and its keys (database ids, the sandbox's fixed calendar ids, which
-    repeat across the workers' databases) hold the other worker's slots and call setups."""
+    repeat across the workers' databases) hold the other worker's slots and call setups.
+
+    This is what made issue #13's two tests (the converging call, the simulated call) fail once each under
+    -n 2: looping both on one shared Redis db without prefixes, at the commit the issue was filed against, each
+    failed once in 150 (the other worker's FLUSHDB between the slot version's `add` and `incr` crashed the
+    booking after GHL had booked; tests/voice/live/test_live_outages.py pins the booking), and on today's code
+    8 in 150 (the inbox's kick gate, `webhook-inbox:kick`, held by the other worker's drain, so this worker's
+    stored messages were never drained). With these prefixes: 0 in 300."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker and settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
         settings.CACHES["default"]["KEY_PREFIX"] = f"test-{worker}"
