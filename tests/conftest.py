@@ -64,6 +64,9 @@ def pytest_configure(config):
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker and settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
         settings.CACHES["default"]["KEY_PREFIX"] = f"test-{worker}"
+        # The spool and the tool-call record queue are raw Redis lists outside that prefix, defaulting to
+        # CACHE_URL: off, as with the default cache (a test that needs one sets its own).
+        settings.WEBHOOK_SPOOL_URL = settings.TOOL_CALL_RECORD_QUEUE_URL = ""
 
 
 def _cache_emptied():
