@@ -92,6 +92,14 @@ def test_the_list_shows_each_call_in_its_clients_time_zone(cast, calls, as_user)
     assert "c-outsider" not in html and "B Plumbing" not in html
 
 
+def test_the_list_says_why_each_call_ended_in_the_call_pages_words(cast, calls, as_user):
+    html = as_user(cast.staff).get(_url(cast)).content.decode()
+    assert "The caller hung up." in html
+    assert "The assistant transferred the caller to a person." in html
+    assert "During the call, OpenAI&#x27;s language model failed." in html
+    assert ">pipeline-error-openai-llm-failed<" not in html  # the raw code only in a tooltip
+
+
 @pytest.mark.parametrize(
     ("params", "expected"),
     [

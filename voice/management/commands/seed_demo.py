@@ -26,7 +26,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Sandbox: {len(connections)} client(s) connected to GHL sandbox locations, "
                 f"{len(assistants)} assistant(s) pushed to the Vapi sandbox, "
-                f"{agency.calls.count()} call(s) in the past three weeks ({simulated} simulated now)."
+                f"{agency.calls.count()} call(s) in the last 30 days ({simulated} simulated now)."
             )
         self.stdout.write(
             self.style.SUCCESS(f"Demo agency “{agency.name}” is ready ({agency.clients.count()} clients).")
