@@ -44,6 +44,29 @@ def call_writeback_plan(*, call: Call) -> CallWriteBack | None:
     return writeback
 
 
+def calls_writeback_plan(*, calls: list[Call]) -> None:
+    """call_writeback_plan for a drained batch's calls in three statements: the clients' settings, the
+    write-backs already planned, the new ones. A write-back another worker plans meanwhile makes the INSERT
+    fail (unique per call), and the inbox runs the batch's events one by one."""
+    client_ids = {call.client_id for call in calls if call.client_id is not None}
+    if not client_ids:
+        return
+    # A client without a settings row has the defaults: enabled.
+    disabled = set(
+        WriteBackSettings.objects.filter(client_id__in=client_ids, enabled=False).values_list("client_id", flat=True)
+    )
+    wanted = [call for call in calls if call.client_id in client_ids - disabled]
+    if not wanted:
+        return
+    planned = set(
+        CallWriteBack.objects.filter(call_id__in=[call.pk for call in wanted]).values_list("call_id", flat=True)
+    )
+    new = [CallWriteBack(call_id=call.pk, client_id=call.client_id) for call in wanted if call.pk not in planned]
+    CallWriteBack.objects.bulk_create(new)
+    for writeback in new:
+        enqueue_on_commit(tasks.call_writeback_task, writeback.call_id)
+
+
 def _claim(call_id: int, now: datetime) -> bool:
     stale = Q(status=WriteBackStatus.WORKING, claimed_at__lt=now - CLAIM_STALE_AFTER)
     claimed = CallWriteBack.objects.filter(Q(status=WriteBackStatus.PENDING) | stale, call_id=call_id)
