@@ -33,6 +33,9 @@ from tests.bench import seed as bench_seed  # noqa: E402
 
 CALLS = int(os.environ.get("BENCH_CALLS", "100000"))
 EVENTS = int(os.environ.get("BENCH_DRAIN_EVENTS", "600"))
+# The assistant the reports name: by default one the bench did not seed, so each call has no client (no GHL log,
+# proof check or write-back to plan); a seeded one (asst-bench-0) gives each call a client, as in production.
+ASSISTANT = os.environ.get("BENCH_DRAIN_ASSISTANT", "")
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13")
 CACHE_URL = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/12")
 # docs/deploy.md: each worker runs one process per core (Celery's default --concurrency).
@@ -79,12 +82,18 @@ def stored_reports(agency, prefix: str) -> list[int]:
                 provider="vapi",
                 event_type="end-of-call-report",
                 unique_key=f"{prefix}-{i}",
-                body=json.loads(end_of_call_report(i, prefix=prefix))["message"],
+                body=_named(json.loads(end_of_call_report(i, prefix=prefix))["message"]),
                 headers={},
                 agency=agency,
             )
             ids.append(event.pk)
     return ids
+
+
+def _named(message: dict) -> dict:
+    if ASSISTANT:
+        message["call"]["assistantId"] = ASSISTANT
+    return message
 
 
 def worker_start(log) -> subprocess.Popen:
@@ -224,7 +233,8 @@ def report(results: dict) -> None:
     from tests.bench.chart import verdict
 
     accepting = accept_rate()
-    print(f"drain: {EVENTS} stored end-of-call reports, one Celery worker with {CONCURRENCY} processes ({CALLS} calls)")
+    named = f"naming {ASSISTANT}" if ASSISTANT else "naming no assistant of the agency (calls without a client)"
+    print(f"drain: {EVENTS} stored end-of-call reports {named}, one Celery worker with {CONCURRENCY} processes")
     for mode, r in results.items():
         r["per_second"] = round(r["processed"] / r["seconds"], 1) if r["seconds"] > 0 else 0.0
         print(

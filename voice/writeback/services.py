@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from agencyhub.enqueue import enqueue_on_commit
+from agencyhub.enqueue import enqueue, enqueue_batched
 from integrations.ghl.errors import GhlNotConnectedError, GhlScopeMissing, GhlValidationError
 from integrations.ghl.models import ConnectionStatus
 from integrations.ghl.tokens import ghl_client_for
@@ -40,8 +40,18 @@ def call_writeback_plan(*, call: Call) -> CallWriteBack | None:
             writeback = CallWriteBack.objects.create(call=call, client_id=call.client_id)
     except IntegrityError:
         return CallWriteBack.objects.get(call=call)  # a repeated report, a replay: the first one stands
-    enqueue_on_commit(tasks.call_writeback_task, call.pk)
+    transaction.on_commit(lambda: _writeback_later(call.pk))
     return writeback
+
+
+def _writeback_later(call_id: int) -> None:
+    """Drained from the inbox in a batch, a call's write-back rides in the batch's one follow-up task (as its GHL
+    log and proof check do); otherwise it is a task of its own."""
+    from voice.calls.tasks import call_followups_task
+
+    enqueue_batched(
+        call_followups_task, "writeback", call_id, alone=lambda: enqueue(tasks.call_writeback_task, call_id)
+    )
 
 
 def calls_writeback_plan(*, calls: list[Call]) -> None:
@@ -64,7 +74,7 @@ def calls_writeback_plan(*, calls: list[Call]) -> None:
     new = [CallWriteBack(call_id=call.pk, client_id=call.client_id) for call in wanted if call.pk not in planned]
     CallWriteBack.objects.bulk_create(new)
     for writeback in new:
-        enqueue_on_commit(tasks.call_writeback_task, writeback.call_id)
+        transaction.on_commit(lambda call_id=writeback.call_id: _writeback_later(call_id))
 
 
 def _claim(call_id: int, now: datetime) -> bool:

@@ -78,9 +78,10 @@ def drained(limit=50) -> list[dict]:
     published = []
     with (
         mock.patch.object(call_followups_task, "delay", side_effect=published.append),
-        mock.patch.object(call_writeback_task, "delay"),
+        mock.patch.object(call_writeback_task, "delay") as alone,
     ):
         webhook_process_batch(claim="drain-1", limit=limit)
+    assert not alone.called, "a batch's write-backs ride in its follow-up task"
     return published
 
 
@@ -97,7 +98,7 @@ def test_reports_in_one_batch_create_their_calls_with_every_field_and_plan_each_
         assert call.client == live.client_account and call.assistant == live.assistant
         assert call.caller_number == CALLER and call.outcome == CallOutcome.NO_BOOKING
     ids = [c.pk for c in calls]
-    assert published == [{"note": ids, "proof": ids}]
+    assert published == [{"note": ids, "proof": ids, "writeback": ids}]
     assert sorted(CallWriteBack.objects.values_list("call_id", flat=True)) == ids
     events = WebhookEvent.objects.filter(provider="vapi")
     assert {(e.status, e.client_id) for e in events} == {(WebhookStatus.PROCESSED, live.client_account.pk)}
@@ -131,7 +132,7 @@ def test_messages_after_a_report_cannot_clobber_it_and_a_replay_plans_nothing_tw
     stored(client, live, report("call-1"))
     first = drained()
     call = Call.objects.get(vapi_call_id="call-1")
-    assert first == [{"note": [call.pk], "proof": [call.pk]}]
+    assert first == [{"note": [call.pk], "proof": [call.pk], "writeback": [call.pk]}]
 
     # Late messages of the call, and the same report again (a redelivery with another timestamp) lacking its
     # summary and recording.
@@ -190,14 +191,14 @@ def test_a_poisoned_report_fails_alone_and_its_neighbours_are_stored_and_followe
     assert events["call-0"].status == events["call-2"].status == WebhookStatus.PROCESSED
     ids = [Call.objects.get(vapi_call_id=c).pk for c in ("call-0", "call-2")]
     assert not Call.objects.filter(vapi_call_id="call-1").exists(), "the failed report's writes are rolled back"
-    assert published == [{"note": ids, "proof": ids}], "each stored call once: the batch tried together first"
+    assert published == [{"note": ids, "proof": ids, "writeback": ids}], "once each: the batch was tried whole first"
     assert sorted(CallWriteBack.objects.values_list("call_id", flat=True)) == ids
 
     # Its retry, once the cause is gone, stores it; its neighbours are not run again.
     WebhookEvent.objects.filter(pk=events["call-1"].pk).update(next_attempt_at=timezone.now())
     published = drained()
     retried = Call.objects.get(vapi_call_id="call-1")
-    assert published == [{"note": [retried.pk], "proof": [retried.pk]}]
+    assert published == [{"note": [retried.pk], "proof": [retried.pk], "writeback": [retried.pk]}]
     assert WebhookEvent.objects.get(pk=events["call-1"].pk).status == WebhookStatus.PROCESSED
     assert WebhookEvent.objects.get(pk=events["call-0"].pk).attempts == 1
 
