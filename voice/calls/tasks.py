@@ -5,6 +5,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from agencyhub.enqueue import enqueue
+from agencyhub.memo import memo_scope
 from integrations.http import ProviderError
 from voice.calls import exports, notes
 
@@ -46,6 +47,11 @@ def call_followups_task(batch: dict) -> None:
     }
     todo = [(kind, call_id) for kind in steps for call_id in batch.get(kind) or []]
     deadline = time.monotonic() + FOLLOWUP_SECONDS
+    with memo_scope():  # the agencies' and clients' settings, read once for the batch
+        _followups_run(todo, steps, deadline)
+
+
+def _followups_run(todo: list, steps: dict, deadline: float) -> None:
     for done, (kind, call_id) in enumerate(todo):
         if done and time.monotonic() >= deadline:
             left: dict = {}

@@ -11,11 +11,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from agencyhub.enqueue import enqueue, enqueue_batched
+from agencyhub.memo import memoized
 from integrations.ghl.errors import GhlNotConnectedError, GhlScopeMissing, GhlValidationError
 from integrations.ghl.models import ConnectionStatus
 from integrations.ghl.tokens import ghl_client_for
 from integrations.http import ProviderError
-from voice.calls.notes import RECONNECT_FOR_SCOPE
+from voice.calls.notes import RECONNECT_FOR_SCOPE, UNREAD
 from voice.models import Call, CallWriteBack, WriteBackSettings, WriteBackStatus
 from voice.writeback import tasks
 from voice.writeback.selectors import writeback_settings_for
@@ -130,8 +131,9 @@ def call_writeback(*, call_id: int) -> str:
     ended in ("" when not claimed). Raises ProviderError for a failure worth retrying, after releasing it."""
     if not _claim(call_id, timezone.now()):
         return ""
-    call = Call.objects.select_related("client").get(pk=call_id)
-    settings = writeback_settings_for(client=call.client)
+    call = Call.objects.select_related("client").defer(*UNREAD).get(pk=call_id)
+    # Read once per client within a follow-up task of many calls (agencyhub.memo).
+    settings = memoized(("writeback_settings", call.client_id), lambda: writeback_settings_for(client=call.client))
     if not settings.enabled:
         _finish(call_id, status=WriteBackStatus.SKIPPED, detail="Write-back was turned off for this client.")
         return WriteBackStatus.SKIPPED
