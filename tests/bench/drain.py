@@ -9,11 +9,13 @@ then starts `celery -A agencyhub worker` with one process per core (docs/deploy.
 - one task per report (what the web tier did before): one webhook_process_task message per stored report.
 
 Each is timed from the first message to the last report recorded as processed; the follow-up tasks the reports
-enqueue (the GHL note, the proof check; the bench agency has no GHL connection, so they end early) run on the
-same worker and are counted until the queue is empty. Printed beside the accept rate of the web tier that
-tests/bench/ingest.py last measured (artifacts/bench/ingest.json, 8 connections): PASS when processing keeps up
-with accepting. Both are measured alone on this machine, each with all of its cores. The reports and their calls
-are deleted afterwards, so the seeded database stays as it was seeded.
+enqueue run on the same worker and are counted until the queue is empty. By default the reports name no assistant
+of the bench agency, so their calls have no client and no follow-ups (no GHL log, proof check or write-back);
+BENCH_DRAIN_ASSISTANT=asst-bench-0 names a seeded one, so each call has a client as in production and its
+follow-ups run (the bench's clients have no GHL connection, so the log and write-back end early). Printed beside
+the accept rate of the web tier that tests/bench/ingest.py last measured (artifacts/bench/ingest.json, 8
+connections): PASS when processing keeps up with accepting. Both are measured alone on this machine, each with
+all of its cores. The reports and their calls are deleted afterwards, so the seeded database stays as it was.
 """
 
 import json
