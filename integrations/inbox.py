@@ -233,7 +233,9 @@ def webhook_process_batch(*, claim: str, limit: int = DRAIN_BATCH, deadline: flo
     retried task, named by `claim`, takes back at once). The events then run in one transaction with a
     savepoint each: a failing handler rolls back its own writes only and its event is recorded FAILED
     (retried with backoff) beside its neighbours' outcomes, and the whole batch's work and outcomes commit
-    together, so a database lost mid-batch leaves nothing half written and nothing marked done. Past
+    together, so a database lost mid-batch leaves nothing half written and nothing marked done. A provider's
+    batch handler (register_batch_handler: Vapi's end-of-call reports) first runs the events it can together
+    in one savepoint, falling back to one savepoint each when it raises; all outcomes go in one UPDATE. Past
     `deadline` (time.monotonic()), the events not yet run are handed back unclaimed, so slow handlers (a GHL
     install mints a token) never stretch a batch towards the task's time limit."""
     now = timezone.now()
