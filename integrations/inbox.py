@@ -16,12 +16,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections, router, transaction
-from django.db.models import F, Q, QuerySet, TextField
+from django.db.models import Case, F, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 
 from agencyhub.enqueue import enqueue, enqueue_batches
+from agencyhub.memo import memo_scope
 from agencyhub.observability import log_context
 from integrations import tasks
 from tenants.models import Agency, ClientAccount
@@ -32,6 +33,8 @@ from .redaction import webhook_body_for_storage, webhook_headers_for_storage
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[WebhookEvent], None]
+# Given a batch's events of its provider (in order), runs those it can together and returns them.
+BatchHandler = Callable[[list[WebhookEvent]], list[WebhookEvent]]
 
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(minutes=1)
@@ -48,6 +51,7 @@ DRAIN_SECONDS = 10.0
 KICK_KEY = "webhook-inbox:kick"
 KICK_SECONDS = 1
 _handlers: dict[tuple[str, str], list[Handler]] = defaultdict(list)
+_batch_handlers: dict[str, tuple[BatchHandler, Handler]] = {}
 
 
 ANY_TYPE = "*"
@@ -58,6 +62,15 @@ def register_handler(provider: str, event_type: str, handler: Handler) -> None:
     handlers = _handlers[(provider, event_type)]
     if handler not in handlers:
         handlers.append(handler)
+
+
+def register_batch_handler(provider: str, batch_handler: BatchHandler, *, replaces: Handler) -> None:
+    """Lets a drained batch run many of one provider's events in one go: `batch_handler(events)` is given the
+    batch's events whose only registered handler is `replaces` (in claim order), does for those it returns
+    exactly what `replaces` would do for each, and leaves the rest to run one by one after it. It runs in one
+    savepoint: if it raises, its writes are rolled back and every event runs alone, each in its own savepoint,
+    so a poisoned event still fails by itself."""
+    _batch_handlers[provider] = (batch_handler, replaces)
 
 
 def webhook_store(
@@ -220,7 +233,9 @@ def webhook_process_batch(*, claim: str, limit: int = DRAIN_BATCH, deadline: flo
     retried task, named by `claim`, takes back at once). The events then run in one transaction with a
     savepoint each: a failing handler rolls back its own writes only and its event is recorded FAILED
     (retried with backoff) beside its neighbours' outcomes, and the whole batch's work and outcomes commit
-    together, so a database lost mid-batch leaves nothing half written and nothing marked done. Past
+    together, so a database lost mid-batch leaves nothing half written and nothing marked done. A provider's
+    batch handler (register_batch_handler: Vapi's end-of-call reports) first runs the events it can together
+    in one savepoint, falling back to one savepoint each when it raises; all outcomes go in one UPDATE. Past
     `deadline` (time.monotonic()), the events not yet run are handed back unclaimed, so slow handlers (a GHL
     install mints a token) never stretch a batch towards the task's time limit."""
     now = timezone.now()
@@ -234,38 +249,82 @@ def webhook_process_batch(*, claim: str, limit: int = DRAIN_BATCH, deadline: flo
         if not events:
             return 0
         WebhookEvent.objects.filter(pk__in=[event.pk for event in events]).update(**_claim_update(now, claim))
-    with enqueue_batches(), transaction.atomic():
-        done = defaultdict(list)  # (status, client_id) -> ids: one UPDATE per group, not one per event
-        for ran, event in enumerate(events):
-            if ran and deadline is not None and time.monotonic() >= deadline:
-                unrun = [e.pk for e in events[ran:]]
-                WebhookEvent.objects.filter(pk__in=unrun, claimed_at=now, claimed_by=claim).update(
-                    status=WebhookStatus.RECEIVED, attempts=F("attempts") - 1, claimed_at=None, claimed_by=""
-                )
-                events = events[:ran]
+    for event in events:
+        event.status, event.attempts, event.claimed_at, event.claimed_by = (
+            WebhookStatus.PROCESSING,
+            event.attempts + 1,
+            now,
+            claim,
+        )
+    with enqueue_batches(), memo_scope(), transaction.atomic():
+        together = _handled_together(events)
+        outcomes: dict[int, dict] = {}  # event id -> outcome: all recorded in one UPDATE
+        ran = 0
+        for event in events:
+            if event.pk in together:
+                continue
+            if (ran or together) and deadline is not None and time.monotonic() >= deadline:
                 break
-            event.status, event.attempts, event.claimed_at, event.claimed_by = (
-                WebhookStatus.PROCESSING,
-                event.attempts + 1,
-                now,
-                claim,
+            outcomes[event.pk] = _handled(event)
+            ran += 1
+        unrun = [e.pk for e in events if e.pk not in together and e.pk not in outcomes]
+        if unrun:
+            WebhookEvent.objects.filter(pk__in=unrun, claimed_at=now, claimed_by=claim).update(
+                status=WebhookStatus.RECEIVED, attempts=F("attempts") - 1, claimed_at=None, claimed_by=""
             )
-            outcome = _handled(event)
-            if outcome["status"] == WebhookStatus.FAILED:
-                _outcome_record([event.pk], now=now, claim=claim, outcome=outcome, client_id=event.client_id)
-            else:
-                done[(outcome["status"], event.client_id)].append(event.pk)
         finished = timezone.now()
-        for (status, client_id), ids in done.items():
-            outcome = {"status": status, "processed_at": finished, "last_error": ""}
-            _outcome_record(ids, now=now, claim=claim, outcome=outcome, client_id=client_id)
-    return len(events)
+        for pk in together:
+            outcomes[pk] = {"status": WebhookStatus.PROCESSED, "processed_at": finished, "last_error": ""}
+        client_ids = {event.pk: event.client_id for event in events if event.pk in outcomes}
+        _outcome_record(outcomes, now=now, claim=claim, client_ids=client_ids)
+    return len(events) - len(unrun)
 
 
-def _outcome_record(ids: list[int], *, now, claim: str, outcome: dict, client_id: int | None) -> None:
-    """Only the holder of these claims records their outcome (as in webhook_process); a handler that found an
-    event's client (a Vapi call's) set its client_id, kept even on failure."""
-    WebhookEvent.objects.filter(pk__in=ids, claimed_at=now, claimed_by=claim).update(**outcome, client_id=client_id)
+def _handled_together(events: list[WebhookEvent]) -> set[int]:
+    """Ids of the events the providers' batch handlers ran (register_batch_handler); the rest run one by one.
+    A batch handler that raises keeps nothing: its savepoint is rolled back and its events run alone."""
+    together: set[int] = set()
+    for provider, (batch_handler, replaces) in _batch_handlers.items():
+        mine = [
+            e
+            for e in events
+            if e.provider == provider
+            and [*_handlers.get((provider, e.event_type), ()), *_handlers.get((provider, ANY_TYPE), ())] == [replaces]
+        ]
+        if not mine:
+            continue
+        client_ids = {e.pk: e.client_id for e in mine}
+        try:
+            with transaction.atomic():
+                ran = batch_handler(mine)
+        except Exception:  # every event runs alone next, where a failure is recorded on its row
+            logger.warning("Batch of %s %s events failed; each runs alone", len(mine), provider, exc_info=True)
+            for event in mine:
+                event.client_id = client_ids[event.pk]
+            continue
+        together.update(event.pk for event in ran)
+    return together
+
+
+def _outcome_record(outcomes: dict[int, dict], *, now, claim: str, client_ids: dict[int, int | None]) -> None:
+    """Records a batch's outcomes in one UPDATE (each field a CASE over the ids that differ), and only where the
+    batch still holds the claim (as in webhook_process). A handler that found an event's client (a Vapi call's)
+    set its client_id, kept even on failure."""
+    if not outcomes:
+        return
+    columns: dict[str, dict] = defaultdict(lambda: defaultdict(list))  # field -> value -> ids
+    for pk, outcome in outcomes.items():
+        for name, value in {**outcome, "client_id": client_ids.get(pk)}.items():
+            columns[name][value].append(pk)
+    updates = {}
+    for name, by_value in columns.items():
+        field = WebhookEvent._meta.get_field(name)
+        if len(by_value) == 1 and len(next(iter(by_value.values()))) == len(outcomes):
+            updates[field.attname] = Value(next(iter(by_value)), output_field=field)
+            continue
+        whens = [When(pk__in=ids, then=Value(value, output_field=field)) for value, ids in by_value.items()]
+        updates[field.attname] = Case(*whens, default=F(field.attname), output_field=field)
+    WebhookEvent.objects.filter(pk__in=list(outcomes), claimed_at=now, claimed_by=claim).update(**updates)
 
 
 def webhook_drain(*, claim: str, batch: int = DRAIN_BATCH, seconds: float = DRAIN_SECONDS) -> int:

@@ -7,13 +7,13 @@ class VoiceConfig(AppConfig):
 
     def ready(self):
         # Imported here: these modules import models, which load only once the app registry is ready.
-        from integrations.inbox import ANY_TYPE, register_handler
+        from integrations.inbox import ANY_TYPE, register_batch_handler, register_handler
         from integrations.jobs import register_job_runner
         from tenants.signals import call_start_changed
         from voice.assistants.services import client_call_start_changed
         from voice.assistants.tasks import assistants_import_task, assistants_push_task
         from voice.bookings.services import booking_sync_from_ghl
-        from voice.calls.ingest import vapi_message_process
+        from voice.calls.ingest import vapi_message_process, vapi_reports_process
         from voice.calls.tasks import call_export_task
         from voice.calltests.tasks import assistant_push_check_task, call_tests_run_task
         from voice.live.setup import receivers_connect
@@ -21,6 +21,8 @@ class VoiceConfig(AppConfig):
 
         # Every stored Vapi message converges the Call; unknown types too (they still name the call).
         register_handler("vapi", ANY_TYPE, vapi_message_process)
+        # A drained batch's end-of-call reports are stored together (each alone again if that fails).
+        register_batch_handler("vapi", vapi_reports_process, replaces=vapi_message_process)
         for event_type in ("AppointmentCreate", "AppointmentUpdate", "AppointmentDelete"):
             register_handler("ghl", event_type, booking_sync_from_ghl)
             # After the booking follows the appointment: the calls that spoke of it are proven again.

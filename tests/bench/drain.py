@@ -9,11 +9,13 @@ then starts `celery -A agencyhub worker` with one process per core (docs/deploy.
 - one task per report (what the web tier did before): one webhook_process_task message per stored report.
 
 Each is timed from the first message to the last report recorded as processed; the follow-up tasks the reports
-enqueue (the GHL note, the proof check; the bench agency has no GHL connection, so they end early) run on the
-same worker and are counted until the queue is empty. Printed beside the accept rate of the web tier that
-tests/bench/ingest.py last measured (artifacts/bench/ingest.json, 8 connections): PASS when processing keeps up
-with accepting. Both are measured alone on this machine, each with all of its cores. The reports and their calls
-are deleted afterwards, so the seeded database stays as it was seeded.
+enqueue run on the same worker and are counted until the queue is empty. By default the reports name no assistant
+of the bench agency, so their calls have no client and no follow-ups (no GHL log, proof check or write-back);
+BENCH_DRAIN_ASSISTANT=asst-bench-0 names a seeded one, so each call has a client as in production and its
+follow-ups run (the bench's clients have no GHL connection, so the log and write-back end early). Printed beside
+the accept rate of the web tier that tests/bench/ingest.py last measured (artifacts/bench/ingest.json, 8
+connections): PASS when processing keeps up with accepting. Both are measured alone on this machine, each with
+all of its cores. The reports and their calls are deleted afterwards, so the seeded database stays as it was.
 """
 
 import json
@@ -33,6 +35,9 @@ from tests.bench import seed as bench_seed  # noqa: E402
 
 CALLS = int(os.environ.get("BENCH_CALLS", "100000"))
 EVENTS = int(os.environ.get("BENCH_DRAIN_EVENTS", "600"))
+# The assistant the reports name: by default one the bench did not seed, so each call has no client (no GHL log,
+# proof check or write-back to plan); a seeded one (asst-bench-0) gives each call a client, as in production.
+ASSISTANT = os.environ.get("BENCH_DRAIN_ASSISTANT", "")
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13")
 CACHE_URL = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/12")
 # docs/deploy.md: each worker runs one process per core (Celery's default --concurrency).
@@ -79,12 +84,18 @@ def stored_reports(agency, prefix: str) -> list[int]:
                 provider="vapi",
                 event_type="end-of-call-report",
                 unique_key=f"{prefix}-{i}",
-                body=json.loads(end_of_call_report(i, prefix=prefix))["message"],
+                body=_named(json.loads(end_of_call_report(i, prefix=prefix))["message"]),
                 headers={},
                 agency=agency,
             )
             ids.append(event.pk)
     return ids
+
+
+def _named(message: dict) -> dict:
+    if ASSISTANT:
+        message["call"]["assistantId"] = ASSISTANT
+    return message
 
 
 def worker_start(log) -> subprocess.Popen:
@@ -224,7 +235,8 @@ def report(results: dict) -> None:
     from tests.bench.chart import verdict
 
     accepting = accept_rate()
-    print(f"drain: {EVENTS} stored end-of-call reports, one Celery worker with {CONCURRENCY} processes ({CALLS} calls)")
+    named = f"naming {ASSISTANT}" if ASSISTANT else "naming no assistant of the agency (calls without a client)"
+    print(f"drain: {EVENTS} stored end-of-call reports {named}, one Celery worker with {CONCURRENCY} processes")
     for mode, r in results.items():
         r["per_second"] = round(r["processed"] / r["seconds"], 1) if r["seconds"] > 0 else 0.0
         print(

@@ -1,18 +1,27 @@
+from collections import Counter
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from agencyhub.enqueue import enqueue, enqueue_batched
 from agencyhub.observability import log_context
-from integrations.vapi.messages import decimal_or_none, message_object, message_timestamp, vapi_moment
+from integrations.vapi.messages import (
+    decimal_or_none,
+    message_call_id,
+    message_caller_number,
+    message_object,
+    message_timestamp,
+    vapi_moment,
+)
 from voice.calls.ended_reasons import call_outcome
-from voice.calls.services import call_upsert
+from voice.calls.services import call_upsert, message_assistant
 from voice.calls.tasks import call_followups_task, call_note_task
 from voice.live.services import slots_warm_enqueue
 from voice.models import Call, CallOutcome
 from voice.proof.services import call_proof_enqueue
-from voice.writeback.services import call_writeback_plan
+from voice.writeback.services import call_writeback_plan, calls_writeback_plan
 
 # Vapi ends a call at maxDurationSeconds (12 hours at most); anything longer is not a call's duration.
 MAX_CALL_SECONDS = 12 * 60 * 60
@@ -113,11 +122,111 @@ def vapi_message_process(event) -> None:
         for name, value in updates.items():
             setattr(call, name, value)
         call.save(update_fields=[*updates, "updated_at"])
-    if kind == "end-of-call-report" and call.summary and call.note_added_at is None:
-        transaction.on_commit(lambda: _note_later(call.pk))
     if kind == "end-of-call-report":
-        transaction.on_commit(lambda: _proof_later(call.pk))
+        _followups_plan(call)
         call_writeback_plan(call=call)
+
+
+def _followups_plan(call: Call) -> None:
+    """The report's GHL log and proof check, on commit. A call with no client has neither (no GHL to log to,
+    no claims to prove; both would only read the call and stop), so none is queued for it."""
+    if call.client_id is None:
+        return
+    if call.summary and call.note_added_at is None:
+        transaction.on_commit(lambda: _note_later(call.pk))
+    transaction.on_commit(lambda: _proof_later(call.pk))
+
+
+# Read from a call already stored: what the report's merge rules and its follow-ups look at. The rest (its
+# transcript, messages) is written over or left as it is, never read.
+_MERGE_READS = ("id", "agency_id", "vapi_call_id", "assistant_id", "client_id", "outcome", "summary", "note_added_at")
+
+
+def vapi_reports_process(events: list) -> list:
+    """The inbox's batch handler for Vapi (integrations.inbox.register_batch_handler): a drained batch's
+    end-of-call reports in a few statements instead of five or six each. Does for each report what
+    vapi_message_process does: creates the call with the report's fields or merges them into the stored one
+    (a field the report leaves empty keeps what is stored, a booked outcome stays booked, the assistant is
+    filled in only when unknown), then plans the GHL log, proof check and write-back on commit.
+
+    Takes only the reports whose call no other event of the batch names, so each call's messages keep their
+    order (the rest run one by one after). Returns the events it ran; anything unexpected (a call another
+    worker stored meanwhile) raises, and the inbox runs every event alone."""
+    calls_named = Counter((e.agency_id, message_call_id(e.body)) for e in events if isinstance(e.body, dict))
+    reports = [
+        e
+        for e in events
+        if e.agency_id is not None
+        and isinstance(e.body, dict)
+        and e.body.get("type") == "end-of-call-report"
+        and message_call_id(e.body)
+        and calls_named[(e.agency_id, message_call_id(e.body))] == 1
+    ]
+    if not reports:
+        return []
+    by_agency: dict[int, list[str]] = {}
+    for event in reports:
+        by_agency.setdefault(event.agency_id, []).append(message_call_id(event.body))
+    stored_for = Q()
+    for agency_id, call_ids in by_agency.items():
+        stored_for |= Q(agency_id=agency_id, vapi_call_id__in=call_ids)
+    # Locked until the batch commits: the merge below decides from what it read.
+    stored = {
+        (c.agency_id, c.vapi_call_id): c
+        for c in Call.objects.select_for_update().filter(stored_for).only(*_MERGE_READS).order_by("pk")
+    }
+    now = timezone.now()
+    new, merged, calls = [], [], []
+    for event in reports:
+        message = event.body
+        assistant = message_assistant(agency=event.agency, message=message)
+        updates = _end_of_call_fields(message)
+        call = stored.get((event.agency_id, message_call_id(message)))
+        if call is None:
+            call = Call(
+                agency_id=event.agency_id,
+                vapi_call_id=message_call_id(message),
+                assistant_id=assistant.pk if assistant else None,
+                client_id=assistant.client_id if assistant else None,
+                caller_number=message_caller_number(message),
+            )
+            new.append(call)
+        else:
+            if assistant and call.assistant_id is None:
+                updates.update(assistant_id=assistant.pk, client_id=assistant.client_id)
+            merged.append((call, updates))
+        if "ended_reason" in updates and call.outcome != CallOutcome.BOOKED:
+            updates["outcome"] = call_outcome(ended_reason=updates["ended_reason"], booked=False)
+        for name, value in updates.items():
+            setattr(call, name, value)
+        calls.append(call)
+    Call.objects.bulk_create(new)
+    if merged:
+        _merge_write(merged, now=now)
+    for event, call in zip(reports, calls, strict=True):
+        event.client_id = event.client_id or call.client_id
+        _followups_plan(call)
+    calls_writeback_plan(calls=calls)
+    return reports
+
+
+def _merge_write(merged: list[tuple[Call, dict]], *, now) -> None:
+    """One UPDATE for every stored call of the batch: a field a report leaves out is written back as the row
+    holds it (F(), never read), so only what each report says changes."""
+    names = sorted({name for _, updates in merged for name in updates})
+    kept: list[dict] = []
+    for call, updates in merged:
+        call.updated_at = now
+        kept.append({name: call.__dict__[name] for name in names if name not in updates and name in call.__dict__})
+        for name in names:
+            if name not in updates:
+                setattr(call, name, F(name))
+    Call.objects.bulk_update([call for call, _ in merged], [*names, "updated_at"])
+    for (call, updates), values in zip(merged, kept, strict=True):
+        for name in names:
+            if name not in updates:
+                call.__dict__.pop(name, None)  # deferred again: not read here
+        call.__dict__.update(values)
 
 
 # Drained from the inbox in a batch, a call's note and proof check ride in the batch's one follow-up task.

@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from agencyhub.memo import memoized
 from integrations.ghl.errors import GhlNotConnectedError, GhlScopeMissing, GhlValidationError
 from integrations.ghl.models import ConnectionStatus
 from integrations.ghl.selectors import conversation_provider_for_agency
@@ -33,6 +34,10 @@ RECONNECT_FOR_SCOPE = (
     "GoHighLevel refused: the connection was not granted the permission this needs ({message}). "
     "Reconnect the client so its admin approves the new permissions."
 )
+
+
+# The call's heaviest columns, which its log never reads: left in the row.
+UNREAD = ("transcript", "messages", "cost_breakdown", "transcript_search")
 
 
 def call_page_url(call: Call) -> str:
@@ -94,7 +99,10 @@ def _conversation_log(ghl, call: Call, *, contact_id: str, provider_id: str, pag
 def _note_send(call: Call) -> tuple[str, str]:
     """Logs the call unless the contact has it already; returns (why it cannot be logged or "", the channel)."""
     page = call_page_url(call)
-    provider_id = conversation_provider_for_agency(agency=call.agency)
+    # Asked once per agency within a follow-up task of many calls (agencyhub.memo).
+    provider_id = memoized(
+        ("conversation_provider", call.agency_id), lambda: conversation_provider_for_agency(agency=call.agency)
+    )
     channel = "conversation" if provider_id else "note"
     with ghl_client_for(client_id=call.client_id, deadline_seconds=30) as ghl:
         contact_id = _contact_id(ghl, call)
@@ -113,7 +121,7 @@ def _note_send(call: Call) -> tuple[str, str]:
 def call_note_add(*, call_id: int) -> bool:
     """Adds the call's summary and a link to its page to the caller's GHL contact, once. Raises ProviderError
     for a failure worth retrying (the claim is released first); records one that is not."""
-    call = Call.objects.select_related("agency", "client").filter(pk=call_id).first()
+    call = Call.objects.select_related("agency", "client").defer(*UNREAD).filter(pk=call_id).first()
     if call is None or call.note_added_at or not call.summary or call.client is None:
         return False
     if not _note_claim(call.pk):

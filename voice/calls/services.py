@@ -2,15 +2,28 @@ from contextlib import nullcontext
 
 from django.db import IntegrityError, connection, transaction
 
+from agencyhub.memo import memoized
 from integrations.vapi.messages import assistant_references, message_call_id, message_caller_number
 from tenants.models import Agency
 from voice.assistants.selectors import assistant_for_references
 from voice.models import Assistant, Call
 
 
+def message_assistant(*, agency: Agency, message: dict) -> Assistant | None:
+    """The agency's assistant the message names; asked once per agency and references within a drained batch
+    (agencyhub.memo), where fifty reports name a handful of assistants."""
+    references = assistant_references(message)
+    if not references:
+        return None
+    return memoized(
+        ("message_assistant", agency.pk, tuple(references)),
+        lambda: assistant_for_references(agency=agency, references=references),
+    )
+
+
 def call_upsert(*, agency: Agency, message: dict, assistant: Assistant | None = None) -> Call | None:
     """The Call for this message's call id, created on first sight; None when the message names no call."""
-    assistant = assistant or assistant_for_references(agency=agency, references=assistant_references(message))
+    assistant = assistant or message_assistant(agency=agency, message=message)
     return call_upsert_by_ids(
         agency=agency,
         message=message,

@@ -5,6 +5,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from agencyhub.enqueue import enqueue
+from agencyhub.memo import memo_scope
 from integrations.http import ProviderError
 from voice.calls import exports, notes
 
@@ -27,19 +28,30 @@ def call_note_task(call_id: int) -> None:
 
 @shared_task
 def call_followups_task(batch: dict) -> None:
-    """A drained inbox batch's follow-ups in one task: {"note": [call ids], "proof": [call ids]}.
+    """A drained inbox batch's follow-ups in one task: {"note": [call ids], "proof": [...], "writeback": [...]}.
 
     Each call's follow-up is its own unit, as if it had its own task: one that raises is handed to that task
-    (call_note_task / call_proof_task), which retries or fails it alone, and its neighbours go on. The note is
-    written once however often it is asked for (call_note_add claims it), and a proof check only re-reads the
-    call, so a batch that is run again does nothing twice. Past FOLLOWUP_SECONDS (slow GHL answers), what is
-    left goes to a successor task."""
+    (call_note_task / call_proof_task / call_writeback_task), which retries or fails it alone, and its
+    neighbours go on. The note and the write-back are written once however often they are asked for (each is
+    claimed first), and a proof check only re-reads the call, so a batch that is run again does nothing twice.
+    Past FOLLOWUP_SECONDS (slow GHL answers), what is left goes to a successor task."""
     from voice.proof.services import call_proof_check
     from voice.proof.tasks import call_proof_task
+    from voice.writeback.services import call_writeback
+    from voice.writeback.tasks import call_writeback_task
 
-    steps = {"note": (notes.call_note_add, call_note_task), "proof": (call_proof_check, call_proof_task)}
+    steps = {
+        "note": (notes.call_note_add, call_note_task),
+        "proof": (call_proof_check, call_proof_task),
+        "writeback": (call_writeback, call_writeback_task),
+    }
     todo = [(kind, call_id) for kind in steps for call_id in batch.get(kind) or []]
     deadline = time.monotonic() + FOLLOWUP_SECONDS
+    with memo_scope():  # the agencies' and clients' settings, read once for the batch
+        _followups_run(todo, steps, deadline)
+
+
+def _followups_run(todo: list, steps: dict, deadline: float) -> None:
     for done, (kind, call_id) in enumerate(todo):
         if done and time.monotonic() >= deadline:
             left: dict = {}

@@ -10,12 +10,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from agencyhub.enqueue import enqueue_on_commit
+from agencyhub.enqueue import enqueue, enqueue_batched
+from agencyhub.memo import memoized
 from integrations.ghl.errors import GhlNotConnectedError, GhlScopeMissing, GhlValidationError
 from integrations.ghl.models import ConnectionStatus
 from integrations.ghl.tokens import ghl_client_for
 from integrations.http import ProviderError
-from voice.calls.notes import RECONNECT_FOR_SCOPE
+from voice.calls.notes import RECONNECT_FOR_SCOPE, UNREAD
 from voice.models import Call, CallWriteBack, WriteBackSettings, WriteBackStatus
 from voice.writeback import tasks
 from voice.writeback.selectors import writeback_settings_for
@@ -40,8 +41,41 @@ def call_writeback_plan(*, call: Call) -> CallWriteBack | None:
             writeback = CallWriteBack.objects.create(call=call, client_id=call.client_id)
     except IntegrityError:
         return CallWriteBack.objects.get(call=call)  # a repeated report, a replay: the first one stands
-    enqueue_on_commit(tasks.call_writeback_task, call.pk)
+    transaction.on_commit(lambda: _writeback_later(call.pk))
     return writeback
+
+
+def _writeback_later(call_id: int) -> None:
+    """Drained from the inbox in a batch, a call's write-back rides in the batch's one follow-up task (as its GHL
+    log and proof check do); otherwise it is a task of its own."""
+    from voice.calls.tasks import call_followups_task
+
+    enqueue_batched(
+        call_followups_task, "writeback", call_id, alone=lambda: enqueue(tasks.call_writeback_task, call_id)
+    )
+
+
+def calls_writeback_plan(*, calls: list[Call]) -> None:
+    """call_writeback_plan for a drained batch's calls in three statements: the clients' settings, the
+    write-backs already planned, the new ones. A write-back another worker plans meanwhile makes the INSERT
+    fail (unique per call), and the inbox runs the batch's events one by one."""
+    client_ids = {call.client_id for call in calls if call.client_id is not None}
+    if not client_ids:
+        return
+    # A client without a settings row has the defaults: enabled.
+    disabled = set(
+        WriteBackSettings.objects.filter(client_id__in=client_ids, enabled=False).values_list("client_id", flat=True)
+    )
+    wanted = [call for call in calls if call.client_id in client_ids - disabled]
+    if not wanted:
+        return
+    planned = set(
+        CallWriteBack.objects.filter(call_id__in=[call.pk for call in wanted]).values_list("call_id", flat=True)
+    )
+    new = [CallWriteBack(call_id=call.pk, client_id=call.client_id) for call in wanted if call.pk not in planned]
+    CallWriteBack.objects.bulk_create(new)
+    for writeback in new:
+        transaction.on_commit(lambda call_id=writeback.call_id: _writeback_later(call_id))
 
 
 def _claim(call_id: int, now: datetime) -> bool:
@@ -97,8 +131,9 @@ def call_writeback(*, call_id: int) -> str:
     ended in ("" when not claimed). Raises ProviderError for a failure worth retrying, after releasing it."""
     if not _claim(call_id, timezone.now()):
         return ""
-    call = Call.objects.select_related("client").get(pk=call_id)
-    settings = writeback_settings_for(client=call.client)
+    call = Call.objects.select_related("client").defer(*UNREAD).get(pk=call_id)
+    # Read once per client within a follow-up task of many calls (agencyhub.memo).
+    settings = memoized(("writeback_settings", call.client_id), lambda: writeback_settings_for(client=call.client))
     if not settings.enabled:
         _finish(call_id, status=WriteBackStatus.SKIPPED, detail="Write-back was turned off for this client.")
         return WriteBackStatus.SKIPPED

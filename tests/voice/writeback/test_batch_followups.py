@@ -50,7 +50,9 @@ def test_a_batch_of_reports_publishes_one_follow_up_task_and_logs_each_call_once
     ):
         assert webhook_drain(claim="drain-1") == len(CALLS)
     ids = [Call.objects.get(vapi_call_id=c).pk for c in CALLS]
-    assert published == [{"note": ids, "proof": ids}], "one publish for the batch, not two per report"
+    assert published == [{"note": ids, "proof": ids, "writeback": ids}], (
+        "one publish for the batch, not three per report"
+    )
     assert not note_alone.called and not proof_alone.called
 
     with mock.patch("voice.proof.services.call_proof_check") as checked:

@@ -157,7 +157,7 @@ def test_a_connection_without_the_scope_needs_a_reconnect_and_is_not_retried(
 
 
 def test_a_500_is_retried_then_written_once(live, client, django_capture_on_commit_callbacks):
-    with mock.patch.object(services, "enqueue_on_commit"):
+    with mock.patch.object(services, "_writeback_later"):
         call = report(client, live, django_capture_on_commit_callbacks)
     failing = mock.patch.object(ghl_client.GhlClient, "add_contact_tags", side_effect=GhlUnavailable("GHL is down"))
     with failing, pytest.raises(GhlUnavailable):
@@ -169,7 +169,7 @@ def test_a_500_is_retried_then_written_once(live, client, django_capture_on_comm
 
 
 def test_the_sweeper_finds_a_write_back_whose_task_was_lost(live, client, django_capture_on_commit_callbacks):
-    with mock.patch.object(services, "enqueue_on_commit"):
+    with mock.patch.object(services, "_writeback_later"):
         call = report(client, live, django_capture_on_commit_callbacks)
     assert writebacks_due() == []  # its own task has the first go
     CallWriteBack.objects.update(created_at=timezone.now() - timedelta(minutes=10))
@@ -182,7 +182,7 @@ def test_the_sweeper_finds_a_write_back_whose_task_was_lost(live, client, django
 def test_two_workers_racing_write_back_once(live, client):
     if connection.vendor != "postgresql":
         pytest.skip("needs concurrent connections")
-    with mock.patch.object(services, "enqueue_on_commit"):
+    with mock.patch.object(services, "_writeback_later"):
         vapi_post(client, live.url, end_of_call())
     call_id = CallWriteBack.objects.get().call_id
     start_line = threading.Barrier(2)
@@ -214,7 +214,7 @@ def test_a_client_not_connected_keeps_its_write_back_pending_with_why_until_it_c
 
 
 def test_write_back_turned_off_before_its_turn_is_skipped(live, client, django_capture_on_commit_callbacks):
-    with mock.patch.object(services, "enqueue_on_commit"):
+    with mock.patch.object(services, "_writeback_later"):
         call = report(client, live, django_capture_on_commit_callbacks)
     WriteBackSettings.objects.create(client=live.client_account, enabled=False)
     assert call_writeback(call_id=call.pk) == WriteBackStatus.SKIPPED
