@@ -1,0 +1,30 @@
+"""gunicorn's workers are forked from a master that loaded everything a request needs, so recycling a worker
+(max_requests) costs a fork, not a fresh import of Django and every view (#12)."""
+
+import runpy
+import subprocess
+import sys
+
+from django.conf import settings
+
+
+def test_the_app_is_preloaded_and_a_worker_fork_leaves_the_collector_alone(monkeypatch):
+    config = runpy.run_path(str(settings.BASE_DIR / "gunicorn.conf.py"))
+    assert config["preload_app"] is True
+    assert config["max_requests"] > 0  # recycling stays: it is what preloading makes cheap
+    frozen = []
+    monkeypatch.setattr(config["gc"], "freeze", lambda: frozen.append(True))
+    config["when_ready"](server=None)
+    assert frozen == [True]
+
+
+def test_loading_the_wsgi_app_imports_the_urlconf_and_the_views():
+    # In a fresh interpreter, as gunicorn's master loads it: nothing is left for a worker's first request to import.
+    probe = (
+        "import sys, agencyhub.wsgi; "
+        "print(all(m in sys.modules for m in ('agencyhub.urls', 'voice.live.api', 'voice.calls.views')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120
+    )
+    assert result.stdout.strip().splitlines()[-1] == "True", result.stdout + result.stderr
