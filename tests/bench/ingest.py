@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg
 import redis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -204,6 +205,14 @@ def cpu_snapshot(server_pid: int, database: str) -> dict:
     return snapshot
 
 
+def wal_snapshot() -> dict[str, float]:
+    """The server's WAL counters (pg_stat_wal): flushes to disk (wal_sync), writes, bytes, full-page images.
+    Server-wide: anything else committing on this PostgreSQL counts too, so per request they are an upper bound."""
+    with psycopg.connect(BENCH_DATABASE_URL, autocommit=True) as conn:
+        row = conn.execute("SELECT wal_sync, wal_write, wal_bytes, wal_fpi FROM pg_stat_wal").fetchone()
+    return dict(zip(("syncs", "writes", "bytes", "full pages"), map(float, row), strict=True))
+
+
 def cpu_spent(before: dict, after: dict) -> dict[str, float]:
     """CPU seconds per role between two snapshots; a process that ended in between counts nothing (a backend
     whose gunicorn worker was recycled: its last moments are missed, a small undercount)."""
@@ -243,12 +252,17 @@ def run(port: int, agency_id: str, prefix: str, server_pid: int) -> dict:
     wrk(ping_url, connections=2 * WORKERS, seconds=2, prefix=f"warmup-{prefix}")
     series = {}
     for clients in (1, CONNECTIONS):
-        totals = {name: {"ok": 0, "failed": 0, "seconds": 0.0, "p50s": [], "cpu": {}} for name in ("floor", "ingest")}
+        totals = {
+            name: {"ok": 0, "failed": 0, "seconds": 0.0, "p50s": [], "cpu": {}, "wal": {}}
+            for name in ("floor", "ingest")
+        }
         for n in range(SLICES):
             for name, url in (("floor", ping_url), ("ingest", ingest_url)):
-                before = cpu_snapshot(server_pid, database)
+                wal_before, before = wal_snapshot(), cpu_snapshot(server_pid, database)
                 outcome = wrk(url, connections=clients, seconds=SLICE_SECONDS, prefix=f"{prefix}-c{clients}-{n}")
-                after = cpu_snapshot(server_pid, database)
+                after, wal_after = cpu_snapshot(server_pid, database), wal_snapshot()
+                for key, value in wal_after.items():
+                    totals[name]["wal"][key] = totals[name]["wal"].get(key, 0.0) + value - wal_before[key]
                 for key in ("ok", "failed", "seconds"):
                     totals[name][key] += outcome[key]
                 totals[name]["p50s"].append(outcome["p50_us"])
@@ -259,6 +273,9 @@ def run(port: int, agency_id: str, prefix: str, server_pid: int) -> dict:
                 role: round(1000 * spent / max(total["ok"], 1), 3) for role, spent in total.pop("cpu").items()
             }
             total["cpu_ms_per_request"]["all"] = round(sum(total["cpu_ms_per_request"].values()), 3)
+            total["wal_per_request"] = {
+                key: round(value / max(total["ok"], 1), 2) for key, value in total.pop("wal").items()
+            }
             total["rps"] = round(total["ok"] / total["seconds"], 1)
             total["p50_ms"] = round(sorted(total.pop("p50s"))[SLICES // 2] / 1000, 2)
             total["seconds"] = round(total["seconds"], 1)
@@ -318,6 +335,8 @@ def report(runs: dict) -> None:
             for name, r in totals.items():
                 cpu = ", ".join(f"{role} {ms}" for role, ms in r["cpu_ms_per_request"].items())
                 print(f"{'':<16}{label:<16}{name:<10}CPU ms per request: {cpu}")
+                wal = ", ".join(f"{key} {value}" for key, value in r["wal_per_request"].items())
+                print(f"{'':<16}{label:<16}{name:<10}WAL per request (server-wide): {wal}")
             if label != "1 connection":
                 ok = ingest["x_floor"] >= TARGET_RATIO and ingest["failed"] == 0
                 targets[f"{served}, {label}: ingest {ingest['x_floor']}x the floor (goal >= {TARGET_RATIO}x)"] = ok
