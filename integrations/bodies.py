@@ -43,6 +43,8 @@ def _finite_float(text: str) -> float:
 
 def text_cleaned(text: str) -> str:
     """The text without NUL characters, lone surrogates replaced by U+FFFD."""
+    if text.isascii() and "\x00" not in text:  # almost every string; isascii() reads a flag, no copy
+        return text
     if "\x00" in text:
         text = text.replace("\x00", "")
     try:

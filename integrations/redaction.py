@@ -3,6 +3,7 @@ the spool), auth headers are never stored, and the Events page shows a body reda
 
 import json
 from collections.abc import Callable
+from functools import lru_cache
 
 from integrations.bodies import MAX_DEPTH, text_cleaned
 
@@ -37,8 +38,20 @@ def _in_headers(key, parent: str) -> bool:
     return _squashed(parent) == "headers" and _squashed(key) not in _HARMLESS_HEADERS
 
 
-def _stored_secret(key, parent: str) -> bool:
+def _stored_secret(key: str, parent: str) -> bool:
+    if len(key) + len(parent) > _REMEMBERED_KEY_LENGTH:
+        return _is_stored_secret(key, parent)
+    return _is_stored_secret_remembered(key, parent)
+
+
+def _is_stored_secret(key: str, parent: str) -> bool:
     return _squashed(key).endswith(_STORED_SECRET_ENDINGS) or _in_headers(key, parent)
+
+
+# A body repeats its keys (every message has role, message, secondsFromStart): each is decided once per process.
+# Only short ones are remembered, so a sender's long keys cannot fill the memory.
+_REMEMBERED_KEY_LENGTH = 64
+_is_stored_secret_remembered = lru_cache(maxsize=4096)(_is_stored_secret)
 
 
 def _shown_secret(key, parent: str) -> bool:
@@ -58,7 +71,7 @@ def _masked(value, *, secret: Callable[[str, str], bool], parent: str = "", dept
         return [_masked(item, secret=secret, parent=parent, depth=depth + 1) for item in value]
     return {
         text_cleaned(str(key)): MASK
-        if secret(key, parent)
+        if secret(str(key), parent)
         else _masked(item, secret=secret, parent=str(key), depth=depth + 1)
         for key, item in value.items()
     }

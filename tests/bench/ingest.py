@@ -18,10 +18,13 @@ rates side by side). What was enqueued is counted, then the queue is deleted.
 
 import json
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import psycopg
 import redis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,6 +153,78 @@ def _body_parts(prefix: str) -> tuple[str, str]:
     return head + f'"{prefix}-', '"' + tail
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+# PostgreSQL's own processes (shared by everything on the server, so what they add is an upper bound).
+POSTGRES_SERVER = ("checkpointer", "background writer", "walwriter", "autovacuum", "logical replication")
+
+
+def _cpu_seconds(pid: int, *, reaped: bool = False) -> float:
+    """user + system CPU of one process so far (0 once it is gone); `reaped` adds its children that exited."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(value) for value in fields[11 : 15 if reaped else 13]) / TICKS
+
+
+def _cmdline(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def cpu_snapshot(server_pid: int, database: str) -> dict:
+    """CPU seconds so far of the processes that serve a request, by role: gunicorn (its workers, those it
+    recycled (max_requests) included), wrk (this process's finished children), and per process the bench
+    database's PostgreSQL backends, PostgreSQL's own processes (WAL writer, checkpointer...) and Redis (these
+    two shared with anything else running on this machine)."""
+    with open(f"/proc/{server_pid}/task/{server_pid}/children") as children:
+        workers = [int(pid) for pid in children.read().split()]
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    snapshot = {
+        "gunicorn": _cpu_seconds(server_pid, reaped=True) + sum(map(_cpu_seconds, workers)),
+        "wrk": children.ru_utime + children.ru_stime,
+        "postgres backends": {},
+        "postgres server": {},
+        "redis": {},
+    }
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        cmdline = _cmdline(pid)
+        if cmdline.startswith("postgres: ") and f" {database} " in cmdline:
+            role = "postgres backends"
+        elif cmdline.startswith("postgres: ") and any(name in cmdline for name in POSTGRES_SERVER):
+            role = "postgres server"
+        elif cmdline.startswith("redis-server"):
+            role = "redis"
+        else:
+            continue
+        snapshot[role][pid] = _cpu_seconds(int(pid))
+    return snapshot
+
+
+def wal_snapshot() -> dict[str, float]:
+    """The server's WAL counters (pg_stat_wal): flushes to disk (wal_sync), writes, bytes, full-page images.
+    Server-wide: anything else committing on this PostgreSQL counts too, so per request they are an upper bound."""
+    with psycopg.connect(BENCH_DATABASE_URL, autocommit=True) as conn:
+        row = conn.execute("SELECT wal_sync, wal_write, wal_bytes, wal_fpi FROM pg_stat_wal").fetchone()
+    return dict(zip(("syncs", "writes", "bytes", "full pages"), map(float, row), strict=True))
+
+
+def cpu_spent(before: dict, after: dict) -> dict[str, float]:
+    """CPU seconds per role between two snapshots; a process that ended in between counts nothing (a backend
+    whose gunicorn worker was recycled: its last moments are missed, a small undercount)."""
+    spent = {}
+    for role, now in after.items():
+        if isinstance(now, dict):
+            spent[role] = sum(seconds - before[role].get(pid, 0.0) for pid, seconds in now.items())
+        else:
+            spent[role] = now - before[role]
+    return spent
+
+
 def wrk(url: str, *, connections: int, seconds: float, prefix: str) -> dict:
     """wrk for `seconds` at `connections` connections; requests/s of the 200s, p50 latency."""
     script = OUT / "ingest-wrk.lua"
@@ -166,8 +241,10 @@ def wrk(url: str, *, connections: int, seconds: float, prefix: str) -> dict:
     return {"ok": requests - failed, "failed": failed, "seconds": micros / 1e6, "p50_us": p50}
 
 
-def run(port: int, agency_id: str, prefix: str) -> dict:
-    """Ingest and the floor at 1 and CONNECTIONS connections, each in alternating SLICE_SECONDS slices."""
+def run(port: int, agency_id: str, prefix: str, server_pid: int) -> dict:
+    """Ingest and the floor at 1 and CONNECTIONS connections, each in alternating SLICE_SECONDS slices, with the
+    CPU each request cost every process that served it (a figure the rest of the machine's load hardly moves)."""
+    database = urlsplit(BENCH_DATABASE_URL).path.lstrip("/")
     base = f"http://127.0.0.1:{port}"
     ingest_url, ping_url = f"{base}/api/webhooks/vapi/{agency_id}/", f"{base}/bench/ping/"
     # Every worker loads the app and opens its database connection before anything is timed.
@@ -175,14 +252,30 @@ def run(port: int, agency_id: str, prefix: str) -> dict:
     wrk(ping_url, connections=2 * WORKERS, seconds=2, prefix=f"warmup-{prefix}")
     series = {}
     for clients in (1, CONNECTIONS):
-        totals = {name: {"ok": 0, "failed": 0, "seconds": 0.0, "p50s": []} for name in ("floor", "ingest")}
+        totals = {
+            name: {"ok": 0, "failed": 0, "seconds": 0.0, "p50s": [], "cpu": {}, "wal": {}}
+            for name in ("floor", "ingest")
+        }
         for n in range(SLICES):
             for name, url in (("floor", ping_url), ("ingest", ingest_url)):
+                wal_before, before = wal_snapshot(), cpu_snapshot(server_pid, database)
                 outcome = wrk(url, connections=clients, seconds=SLICE_SECONDS, prefix=f"{prefix}-c{clients}-{n}")
+                after, wal_after = cpu_snapshot(server_pid, database), wal_snapshot()
+                for key, value in wal_after.items():
+                    totals[name]["wal"][key] = totals[name]["wal"].get(key, 0.0) + value - wal_before[key]
                 for key in ("ok", "failed", "seconds"):
                     totals[name][key] += outcome[key]
                 totals[name]["p50s"].append(outcome["p50_us"])
+                for role, spent in cpu_spent(before, after).items():
+                    totals[name]["cpu"][role] = totals[name]["cpu"].get(role, 0.0) + spent
         for total in totals.values():
+            total["cpu_ms_per_request"] = {
+                role: round(1000 * spent / max(total["ok"], 1), 3) for role, spent in total.pop("cpu").items()
+            }
+            total["cpu_ms_per_request"]["all"] = round(sum(total["cpu_ms_per_request"].values()), 3)
+            total["wal_per_request"] = {
+                key: round(value / max(total["ok"], 1), 2) for key, value in total.pop("wal").items()
+            }
             total["rps"] = round(total["ok"] / total["seconds"], 1)
             total["p50_ms"] = round(sorted(total.pop("p50s"))[SLICES // 2] / 1000, 2)
             total["seconds"] = round(total["seconds"], 1)
@@ -206,7 +299,7 @@ def main():
                 port, prefix, queued = serving.free_port(), f"bench-ingest-{n}", broker.llen("celery")
                 server = serving.gunicorn_start(port, log, os.environ.copy())
                 try:
-                    results = run(port, agency_id, prefix)
+                    results = run(port, agency_id, prefix, server.pid)
                 finally:
                     server.terminate()
                     server.wait(timeout=15)
@@ -239,6 +332,11 @@ def report(runs: dict) -> None:
                     f"{r.get('x_floor', ''):>9}"
                 )
                 rows.append((f"{name}, {label}", r["rps"], None, f"{r['rps']} req/s"))
+            for name, r in totals.items():
+                cpu = ", ".join(f"{role} {ms}" for role, ms in r["cpu_ms_per_request"].items())
+                print(f"{'':<16}{label:<16}{name:<10}CPU ms per request: {cpu}")
+                wal = ", ".join(f"{key} {value}" for key, value in r["wal_per_request"].items())
+                print(f"{'':<16}{label:<16}{name:<10}WAL per request (server-wide): {wal}")
             if label != "1 connection":
                 ok = ingest["x_floor"] >= TARGET_RATIO and ingest["failed"] == 0
                 targets[f"{served}, {label}: ingest {ingest['x_floor']}x the floor (goal >= {TARGET_RATIO}x)"] = ok

@@ -358,6 +358,22 @@ def test_secrets_vapi_echoes_are_masked_before_the_body_is_stored(cast):
     assert stored["costs"][0]["promptTokens"] == 900
 
 
+def test_masking_before_storing_decides_each_key_where_it_stands():
+    """Keys are decided once per process and remembered: the same key is a secret inside `headers` and not
+    elsewhere, a long key is decided as well as a short one, and text is cleaned whichever way it came."""
+    long_key = "x" * 80 + "Secret"
+    body = {
+        "headers": {"X-Custom": "hunter2-a", "Content-Type": "application/json"},
+        "metadata": {"X-Custom": "kept", long_key: "hunter2-b", "x" * 80: "kept too"},
+        "messages": [{"role": "bot", "message": "ascii\x00with nul"}, {"role": "user", "message": "caf\u00e9\x00"}],
+    }
+    for _ in range(2):  # the second pass reads the remembered decisions
+        stored = redaction.webhook_body_for_storage(body=body)
+        assert stored["headers"] == {"X-Custom": redaction.MASK, "Content-Type": "application/json"}
+        assert stored["metadata"] == {"X-Custom": "kept", long_key: redaction.MASK, "x" * 80: "kept too"}
+        assert [m["message"] for m in stored["messages"]] == ["asciiwith nul", "caf\u00e9"]
+
+
 def test_events_page_shows_a_deep_body_stored_before_the_door_refused_it(cast, as_user):
     event = WebhookEvent.objects.create(
         provider="vapi",
