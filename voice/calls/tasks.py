@@ -3,6 +3,7 @@ import time
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
+from django.db.models import F
 
 from agencyhub.enqueue import enqueue
 from agencyhub.memo import memo_scope
@@ -82,10 +83,11 @@ def followups_run(batch: dict, deadline: float) -> None:
     for done, (kind, call_id, run, finish, alone) in enumerate(todo):
         if done and time.monotonic() >= deadline:
             for k, i, _, unsent, _ in todo[done:]:
+                # Each claim released, and its attempt given back (none was made): the successor claims it again.
                 if unsent is note_finish:
-                    unsent(i)  # the claim released: the successor claims it again
+                    unsent(i, note_attempts=F("note_attempts") - 1)
                 elif unsent is writeback_finish:
-                    unsent(i, status=WriteBackStatus.PENDING)
+                    unsent(i, status=WriteBackStatus.PENDING, attempts=F("attempts") - 1)
                 left.setdefault(k, []).append(i)
             break
         try:

@@ -162,6 +162,8 @@ def test_past_its_deadline_a_batch_hands_the_rest_on_with_their_claims_released(
     assert len(_calls_logged()) == len(CALLS)
     assert _writebacks() == [WriteBackStatus.DONE] * len(CALLS)
     assert CallProof.objects.count() == len(CALLS)
+    assert set(CallWriteBack.objects.values_list("attempts", flat=True)) == {1}, "a hand-on costs no attempt"
+    assert set(Call.objects.filter(pk__in=ids).values_list("note_attempts", flat=True)) == {1}
 
 
 def _spoken(call_id: str, said: list[str]) -> dict:
