@@ -9,13 +9,19 @@ then starts `celery -A agencyhub worker` with one process per core (docs/deploy.
 - one task per report (what the web tier did before): one webhook_process_task message per stored report.
 
 Each is timed from the first message to the last report recorded as processed; the follow-up tasks the reports
-enqueue run on the same worker and are counted until the queue is empty. By default the reports name no assistant
-of the bench agency, so their calls have no client and no follow-ups (no GHL log, proof check or write-back);
-BENCH_DRAIN_ASSISTANT=asst-bench-0 names a seeded one, so each call has a client as in production and its
-follow-ups run (the bench's clients have no GHL connection, so the log and write-back end early). Printed beside
-the accept rate of the web tier that tests/bench/ingest.py last measured (artifacts/bench/ingest.json, 8
-connections): PASS when processing keeps up with accepting. Both are measured alone on this machine, each with
-all of its cores. The reports and their calls are deleted afterwards, so the seeded database stays as it was.
+enqueue run on the same worker and are counted until the queue is empty. By default the reports name a seeded
+assistant (BENCH_DRAIN_ASSISTANT, asst-bench-0), so each call has a client as in production and its follow-ups
+run (GHL log, proof check, write-back; the bench's clients have no GHL connection, so the log and write-back end
+early, without GHL); BENCH_DRAIN_ASSISTANT=none names no assistant of the agency (calls without a client, no
+follow-ups). Two rates are printed, each beside the accept rate of the web tier that tests/bench/ingest.py last
+measured (artifacts/bench/ingest.json, 8 connections), each with its own verdict (PASS when it keeps up): the rate
+at which calls appear (reports processed) and the rate at which the queue empties (follow-ups done). Both are
+measured alone on this machine, each with all of its cores.
+
+Then one batch of reports is drained in this process and its follow-up task run under cProfile: how much of the
+follow-ups' CPU is the in-process GHL sandbox (integrations/sandbox, integrations/ghl/sandbox*), which production
+pays as network wait instead. The reports and their calls are deleted afterwards, so the seeded database stays as
+it was.
 """
 
 import json
@@ -35,9 +41,11 @@ from tests.bench import seed as bench_seed  # noqa: E402
 
 CALLS = int(os.environ.get("BENCH_CALLS", "100000"))
 EVENTS = int(os.environ.get("BENCH_DRAIN_EVENTS", "600"))
-# The assistant the reports name: by default one the bench did not seed, so each call has no client (no GHL log,
-# proof check or write-back to plan); a seeded one (asst-bench-0) gives each call a client, as in production.
-ASSISTANT = os.environ.get("BENCH_DRAIN_ASSISTANT", "")
+# The assistant the reports name: by default a seeded one, so each call has a client and follow-ups, as in
+# production; "none" keeps the report's own (no assistant of the agency: calls without a client, no follow-ups).
+ASSISTANT = os.environ.get("BENCH_DRAIN_ASSISTANT", "asst-bench-0")
+ASSISTANT = "" if ASSISTANT == "none" else ASSISTANT
+PROFILED = int(os.environ.get("BENCH_DRAIN_PROFILED", "200"))
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13")
 CACHE_URL = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/12")
 # docs/deploy.md: each worker runs one process per core (Celery's default --concurrency).
@@ -187,6 +195,59 @@ def timed_drain(mode: str, ids: list[int], broker, worker: subprocess.Popen) -> 
     }
 
 
+SANDBOX_FILES = ("integrations/sandbox/", "integrations/ghl/sandbox")
+
+
+def followups_profile(agency, prefix: str) -> dict | None:
+    """PROFILED reports drained in this process in batches of 50, then their follow-up tasks run under cProfile
+    (the first batch's unprofiled, to warm the process): CPU ms per report of the follow-ups, and the share spent
+    in the in-process GHL sandbox's own functions (and what they call)."""
+    import cProfile
+    import pstats
+
+    from integrations.inbox import webhook_process_batch
+    from voice.calls.tasks import call_followups_task
+
+    if not ASSISTANT or not PROFILED:
+        return None
+    global EVENTS
+    EVENTS, events = PROFILED, EVENTS
+    try:
+        stored_reports(agency, prefix)
+    finally:
+        EVENTS = events
+    published = []
+    with mock.patch.object(call_followups_task, "delay", side_effect=published.append):
+        while webhook_process_batch(claim=f"{prefix}-claim", limit=50):
+            pass
+    # The first batch warms the process (imports, URL patterns) unprofiled, as a worker long up is warm.
+    call_followups_task(published[0])
+    profiled = published[1:]
+    reports = len({i for batch in profiled for ids in batch.values() for i in ids}) or 1
+    profiler = cProfile.Profile()
+    cpu = time.process_time()
+    profiler.enable()
+    for batch in profiled:
+        call_followups_task(batch)
+    profiler.disable()
+    cpu = time.process_time() - cpu
+    if os.environ.get("BENCH_DRAIN_PROFILE_TOP"):
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(int(os.environ["BENCH_DRAIN_PROFILE_TOP"]))
+    stats = pstats.Stats(profiler).stats
+    total = sum(tt for _, _, tt, _, _ in stats.values()) or 1e-9
+    # Cumulative time of the sandbox's outermost functions: each entered from outside the sandbox.
+    sandbox = sum(
+        ct
+        for (path, _, _), (_, _, _, ct, callers) in stats.items()
+        if any(f in path for f in SANDBOX_FILES) and not any(any(f in c[0] for f in SANDBOX_FILES) for c in callers)
+    )
+    return {
+        "reports": reports,
+        "followups_cpu_ms_per_report": round(cpu * 1000 / reports, 2),
+        "sandbox_share": round(min(sandbox / total, 1.0), 3),
+    }
+
+
 def accept_rate() -> float | None:
     """Reports/s the web tier accepted at 8 connections in tests/bench/ingest.py's last run, if any."""
     path = OUT / "ingest.json"
@@ -225,35 +286,58 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 worker.kill()
             broker.delete(*QUEUE_KEYS)
+            prefixes.append(f"bench-drain-profile-{int(time.time())}")
+            try:
+                profiled = followups_profile(agency, prefixes[-1])
+            except Exception as exc:  # noqa: BLE001 - the drain's figures stand without the profile
+                print(f"drain: the follow-ups profile failed: {exc!r}")
+                profiled = None
             for prefix in prefixes:
                 Call.objects.filter(agency=agency, vapi_call_id__startswith=prefix).delete()
                 WebhookEvent.objects.filter(unique_key__startswith=prefix).delete()
-    report(results)
+    report(results, profiled)
 
 
-def report(results: dict) -> None:
+def report(results: dict, profiled: dict | None) -> None:
     from tests.bench.chart import verdict
 
     accepting = accept_rate()
     named = f"naming {ASSISTANT}" if ASSISTANT else "naming no assistant of the agency (calls without a client)"
     print(f"drain: {EVENTS} stored end-of-call reports {named}, one Celery worker with {CONCURRENCY} processes")
+    verdicts = {}
     for mode, r in results.items():
         r["per_second"] = round(r["processed"] / r["seconds"], 1) if r["seconds"] > 0 else 0.0
+        empty = r["queue_empty_seconds"]
+        r["followed_up_per_second"] = round(r["processed"] / empty, 1) if empty > 0 else 0.0
         print(
-            f"  {mode:<10} {r['per_second']:>7}/s: {r['processed']} processed in {r['seconds']} s "
-            f"({r['not_processed']} not), queue empty after {r['queue_empty_seconds']} s (notes, proof checks)"
+            f"  {mode:<10} calls appear at {r['per_second']}/s: {r['processed']} processed in {r['seconds']} s "
+            f"({r['not_processed']} not)"
+        )
+        print(
+            f"  {'':<10} queue empty at {r['followed_up_per_second']}/s: after {empty} s "
+            "(GHL logs, proof checks, write-backs done)"
         )
         print(
             f"  {'':<10} worker CPU per report, follow-up tasks included: {r['worker_cpu_ms_per_report']} ms "
             "(PostgreSQL's not counted)"
         )
-    processing = results.get("batch", next(iter(results.values()), {})).get("per_second", 0.0)
+    if profiled:
+        print(
+            f"  follow-ups of {profiled['reports']} reports run in this process under cProfile: "
+            f"{profiled['followups_cpu_ms_per_report']} ms CPU per report, of which "
+            f"{profiled['sandbox_share']:.0%} in the in-process GHL sandbox (production waits on GHL's network "
+            "instead)"
+        )
+    main_mode = results.get("batch", next(iter(results.values()), {}))
     if accepting is None:
         print("  accepting: no artifacts/bench/ingest.json (run tests/bench/ingest.py): no verdict")
         ok = None
     else:
-        ok = processing >= accepting
-        print(f"{verdict(ok)}  processing {processing}/s >= accepting {accepting}/s (ingest.py, 8 connections)")
+        for label, key in (("calls appear", "per_second"), ("queue empties", "followed_up_per_second")):
+            rate = main_mode.get(key, 0.0)
+            verdicts[key] = verdict(rate >= accepting)
+            print(f"{verdicts[key]}  {label} at {rate}/s >= accepting {accepting}/s (ingest.py, 8 connections)")
+        ok = main_mode.get("followed_up_per_second", 0.0) >= accepting
     (OUT / "drain.json").write_text(
         json.dumps(
             {
@@ -261,8 +345,11 @@ def report(results: dict) -> None:
                 "events": EVENTS,
                 "concurrency": CONCURRENCY,
                 "modes": results,
+                "assistant": ASSISTANT or None,
                 "accepting_per_second": accepting,
                 "verdict": None if ok is None else verdict(ok),
+                "verdicts": verdicts,
+                "followups_profile": profiled,
             },
             indent=2,
         )

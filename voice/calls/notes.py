@@ -7,9 +7,12 @@ finds the first.
 """
 
 import logging
-from datetime import timedelta
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -54,8 +57,76 @@ def _note_claim(call_id: int) -> bool:
     return claimed == 1
 
 
+def claims_take(model, *, key: str, ids: Iterable[int], set_sql: str, set_params: list, free: str, free_params: list):
+    """One conditional UPDATE taking many rows at once; the `key` of each row this worker took (RETURNING), so a
+    batch claims its notes or write-backs in one statement with the same guarantee as one claim per row."""
+    ids = sorted(set(ids))
+    if not ids:
+        return set()
+    marks = ", ".join(["%s"] * len(ids))
+    # Only the callers' own column names go into the text; every value is a bound parameter.
+    sql = f"UPDATE {model._meta.db_table} SET {set_sql} WHERE {key} IN ({marks}) AND {free} RETURNING {key}"  # noqa: S608
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [adapt(p) if isinstance(p, datetime) else p for p in [*set_params, *ids, *free_params]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def notes_claim(call_ids: Iterable[int], now: datetime) -> set[int]:
+    """_note_claim for many calls in one UPDATE: the ones this worker took (with a summary and a client, neither
+    added nor refused, free or held by a dead worker)."""
+    return claims_take(
+        Call,
+        key="id",
+        ids=call_ids,
+        set_sql="note_claimed_at = %s, note_attempts = note_attempts + 1",
+        set_params=[now],
+        free="note_added_at IS NULL AND note_error = '' AND summary <> '' AND client_id IS NOT NULL"
+        " AND (note_claimed_at IS NULL OR note_claimed_at < %s)",
+        free_params=[now - CLAIM_STALE_AFTER],
+    )
+
+
 def _note_finish(call_id: int, **fields) -> None:
     Call.objects.filter(pk=call_id).update(note_claimed_at=None, **fields)
+
+
+class Finishes:
+    """The finishing UPDATEs of a batch's claims, collected and written as one per distinct outcome (flush); an
+    outcome whose values cannot be grouped (lists, dicts) is written at once. `fixed(fields)` gives the columns
+    every finish writes beside its own (the claim released)."""
+
+    def __init__(self, model, key: str, fixed):
+        self.model, self.key, self.fixed, self.groups = model, key, fixed, {}
+
+    def __call__(self, row_id: int, **fields) -> None:
+        outcome = tuple(sorted(fields.items()))
+        try:
+            self.groups.setdefault(outcome, []).append(row_id)
+        except TypeError:
+            self.model.objects.filter(**{self.key: row_id}).update(**self.fixed(fields), **fields)
+
+    def flush(self) -> None:
+        for outcome, ids in self.groups.items():
+            fields = dict(outcome)
+            self.model.objects.filter(**{f"{self.key}__in": ids}).update(**self.fixed(fields), **fields)
+        self.groups = {}
+
+
+@contextmanager
+def ghl_client_known(*, client_id: int, deadline_seconds: float) -> Iterator:
+    """ghl_client_for, except that within a memo_scope (a follow-up batch) a client found not connected is not
+    asked again: its other calls of the batch get the same GhlNotConnectedError without a query."""
+    known = memoized(("ghl_not_connected", client_id), dict)
+    if "error" in known:
+        raise known["error"]
+    try:
+        with ghl_client_for(client_id=client_id, deadline_seconds=deadline_seconds) as ghl:
+            yield ghl
+    except GhlNotConnectedError as exc:
+        known["error"] = exc
+        raise
 
 
 def _contact_id(ghl, call: Call) -> str:
@@ -104,7 +175,7 @@ def _note_send(call: Call) -> tuple[str, str]:
         ("conversation_provider", call.agency_id), lambda: conversation_provider_for_agency(agency=call.agency)
     )
     channel = "conversation" if provider_id else "note"
-    with ghl_client_for(client_id=call.client_id, deadline_seconds=30) as ghl:
+    with ghl_client_known(client_id=call.client_id, deadline_seconds=30) as ghl:
         contact_id = _contact_id(ghl, call)
         if not contact_id:
             return "No GoHighLevel contact has the caller's number.", channel
@@ -126,30 +197,36 @@ def call_note_add(*, call_id: int) -> bool:
         return False
     if not _note_claim(call.pk):
         return False
+    return note_claimed_send(call)
+
+
+def note_claimed_send(call: Call, finish=_note_finish) -> bool:
+    """The rest of call_note_add once this worker holds the call's claim; `finish` releases it (a Finishes in a
+    batch). Raises ProviderError (after releasing the claim) for a failure worth retrying."""
     try:
         problem, channel = _note_send(call)
     except GhlNotConnectedError:
-        _note_finish(call.pk)
+        finish(call.pk)
         return False  # no GHL to write to; the sweeper only looks at connected clients
     except GhlScopeMissing as exc:
         # Asking again cannot help until the client's admin approves the scope: recorded, shown on the call page.
         logger.warning("The GHL log of call %s needs a scope the connection lacks: %s", call.vapi_call_id, exc)
-        _note_finish(call.pk, note_error=RECONNECT_FOR_SCOPE.format(message=exc.message)[:2000])
+        finish(call.pk, note_error=RECONNECT_FOR_SCOPE.format(message=exc.message)[:2000])
         return False
     except GhlValidationError as exc:
         # GHL refused the note itself (a 400/422): sending it again would be refused again.
         logger.warning("GHL refused the note of call %s: %s", call.vapi_call_id, exc)
-        _note_finish(call.pk, note_error=f"GoHighLevel refused the note: {exc}"[:2000])
+        finish(call.pk, note_error=f"GoHighLevel refused the note: {exc}"[:2000])
         return False
     except ProviderError as exc:
         attempts = Call.objects.filter(pk=call.pk).values_list("note_attempts", flat=True).first() or 0
         gave_up = {"note_error": f"Gave up after {attempts} attempts: {exc}"[:2000]}
-        _note_finish(call.pk, **(gave_up if attempts >= MAX_NOTE_ATTEMPTS else {}))
+        finish(call.pk, **(gave_up if attempts >= MAX_NOTE_ATTEMPTS else {}))
         raise
     if problem:
-        _note_finish(call.pk, note_error=problem)
+        finish(call.pk, note_error=problem)
         return False
-    _note_finish(call.pk, note_added_at=timezone.now(), note_error="", note_channel=channel)
+    finish(call.pk, note_added_at=timezone.now(), note_error="", note_channel=channel)
     return True
 
 

@@ -3,11 +3,13 @@ import time
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
+from django.db.models import F
 
 from agencyhub.enqueue import enqueue
 from agencyhub.memo import memo_scope
 from integrations.http import ProviderError
 from voice.calls import exports, notes
+from voice.models import WriteBackStatus
 
 logger = logging.getLogger(__name__)
 
@@ -30,41 +32,79 @@ def call_note_task(call_id: int) -> None:
 def call_followups_task(batch: dict) -> None:
     """A drained inbox batch's follow-ups in one task: {"note": [call ids], "proof": [...], "writeback": [...]}.
 
-    Each call's follow-up is its own unit, as if it had its own task: one that raises is handed to that task
-    (call_note_task / call_proof_task / call_writeback_task), which retries or fails it alone, and its
-    neighbours go on. The note and the write-back are written once however often they are asked for (each is
-    claimed first), and a proof check only re-reads the call, so a batch that is run again does nothing twice.
-    Past FOLLOWUP_SECONDS (slow GHL answers), what is left goes to a successor task."""
-    from voice.proof.services import call_proof_check
+    The batch's calls are read once (without their transcript), their notes and write-backs claimed in one
+    UPDATE each (the same conditional claim as one call's), the proof of each call whose tools confirmed nothing
+    (no GHL to ask) stored in one INSERT, and the outcomes alike written in one UPDATE each. Each call's
+    follow-up is still its own unit: one that raises is handed to its own task (call_note_task /
+    call_proof_task / call_writeback_task), which retries or fails it alone, and its neighbours go on. The note
+    and the write-back are written once however often they are asked for (each is claimed first), and a proof
+    check only re-reads the call, so a batch that is run again does nothing twice. Past FOLLOWUP_SECONDS (slow
+    GHL answers), what is left goes to a successor task, its claims released first."""
+    deadline = time.monotonic() + FOLLOWUP_SECONDS
+    with memo_scope():  # the agencies' and clients' settings, and a client found not connected, read once
+        followups_run(batch, deadline)
+
+
+def followups_run(batch: dict, deadline: float) -> None:
+    from django.utils import timezone
+
+    from voice.models import Call, CallWriteBack
+    from voice.proof.services import call_proof_check, calls_proof_first_check
     from voice.proof.tasks import call_proof_task
-    from voice.writeback.services import call_writeback
+    from voice.writeback.services import writeback_claimed_write, writeback_finished, writebacks_claim
     from voice.writeback.tasks import call_writeback_task
 
-    steps = {
-        "note": (notes.call_note_add, call_note_task),
-        "proof": (call_proof_check, call_proof_task),
-        "writeback": (call_writeback, call_writeback_task),
-    }
-    todo = [(kind, call_id) for kind in steps for call_id in batch.get(kind) or []]
-    deadline = time.monotonic() + FOLLOWUP_SECONDS
-    with memo_scope():  # the agencies' and clients' settings, read once for the batch
-        _followups_run(todo, steps, deadline)
+    kinds = {kind: list(dict.fromkeys(batch.get(kind) or [])) for kind in ("note", "proof", "writeback")}
+    ids = {call_id for call_ids in kinds.values() for call_id in call_ids}
+    calls = Call.objects.select_related("agency", "client").defer(*notes.UNREAD).in_bulk(ids)
+    now = timezone.now()
+    noted = notes.notes_claim(kinds["note"], now)
+    written = writebacks_claim(kinds["writeback"], now)
+    note_finish = notes.Finishes(Call, "pk", lambda fields: {"note_claimed_at": None})
+    writeback_finish = notes.Finishes(CallWriteBack, "call_id", writeback_finished)
+    failed: list = []
+    left: dict = {}
 
+    proofs = [calls[i] for i in kinds["proof"] if i in calls]
+    try:
+        one_by_one, alerts_failed = calls_proof_first_check(calls=proofs)
+    except Exception as exc:  # noqa: BLE001 - each is then checked as it was before batching
+        logger.warning("The batch's proof checks failed together (%s); checked one by one", type(exc).__name__)
+        one_by_one, alerts_failed = [call.pk for call in proofs], []
+    failed += [(call_proof_task, call_id) for call_id in alerts_failed]
 
-def _followups_run(todo: list, steps: dict, deadline: float) -> None:
-    for done, (kind, call_id) in enumerate(todo):
+    todo = [("note", i, notes.note_claimed_send, note_finish, call_note_task) for i in kinds["note"] if i in noted]
+    todo += [("proof", i, None, None, call_proof_task) for i in one_by_one]
+    todo += [
+        ("writeback", i, writeback_claimed_write, writeback_finish, call_writeback_task)
+        for i in kinds["writeback"]
+        if i in written
+    ]
+    for done, (kind, call_id, run, finish, alone) in enumerate(todo):
         if done and time.monotonic() >= deadline:
-            left: dict = {}
-            for k, i in todo[done:]:
+            for k, i, _, unsent, _ in todo[done:]:
+                # Each claim released, and its attempt given back (none was made): the successor claims it again.
+                if unsent is note_finish:
+                    unsent(i, note_attempts=F("note_attempts") - 1)
+                elif unsent is writeback_finish:
+                    unsent(i, status=WriteBackStatus.PENDING, attempts=F("attempts") - 1)
                 left.setdefault(k, []).append(i)
-            enqueue(call_followups_task, left)
-            return
-        run, alone = steps[kind]
+            break
         try:
-            run(call_id=call_id)
+            if run is None:
+                call_proof_check(call_id=call_id)
+            else:
+                run(calls[call_id], finish=finish)
         except Exception as exc:  # noqa: BLE001 - its own task retries or fails it, as before batching
             logger.warning("Follow-up %s of call %s failed (%s); retried on its own", kind, call_id, type(exc).__name__)
-            enqueue(alone, call_id)
+            failed.append((alone, call_id))
+    # The claims are released before any call is handed on, so its own task or the successor can take it.
+    note_finish.flush()
+    writeback_finish.flush()
+    for alone, call_id in failed:
+        enqueue(alone, call_id)
+    if left:
+        enqueue(call_followups_task, left)
 
 
 @shared_task

@@ -5,7 +5,7 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agencyhub.enqueue import enqueue
@@ -162,6 +162,53 @@ def call_proof_check(*, call_id: int, now: datetime | None = None) -> CallProof 
     if alert:
         proof_alert_raise(call=call, now=now)
     return proof
+
+
+def calls_proof_first_check(*, calls: list[Call], now: datetime | None = None) -> tuple[list[int], list[int]]:
+    """call_proof_check for a follow-up batch's calls in a few statements: the calls' words and tool calls, the
+    proofs already stored, one INSERT of the new ones. Only a call with no proof yet whose tools confirmed nothing
+    is checked here (GHL has nothing to be asked); the others are returned to be checked one by one, as is every
+    call when another worker stored a proof meanwhile (the INSERT fails, nothing is kept). Returns (those left,
+    those whose new mismatch alert could not be raised: their own task checks them again)."""
+    now = now or timezone.now()
+    calls = [call for call in calls if call.client_id is not None]
+    ids = [call.pk for call in calls]
+    if not ids:
+        return [], []
+    checked = set(CallProof.objects.filter(call_id__in=ids).values_list("call_id", flat=True))
+    tooled = set(ToolCallRecord.objects.filter(call_id__in=ids).values_list("call_id", flat=True).distinct())
+    mine = [call for call in calls if call.pk not in checked and call.pk not in tooled]
+    left = [call.pk for call in calls if call.pk in checked or call.pk in tooled]
+    words = {
+        pk: (messages, transcript)
+        for pk, messages, transcript in Call.objects.filter(pk__in=[call.pk for call in mine]).values_list(
+            "pk", "messages", "transcript"
+        )
+    }
+    new, alerts = [], []
+    for call in mine:
+        call.messages, call.transcript = words.get(call.pk, ([], ""))
+        spoken = proof_claims.spoken_claims(call, ZoneInfo(call.client.time_zone))
+        mismatches = [m for claim in spoken if (m := proof_claims.spoken_mismatch(claim, []))]
+        proof = CallProof(agency_id=call.agency_id, call=call, claims=[], mismatches=mismatches, checked_at=now)
+        proof.status = _status(mismatches, asked_ghl=True, claimed=bool(spoken))
+        if proof.status == ProofStatus.MISMATCH:
+            proof.mismatch_found_at = now
+            alerts.append(call)
+        new.append(proof)
+    try:
+        with transaction.atomic():
+            CallProof.objects.bulk_create(new)
+    except IntegrityError:
+        return ids, []  # another worker checked one meanwhile: each is checked again on its own
+    failed = []
+    for call in alerts:
+        try:
+            proof_alert_raise(call=call, now=now)
+        except Exception as exc:  # noqa: BLE001 - its own task checks it again, as before batching
+            logger.warning("Booking-proof alert of call %s failed (%s)", call.pk, type(exc).__name__)
+            failed.append(call.pk)
+    return left, failed
 
 
 def _proof_save(proof: CallProof, *, entries, mismatches, now, asked_ghl: bool, claimed: bool) -> bool:

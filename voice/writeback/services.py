@@ -14,9 +14,8 @@ from agencyhub.enqueue import enqueue, enqueue_batched
 from agencyhub.memo import memoized
 from integrations.ghl.errors import GhlNotConnectedError, GhlScopeMissing, GhlValidationError
 from integrations.ghl.models import ConnectionStatus
-from integrations.ghl.tokens import ghl_client_for
 from integrations.http import ProviderError
-from voice.calls.notes import RECONNECT_FOR_SCOPE, UNREAD
+from voice.calls.notes import RECONNECT_FOR_SCOPE, UNREAD, claims_take, ghl_client_known
 from voice.models import Call, CallWriteBack, WriteBackSettings, WriteBackStatus
 from voice.writeback import tasks
 from voice.writeback.selectors import writeback_settings_for
@@ -84,6 +83,25 @@ def _claim(call_id: int, now: datetime) -> bool:
     return claimed.update(status=WriteBackStatus.WORKING, claimed_at=now, attempts=F("attempts") + 1) == 1
 
 
+def writebacks_claim(call_ids, now: datetime) -> set[int]:
+    """_claim for many calls in one UPDATE: the call ids whose write-back this worker took."""
+    return claims_take(
+        CallWriteBack,
+        key="call_id",
+        ids=call_ids,
+        set_sql="status = %s, claimed_at = %s, attempts = attempts + 1",
+        set_params=[WriteBackStatus.WORKING, now],
+        free="(status = %s OR (status = %s AND claimed_at < %s))",
+        free_params=[WriteBackStatus.PENDING, WriteBackStatus.WORKING, now - CLAIM_STALE_AFTER],
+    )
+
+
+def writeback_finished(fields: dict) -> dict:
+    """What _finish writes beside the outcome's own columns (for a batch's Finishes, at its flush)."""
+    done = fields["status"] in (WriteBackStatus.DONE, WriteBackStatus.FAILED, WriteBackStatus.SKIPPED)
+    return {"claimed_at": None, **({"finished_at": timezone.now()} if done else {})}
+
+
 def _finish(call_id: int, *, status: str, **fields) -> None:
     done = status in (WriteBackStatus.DONE, WriteBackStatus.FAILED, WriteBackStatus.SKIPPED)
     finished = {"finished_at": timezone.now()} if done else {}
@@ -132,26 +150,33 @@ def call_writeback(*, call_id: int) -> str:
     if not _claim(call_id, timezone.now()):
         return ""
     call = Call.objects.select_related("client").defer(*UNREAD).get(pk=call_id)
+    return writeback_claimed_write(call)
+
+
+def writeback_claimed_write(call: Call, finish=_finish) -> str:
+    """The rest of call_writeback once this worker holds the claim; `finish` records the outcome (a collector in a
+    batch). Raises ProviderError for a failure worth retrying, after releasing it."""
+    call_id = call.pk
     # Read once per client within a follow-up task of many calls (agencyhub.memo).
     settings = memoized(("writeback_settings", call.client_id), lambda: writeback_settings_for(client=call.client))
     if not settings.enabled:
-        _finish(call_id, status=WriteBackStatus.SKIPPED, detail="Write-back was turned off for this client.")
+        finish(call_id, status=WriteBackStatus.SKIPPED, detail="Write-back was turned off for this client.")
         return WriteBackStatus.SKIPPED
     tag = settings.tag_for(call.outcome)
     values = _field_values(settings, call.structured_data)
     if not tag and not values:
-        _finish(
+        finish(
             call_id,
             status=WriteBackStatus.SKIPPED,
             detail="Nothing to write: no tag for this outcome and no mapped answers.",
         )
         return WriteBackStatus.SKIPPED
     if not call.caller_number and not call.bookings.exclude(ghl_contact_id="").exists():
-        _finish(call_id, status=WriteBackStatus.SKIPPED, detail="No caller number to find the contact by.")
+        finish(call_id, status=WriteBackStatus.SKIPPED, detail="No caller number to find the contact by.")
         return WriteBackStatus.SKIPPED
     written: dict = {"tags": [], "fields": {}}
     try:
-        with ghl_client_for(client_id=call.client_id, deadline_seconds=30) as ghl:
+        with ghl_client_known(client_id=call.client_id, deadline_seconds=30) as ghl:
             written["contact_id"] = _contact_id(ghl, call)
             if tag:
                 ghl.add_contact_tags(contact_id=written["contact_id"], tags=[tag])
@@ -164,11 +189,11 @@ def call_writeback(*, call_id: int) -> str:
                 written["fields"] = dict(values.values())
     except GhlNotConnectedError as exc:
         # Kept pending with the reason: the sweeper writes it once the client is connected again.
-        _finish(call_id, status=WriteBackStatus.PENDING, detail=exc.message[:2000])
+        finish(call_id, status=WriteBackStatus.PENDING, detail=exc.message[:2000])
         return WriteBackStatus.PENDING
     except GhlScopeMissing as exc:
         logger.warning("Write-back of call %s needs a scope the connection lacks: %s", call.vapi_call_id, exc)
-        _finish(
+        finish(
             call_id,
             status=WriteBackStatus.FAILED,
             detail=RECONNECT_FOR_SCOPE.format(message=exc.message),
@@ -180,23 +205,23 @@ def call_writeback(*, call_id: int) -> str:
         # GHL refused what was sent (a 422 for a custom field the location no longer has): sending it again
         # would be refused again, so it is recorded for staff to fix the mapping.
         logger.warning("GHL refused the write-back of call %s: %s", call.vapi_call_id, exc)
-        _finish(
+        finish(
             call_id, status=WriteBackStatus.FAILED, detail=f"GoHighLevel refused it: {exc.message}"[:2000], **written
         )
         return WriteBackStatus.FAILED
     except ProviderError as exc:
         attempts = CallWriteBack.objects.filter(call_id=call_id).values_list("attempts", flat=True).first() or 0
         if attempts >= MAX_ATTEMPTS:
-            _finish(
+            finish(
                 call_id,
                 status=WriteBackStatus.FAILED,
                 detail=f"Gave up after {attempts} attempts: {exc.message}"[:2000],
                 **written,
             )
         else:
-            _finish(call_id, status=WriteBackStatus.PENDING, detail=exc.message[:2000])
+            finish(call_id, status=WriteBackStatus.PENDING, detail=exc.message[:2000])
         raise
-    _finish(call_id, status=WriteBackStatus.DONE, detail="", **written)
+    finish(call_id, status=WriteBackStatus.DONE, detail="", **written)
     return WriteBackStatus.DONE
 
 

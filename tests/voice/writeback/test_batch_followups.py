@@ -1,21 +1,27 @@
-"""Reports drained from the inbox in one batch hand their follow-ups (each call's GHL log, its proof check) to one
-task: each call is still logged once and checked, a batch run again does nothing twice, and one call whose
-log fails is retried on its own while its neighbours are logged."""
+"""Reports drained from the inbox in one batch hand their follow-ups (each call's GHL log, its proof check, its
+write-back) to one task: each call is still logged, written back and checked once, a batch run again (or a call
+another worker holds) does nothing twice, one call whose log or write-back fails is retried on its own while its
+neighbours go on, and a batch past its deadline hands the rest on with their claims released."""
 
 from unittest import mock
 
 import pytest
+from django.core import mail
+from django.utils import timezone
 
 from integrations.ghl import client as ghl_client
 from integrations.ghl.models import GhlAppCredentials
 from integrations.http import ProviderError
 from integrations.inbox import webhook_drain
 from integrations.sandbox.models import SandboxObject
-from tests.vapi import live_call_setup, vapi_post
+from tests.vapi import live_call_setup, next_weekday, vapi_post
+from tests.voice.proof.test_booking_proof import spoken_day
 from tests.voice.writeback.conftest import book, end_of_call
 from voice.calls.tasks import call_followups_task, call_note_task
-from voice.models import Call
+from voice.models import Call, CallProof, CallWriteBack, Incident, MismatchKind, ProofStatus, WriteBackStatus
+from voice.proof.services import call_proof_check
 from voice.proof.tasks import call_proof_task
+from voice.writeback.tasks import call_writeback_task
 
 # The batch publishes when its transaction commits: these tests commit for real.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -85,3 +91,106 @@ def test_a_call_whose_log_fails_is_retried_alone_while_its_neighbours_are_logged
     assert len(_calls_logged()) == 2
     call_note_task(ids[1])  # its own task, run again once GHL is back
     assert len(_calls_logged()) == 3
+
+
+def _drained() -> tuple[dict, list[int]]:
+    with mock.patch.object(call_followups_task, "delay") as published:
+        assert webhook_drain(claim="drain-1") == len(CALLS)
+    ((batch,),) = [c.args for c in published.call_args_list]
+    return batch, [Call.objects.get(vapi_call_id=c).pk for c in CALLS]
+
+
+def _writebacks() -> list[str]:
+    return list(CallWriteBack.objects.order_by("call_id").values_list("status", flat=True))
+
+
+def test_a_batch_run_again_writes_no_note_or_write_back_twice(stored):
+    batch, ids = _drained()
+    call_followups_task(batch)
+    call_followups_task(batch)  # a redelivery
+    assert len(_calls_logged()) == len(CALLS)
+    assert _writebacks() == [WriteBackStatus.DONE] * len(CALLS)
+    assert set(CallWriteBack.objects.values_list("attempts", flat=True)) == {1}, "a write-back done is not taken again"
+    assert set(Call.objects.filter(pk__in=ids).values_list("note_attempts", flat=True)) == {1}
+
+
+def test_a_note_another_worker_holds_is_left_to_it(stored):
+    batch, ids = _drained()
+    Call.objects.filter(pk=ids[0]).update(note_claimed_at=timezone.now())  # another worker is logging it
+    call_followups_task(batch)
+    assert len(_calls_logged()) == len(CALLS) - 1
+    held = Call.objects.get(pk=ids[0])
+    assert held.note_added_at is None and held.note_claimed_at is not None, "its claim is the other worker's"
+
+
+def test_a_write_back_that_fails_is_retried_alone_with_its_claim_released(stored):
+    batch, ids = _drained()
+    real_tags = ghl_client.GhlClient.add_contact_tags
+    tries = []
+
+    def fail_for_the_second(api, **kwargs):
+        tries.append(1)
+        if len(tries) == 2:
+            raise ProviderError("GHL is down")
+        return real_tags(api, **kwargs)
+
+    with (
+        mock.patch.object(ghl_client.GhlClient, "add_contact_tags", fail_for_the_second),
+        mock.patch.object(call_writeback_task, "delay") as writeback_alone,
+    ):
+        call_followups_task(batch)
+    assert writeback_alone.call_args_list == [mock.call(ids[1])]
+    assert _writebacks() == [WriteBackStatus.DONE, WriteBackStatus.PENDING, WriteBackStatus.DONE]
+    assert len(_calls_logged()) == len(CALLS), "the calls' logs went on"
+    call_writeback_task(ids[1])  # its own task, once GHL is back
+    assert _writebacks() == [WriteBackStatus.DONE] * len(CALLS)
+
+
+def test_past_its_deadline_a_batch_hands_the_rest_on_with_their_claims_released(stored):
+    batch, ids = _drained()
+    with (
+        mock.patch("voice.calls.tasks.FOLLOWUP_SECONDS", 0),
+        mock.patch.object(call_followups_task, "delay") as successor,
+    ):
+        call_followups_task(batch)
+    ((left,),) = [c.args for c in successor.call_args_list]
+    assert len(_calls_logged()) == 1, "one follow-up, then the deadline"
+    assert not Call.objects.filter(pk__in=ids, note_claimed_at__isnull=False).exists()
+    assert not CallWriteBack.objects.filter(status=WriteBackStatus.WORKING).exists()
+    with mock.patch.object(call_followups_task, "delay", side_effect=call_followups_task):
+        call_followups_task(left)
+    assert len(_calls_logged()) == len(CALLS)
+    assert _writebacks() == [WriteBackStatus.DONE] * len(CALLS)
+    assert CallProof.objects.count() == len(CALLS)
+    assert set(CallWriteBack.objects.values_list("attempts", flat=True)) == {1}, "a hand-on costs no attempt"
+    assert set(Call.objects.filter(pk__in=ids).values_list("note_attempts", flat=True)) == {1}
+
+
+def _spoken(call_id: str, said: list[str]) -> dict:
+    return {
+        "type": "end-of-call-report",
+        "call": {"id": call_id, "assistantId": "asst-live-1"},
+        "endedReason": "customer-ended-call",
+        "artifact": {"messages": [{"role": "bot", "message": line, "secondsFromStart": 5.0} for line in said]},
+    }
+
+
+def test_calls_whose_tools_confirmed_nothing_are_proved_together_as_each_alone(cast, spec_strays, client):
+    live = live_call_setup(cast)
+    told = f"Perfect, you're booked for {spoken_day(next_weekday())} at 3 PM. See you then!"
+    with mock.patch("integrations.inbox.webhook_kick"):
+        for call_id, said in (("told", [told]), ("plain", ["Goodbye!"])):
+            assert vapi_post(client, live.url, _spoken(call_id, said)).status_code == 200
+    with mock.patch.object(call_followups_task, "delay") as published:
+        webhook_drain(claim="drain-1")
+    call_followups_task(published.call_args.args[0])
+
+    told_proof = CallProof.objects.get(call__vapi_call_id="told")
+    assert told_proof.status == ProofStatus.MISMATCH
+    assert [m["kind"] for m in told_proof.mismatches] == [MismatchKind.CLAIMED_NOT_MADE]
+    assert CallProof.objects.get(call__vapi_call_id="plain").status == ProofStatus.NO_CLAIMS
+    assert Incident.objects.count() == 1 and len(mail.outbox) == 1, "one alert for the client"
+    for proof in CallProof.objects.all():  # each call checked alone finds the same, and alerts nobody again
+        alone = call_proof_check(call_id=proof.call_id)
+        assert (alone.status, alone.mismatches) == (proof.status, proof.mismatches)
+    assert len(mail.outbox) == 1
