@@ -5,7 +5,7 @@ import json
 from collections.abc import Callable
 from functools import lru_cache
 
-from integrations.bodies import MAX_DEPTH, text_cleaned
+from integrations.bodies import MAX_DEPTH, SCALARS, text_cleaned
 
 # Dropped even if a caller passes them: an auth secret must never be stored with the event.
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-vapi-secret"})
@@ -67,14 +67,25 @@ def _masked(value, *, secret: Callable[[str, str], bool], parent: str = "", dept
         return value
     if depth >= MAX_DEPTH:
         return TOO_DEEP
+    depth += 1
+    # A plain leaf (a number, true/false/null, ASCII text without NUL) is kept in place, tested inline as in
+    # tree_cleaned: a call for each of a body's leaves cost most of the walk.
     if isinstance(value, list):
-        return [_masked(item, secret=secret, parent=parent, depth=depth + 1) for item in value]
-    return {
-        text_cleaned(str(key)): MASK
-        if secret(str(key), parent)
-        else _masked(item, secret=secret, parent=str(key), depth=depth + 1)
-        for key, item in value.items()
-    }
+        return [
+            item
+            if type(item) in SCALARS or (type(item) is str and item.isascii() and "\x00" not in item)
+            else _masked(item, secret=secret, parent=parent, depth=depth)
+            for item in value
+        ]
+    masked = {}
+    for key, item in value.items():
+        name = key if type(key) is str else str(key)
+        if secret(name, parent):
+            item = MASK
+        elif not (type(item) in SCALARS or (type(item) is str and item.isascii() and "\x00" not in item)):
+            item = _masked(item, secret=secret, parent=name, depth=depth)
+        masked[name if name.isascii() and "\x00" not in name else text_cleaned(name)] = item
+    return masked
 
 
 def webhook_body_redacted(*, body):
