@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, connections, router, transaction
+from django.db import connections, router, transaction
 from django.db.models import Case, F, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast
 from django.http import Http404
@@ -24,6 +24,7 @@ from django.utils import timezone
 from agencyhub.enqueue import enqueue, enqueue_batches
 from agencyhub.memo import memo_scope
 from agencyhub.observability import log_context
+from agencyhub.postgresql.health import inserted_row
 from integrations import tasks
 from tenants.models import Agency, ClientAccount
 
@@ -121,45 +122,11 @@ def _insert_unless_known(event: WebhookEvent) -> bool:
     columns, placeholders = ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
     # Table and column names come from the model, the values go as parameters.
     sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING {pk}"  # noqa: S608
-    row = _inserted_row(connection, sql, values)
+    row = inserted_row(connection, sql, values, what="the webhook")
     if row is None:
         return False
     event.pk = row[0]
     return True
-
-
-def _inserted_row(connection, sql: str, values: list):
-    """Runs the INSERT with the INSERT itself as the connection's health check.
-
-    Django checks a connection kept from an earlier request with a `SELECT 1` before its first query
-    (CONN_HEALTH_CHECKS): one more round trip to PostgreSQL for every event stored. Here a connection the server
-    dropped since (a restart, a failover) fails the INSERT instead, and the INSERT runs once more on a new
-    connection, so such a connection is still replaced at once and the event still stored. Repeating is safe:
-    ON CONFLICT DO NOTHING, and a first attempt that did commit leaves the second finding the row (a duplicate).
-    Only a connection found broken is retried: a database that does not answer fails as before (the endpoint
-    spools), within one wait (database_patience gives up on the second attempt at once)."""
-    unchecked = (
-        connection.connection is not None
-        and connection.health_check_enabled
-        and not connection.health_check_done
-        and not connection.in_atomic_block
-    )
-    if unchecked:
-        connection.health_check_done = True
-    try:
-        return _row_of(connection, sql, values)
-    except (OperationalError, InterfaceError):
-        if not (unchecked and (connection.connection is None or connection.connection.broken)):
-            raise
-    logger.warning("Database connection dropped since the last request: storing the webhook on a new one")
-    connection.close()
-    return _row_of(connection, sql, values)
-
-
-def _row_of(connection, sql: str, values: list):
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        return cursor.fetchone()
 
 
 def webhook_kick() -> bool:

@@ -3,6 +3,7 @@ from contextlib import nullcontext
 from django.db import IntegrityError, connection, transaction
 
 from agencyhub.memo import memoized
+from agencyhub.postgresql.health import inserted_row
 from integrations.vapi.messages import assistant_references, message_call_id, message_caller_number
 from tenants.models import Agency
 from voice.assistants.selectors import assistant_for_references
@@ -59,10 +60,9 @@ def call_first_seen(*, agency: Agency, message: dict, assistant_id: int, client_
             f"INSERT INTO {connection.ops.quote_name(Call._meta.db_table)} ({columns}) "
             f"SELECT {', '.join(['%s'] * len(values))} FROM durability ON CONFLICT DO NOTHING RETURNING id"
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, values)
-            if cursor.fetchone() is not None:
-                return
+        # The INSERT is the kept connection's health check (no `SELECT 1` first): idempotent, ON CONFLICT.
+        if inserted_row(connection, sql, values, what="the call") is not None:
+            return
     else:
         try:
             # A savepoint only inside a transaction: in autocommit a refused INSERT leaves nothing to roll back.

@@ -102,16 +102,29 @@ def _caller_key(client_id: int, caller: str) -> str:
     return f"vapi:caller:{client_id}:{hashlib.sha256(caller.encode()).hexdigest()[:32]}"
 
 
-def caller_facts(*, setup: AssistantSetup, caller: str, call_id: str = "", ask_ghl: bool = True) -> CallerFacts:
+# caller_facts' `cached` when the cache was not read beforehand.
+UNREAD = object()
+
+
+def caller_facts_key(*, setup: AssistantSetup, caller: str) -> str | None:
+    """The cache key caller_facts reads first (read ahead with other keys in one round trip); None if none."""
+    return _caller_key(setup.client_id, caller) if caller and setup.ghl_connected else None
+
+
+def caller_facts(
+    *, setup: AssistantSetup, caller: str, call_id: str = "", ask_ghl: bool = True, cached=UNREAD
+) -> CallerFacts:
     """The caller as GHL knows them, from the cache or within CALLER_LOOKUP_SECONDS; a lookup that cannot
     run or answer in time gives facts that say why (logged), never an exception. `ask_ghl=False` reads
-    the cache only (the database is down, so GHL's token cannot be read)."""
+    the cache only (the database is down, so GHL's token cannot be read). `cached`: what the cache held
+    under caller_facts_key, when it was read already."""
     if not caller:
         return CallerFacts(lookup=LOOKUP_NO_NUMBER)
     if not setup.ghl_connected:
         return CallerFacts(lookup=LOOKUP_NOT_CONNECTED)
     key = _caller_key(setup.client_id, caller)
-    cached = cache.get(key)
+    if cached is UNREAD:
+        cached = cache.get(key)
     if cached is not None or not ask_ghl:
         return cached or CallerFacts(lookup=LOOKUP_UNAVAILABLE)
     try:
@@ -243,7 +256,15 @@ def caller_context_sentence(variables: dict[str, str]) -> str:
     )
 
 
+CLAIM_SECONDS = 6 * 3600
+
+
+def caller_context_claim_key(*, client_id: int, call_id: str) -> str:
+    return f"vapi:caller-context-given:{client_id}:{call_id}"
+
+
 def caller_context_claim(*, client_id: int, call_id: str) -> bool:
     """Claims the call's one telling of the context: True the first time (at call start, or else with the
     first tool answer), False after, so it is never repeated."""
-    return bool(call_id) and bool(cache.add(f"vapi:caller-context-given:{client_id}:{call_id}", 1, timeout=6 * 3600))
+    key = caller_context_claim_key(client_id=client_id, call_id=call_id)
+    return bool(call_id) and bool(cache.add(key, 1, timeout=CLAIM_SECONDS))

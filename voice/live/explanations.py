@@ -7,6 +7,7 @@ and the transcript) or the reason it was refused.
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from itertools import pairwise
 
 from integrations.http import ProviderError
@@ -59,14 +60,36 @@ def _hours_of(hours: dict | None, day: date) -> tuple[time, time] | None:
         return None
 
 
+# What is worked out from one parsed cached day alone (voice.live.slots.ParsedDay), kept per parse in this
+# process: (what, id of the parse, ...) -> (the parse, kept alive so its id is not reused; the value).
+KEPT_PER_PARSE = 4096
+_per_parse: dict[tuple, tuple[tuple, object]] = {}
+
+
+def _kept(moments: list[datetime], key: tuple, work):
+    parsed = getattr(moments, "parsed", None)
+    if parsed is None:
+        return work()
+    key = (*key, id(parsed))
+    known = _per_parse.get(key)
+    if known is not None and known[0] is parsed:
+        return known[1]
+    value = work()
+    if len(_per_parse) >= KEPT_PER_PARSE:  # a crude bound, like voice.live.slots' parsed days
+        _per_parse.clear()
+    _per_parse[key] = (parsed, value)
+    return value
+
+
+def _smallest_gap(moments: list[datetime]) -> timedelta | None:
+    gaps = [instant(later) - instant(earlier) for earlier, later in pairwise(moments) if later > earlier]
+    return min(gaps) if gaps else None
+
+
 def _slot_interval(by_day: dict[date, list[datetime]], minutes: int) -> timedelta:
     """GHL's step between slots, read from its own answer; the appointment length when it offered too few."""
-    gaps = [
-        instant(later) - instant(earlier)
-        for moments in by_day.values()
-        for earlier, later in pairwise(moments)
-        if later > earlier
-    ]
+    gaps = [_kept(moments, ("gap",), partial(_smallest_gap, moments)) for moments in by_day.values()]
+    gaps = [gap for gap in gaps if gap is not None]
     return min(gaps) if gaps else timedelta(minutes=minutes)
 
 
@@ -100,31 +123,45 @@ def offers_for_days(
     step = _slot_interval(by_day, minutes)
     offers = []
     for day in sorted(by_day):
-        moments = by_day[day]
-        span = _hours_of(hours, day)
-        bookable = [m for m in moments if m >= earliest]
-        chosen = {instant(m) for m in well_spread([m for m in bookable if in_part_of_day(m, part)])}
-        offer = DayOffer(day=day)
-        left_out = 0
-        for moment in moments:
-            if moment < earliest:
-                fate = TOO_SOON
-            elif not in_part_of_day(moment, part):
-                fate = PART_OF_DAY
-            else:
-                fate = OFFERED if instant(moment) in chosen else SPREAD
-            left_out += fate != OFFERED
-            if fate == OFFERED or left_out <= SLOTS_PER_DAY:
-                offer.note_fate(moment, fate)
-        if moments and span is not None:
-            for moment in _taken(day, moments, span, step, earliest):
-                offer.note_fate(moment, TAKEN)
-        if not moments:
-            offer.note = OUTSIDE_HOURS if hours and span is None else NONE_FROM_GHL
-        elif not offer.offered and _part_outside_hours(part, span):
-            offer.note = OUTSIDE_HOURS
-        offers.append(offer)
+        moments, span = by_day[day], _hours_of(hours, day)
+        if moments and earliest <= moments[0] and (span is None or earliest <= _opening(day, span, moments)):
+            # Nothing too soon that day (no later day ever has): the same offer for every such request while
+            # the day's cached slots stay the same. Shared, so never changed by those who read it.
+            key = ("offer", day, part, span, step, bool(hours))
+            offers.append(_kept(moments, key, partial(_day_offer, day, moments, earliest, part, span, step, hours)))
+        else:
+            offers.append(_day_offer(day, moments, earliest, part, span, step, hours))
     return offers
+
+
+def _opening(day: date, span: tuple[time, time], moments: list[datetime]) -> datetime:
+    return datetime.combine(day, span[0], moments[0].tzinfo)
+
+
+def _day_offer(day, moments, earliest, part, span, step, hours) -> DayOffer:
+    """One day of offers_for_days."""
+    bookable = [m for m in moments if m >= earliest]
+    chosen = {instant(m) for m in well_spread([m for m in bookable if in_part_of_day(m, part)])}
+    offer = DayOffer(day=day)
+    left_out = 0
+    for moment in moments:
+        if moment < earliest:
+            fate = TOO_SOON
+        elif not in_part_of_day(moment, part):
+            fate = PART_OF_DAY
+        else:
+            fate = OFFERED if instant(moment) in chosen else SPREAD
+        left_out += fate != OFFERED
+        if fate == OFFERED or left_out <= SLOTS_PER_DAY:
+            offer.note_fate(moment, fate)
+    if moments and span is not None:
+        for moment in _taken(day, moments, span, step, earliest):
+            offer.note_fate(moment, TAKEN)
+    if not moments:
+        offer.note = OUTSIDE_HOURS if hours and span is None else NONE_FROM_GHL
+    elif not offer.offered and _part_outside_hours(part, span):
+        offer.note = OUTSIDE_HOURS
+    return offer
 
 
 def offered_times(offers: list[DayOffer]) -> list[datetime]:

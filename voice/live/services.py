@@ -6,7 +6,7 @@ from time import monotonic
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from agencyhub.enqueue import enqueue
 from integrations.clock import clock_now
@@ -22,11 +22,16 @@ from integrations.vapi.messages import (
 )
 from tenants.models import Agency, CallStart
 from voice.calls.services import call_first_seen, call_upsert_by_ids
+from voice.live.cacheround import cache_round
 from voice.live.caller import (
+    CLAIM_SECONDS,
+    UNREAD,
     caller_context_claim,
+    caller_context_claim_key,
     caller_context_sentence,
     caller_context_variables,
     caller_facts,
+    caller_facts_key,
 )
 from voice.live.records import tool_call_record_queue, tool_call_record_write
 from voice.live.setup import (
@@ -262,20 +267,36 @@ def assistant_request_answer(*, agency: Agency, message: dict, auth: AgencyAuth 
         if not vapi_id:
             return {"error": UNAVAILABLE}
         return _with_caller_context({"assistantId": vapi_id}, setup=setup, message=message, ask_ghl=False)
-    transaction.on_commit(lambda: slots_warm_enqueue(setup.assistant_id))
-    return _with_caller_context({"assistantId": vapi_id}, setup=setup, message=message)
+    # In autocommit (a real request) the call is committed already: the warm's queue claim joins the caller
+    # context's cache round trip. Inside a transaction (a simulated call) it waits for the commit.
+    warm = not connection.in_atomic_block
+    if not warm:
+        transaction.on_commit(lambda: slots_warm_enqueue(setup.assistant_id))
+    return _with_caller_context({"assistantId": vapi_id}, setup=setup, message=message, warm=warm)
 
 
-def _with_caller_context(answer: dict, *, setup: AssistantSetup | None, message: dict, ask_ghl: bool = True) -> dict:
-    """The answer with `assistantOverrides.variableValues` (Vapi's AssistantOverrides), when the setup is known."""
+def _with_caller_context(
+    answer: dict, *, setup: AssistantSetup | None, message: dict, ask_ghl: bool = True, warm: bool = False
+) -> dict:
+    """The answer with `assistantOverrides.variableValues` (Vapi's AssistantOverrides), when the setup is known.
+
+    The cached caller, the claim of the call's one telling of the context (given at the start: the call's tool
+    answers need not repeat it) and, with `warm`, the slots warm's queue claim (slots_warm_enqueue) are one
+    round trip to the cache."""
     if setup is None:
         return answer
+    caller, call_id = message_caller_number(message), message_call_id(message)
+    facts_key = caller_facts_key(setup=setup, caller=caller)
+    adds = [(_warm_queued_key(setup.assistant_id), 1, WARM_QUEUE_SECONDS)] if warm else []
+    if call_id:
+        adds.append((caller_context_claim_key(client_id=setup.client_id, call_id=call_id), 1, CLAIM_SECONDS))
+    values, added = cache_round(gets=[facts_key] if facts_key else [], adds=adds)
+    if warm and added[0]:
+        _slots_warm_queue(setup.assistant_id)
     facts = caller_facts(
-        setup=setup, caller=message_caller_number(message), call_id=message_call_id(message), ask_ghl=ask_ghl
+        setup=setup, caller=caller, call_id=call_id, ask_ghl=ask_ghl, cached=values[0] if facts_key else UNREAD
     )
     variables = caller_context_variables(setup=setup, facts=facts, now=clock_now())
-    # Given at the start: the call's tool answers need not repeat it.
-    caller_context_claim(client_id=setup.client_id, call_id=message_call_id(message))
     return {**answer, "assistantOverrides": {"variableValues": variables}}
 
 
@@ -315,7 +336,15 @@ def slots_warm_enqueue(assistant_id: int) -> None:
     """Warms the assistant's calendars in the background: at most one queued warm per assistant in
     WARM_QUEUE_SECONDS, so a burst of call starts does not flood the queue (the warm itself is
     single-flight per calendar). Dropped when the broker or the cache is down: an optimisation."""
+    if cache.add(_warm_queued_key(assistant_id), 1, timeout=WARM_QUEUE_SECONDS):
+        _slots_warm_queue(assistant_id)
+
+
+def _warm_queued_key(assistant_id: int) -> str:
+    return f"slots:warm-queued:{assistant_id}"
+
+
+def _slots_warm_queue(assistant_id: int) -> None:
     from voice.live.tasks import slots_warm_task
 
-    if cache.add(f"slots:warm-queued:{assistant_id}", 1, timeout=WARM_QUEUE_SECONDS):
-        enqueue(slots_warm_task, assistant_id)
+    enqueue(slots_warm_task, assistant_id)

@@ -46,24 +46,33 @@ def _warmed_key(client_id: int, calendar_id: str, version: str) -> str:
     return f"slots:warmed:{client_id}:{calendar_id}:{version}"
 
 
+class ParsedDay(list):
+    """A cached day's slots (a list of its own, free to change) that knows the parse it was copied from:
+    `parsed`, the same tuple for every request while the cached day stays the same, lets what is worked out
+    from the day alone be kept per parse (voice.live.explanations)."""
+
+    parsed: tuple[datetime, ...]
+
+
 # This process's parsed copies of cached days: (day key, zone) -> (the cached strings, their local times).
 PARSED_DAYS = 4096
-_parsed: dict[tuple[str, str], tuple[list[str], list[datetime]]] = {}
+_parsed: dict[tuple[str, str], tuple[list[str], tuple[datetime, ...]]] = {}
 
 
-def _local_slots(key: str, cached: list[str], tz: ZoneInfo) -> list[datetime]:
+def _local_slots(key: str, cached: list[str], tz: ZoneInfo) -> ParsedDay:
     """The cached day's slots as times in the client's zone. Parsed once per process while the cached strings
     stay the same (compared whole, so a refetch or another version is parsed again): turning a day's slots
     back into zone-aware times is most of the Python a warm availability answer costs."""
     known = _parsed.get((key, tz.key))
-    if known is not None and known[0] == cached:
-        return list(known[1])
-    # Back in the zone itself (not a fixed offset), so the repeated fall-back hour is still recognised.
-    local = [datetime.fromisoformat(s).astimezone(tz) for s in cached]
-    if len(_parsed) >= PARSED_DAYS:  # a crude bound, like voice.live.setup's memory
-        _parsed.clear()
-    _parsed[(key, tz.key)] = (list(cached), local)
-    return list(local)
+    if known is None or known[0] != cached:
+        # Back in the zone itself (not a fixed offset), so the repeated fall-back hour is still recognised.
+        local = tuple(datetime.fromisoformat(s).astimezone(tz) for s in cached)
+        if len(_parsed) >= PARSED_DAYS:  # a crude bound, like voice.live.setup's memory
+            _parsed.clear()
+        known = _parsed[(key, tz.key)] = (list(cached), local)
+    day = ParsedDay(known[1])
+    day.parsed = known[1]
+    return day
 
 
 def slots_invalidate(*, client_id: int, calendar_id: str) -> bool:

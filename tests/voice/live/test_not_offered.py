@@ -8,7 +8,7 @@ import pytest
 
 from integrations.ghl.errors import GhlSlotUnavailable
 from tests.vapi import CHICAGO, next_weekday, tool_calls, tool_results, vapi_post
-from voice.live import explanations
+from voice.live import explanations, slots
 from voice.models import ToolCallRecord, default_business_hours
 
 TUESDAY = date(2026, 3, 17)
@@ -140,3 +140,49 @@ def test_a_refused_booking_records_the_reason(live, client):
     # What the first booking confirmed is kept for the proof, and a repeat of it keeps it.
     tool_results(vapi_post(client, live.url, tool_calls(("b1", "book_appointment", args))))
     assert ToolCallRecord.objects.get(tool_call_id="b1").details["action"] == "booked"
+
+
+def _cached(moments: list[datetime]):
+    """A day as the slots cache hands it out: the same parse for every request while the day stays cached."""
+    day = slots.ParsedDay(moments)
+    day.parsed = tuple(moments)
+    return day
+
+
+def test_a_cached_day_asked_again_later_in_the_day_leaves_out_what_is_now_too_soon():
+    moments = half_hours(9, 12)
+    cached = _cached(moments)
+    early = explanations.offers_for_days(
+        {TUESDAY: cached}, earliest=at(7), part="", hours=default_business_hours(), minutes=30
+    )
+    later = explanations.offers_for_days(
+        {TUESDAY: _same_parse(cached)},
+        earliest=at(10, 15),
+        part="",
+        hours=default_business_hours(),
+        minutes=30,
+    )
+    assert "too_soon" not in fates(early[0]).values()
+    assert fates(later[0])["09:00"] == fates(later[0])["10:00"] == "too_soon"
+    assert all(moment >= at(10, 15) for moment in later[0].offered)
+
+
+def test_a_cached_day_asked_for_another_part_of_the_day_is_worked_out_for_it():
+    cached = _cached(half_hours(9, 17))
+    hours = default_business_hours()
+    morning = explanations.offers_for_days({TUESDAY: cached}, earliest=at(7), part="morning", hours=hours, minutes=30)
+    afternoon = explanations.offers_for_days(
+        {TUESDAY: _same_parse(cached)}, earliest=at(7), part="afternoon", hours=hours, minutes=30
+    )
+    again = explanations.offers_for_days(
+        {TUESDAY: _same_parse(cached)}, earliest=at(7), part="morning", hours=hours, minutes=30
+    )
+    assert all(moment.hour < 12 for moment in morning[0].offered)
+    assert all(moment.hour >= 12 for moment in afternoon[0].offered)
+    assert fates(again[0]) == fates(morning[0])
+
+
+def _same_parse(cached):
+    day = slots.ParsedDay(cached)
+    day.parsed = cached.parsed
+    return day

@@ -1,0 +1,128 @@
+"""What a call start (assistant-request) costs, counted rather than timed: one round trip to the cache after the
+agency's generation (the cached caller, the claim of the context's one telling and the slots warm's queue claim
+together) and one to PostgreSQL (the call's INSERT, which is also the kept connection's health check). Neither
+costs a guarantee: a cache that is down still gives the caller an answer with the context that needs no cache,
+a burst of call starts still queues one warm, a dropped connection is replaced and the call stored once."""
+
+from contextlib import nullcontext
+from unittest import mock
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+from redis.client import Pipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from tests.vapi import CALLER, vapi_post
+from tests.voice.live.test_live_costs import _counted, cache_down, cache_round_trips
+from voice.live import services
+from voice.models import Call, PhoneNumber
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def number(live):
+    return PhoneNumber.objects.create(
+        agency=live.agency, vapi_id="pn-1", number="+13125550100", assistant=live.assistant
+    )
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    warms = []
+    monkeypatch.setattr(services, "enqueue", lambda task, *args: warms.append(args))
+    return warms
+
+
+def _call_start(client, live, call_id: str) -> dict:
+    message = {
+        "type": "assistant-request",
+        "call": {"id": call_id, "phoneNumberId": "pn-1", "customer": {"number": CALLER}},
+        "phoneNumber": {"id": "pn-1", "number": "+13125550100"},
+    }
+    response = vapi_post(client, live.url, message)
+    assert response.status_code == 200
+    return response.json()
+
+
+def _on_redis() -> bool:
+    return type(cache._connections[cache._alias]).__module__.startswith("django_redis")
+
+
+def _next_request():
+    """What Django does to a connection kept between requests (CONN_MAX_AGE): health-check it before its next use."""
+    connection.health_check_done = False
+
+
+def test_a_warm_call_start_costs_two_cache_round_trips_and_one_statement(live, client, number, queued):
+    _call_start(client, live, "call-1")  # the number's setup and the caller's facts now cached
+    _next_request()
+    with (
+        cache_round_trips() as sent,
+        # Off Redis (a local-memory cache), one cache_round is counted as the one round trip it is on Redis.
+        mock.patch.object(services, "cache_round", _counted(services.cache_round, sent, "round"))
+        if not _on_redis()
+        else nullcontext(),
+        CaptureQueriesContext(connection) as queries,
+        mock.patch.object(type(connections["default"]), "is_usable", side_effect=AssertionError("pinged")),
+    ):
+        answer = _call_start(client, live, "call-2")
+    assert answer["assistantId"] == "asst-live-1"
+    assert answer["assistantOverrides"]["variableValues"]["caller_lookup"] == "done"
+    assert len(sent) <= 2, sent  # the generation; then the caller, the context claim and the warm claim
+    assert len(queries.captured_queries) == 1  # the call's INSERT, no `SELECT 1` before it
+    assert Call.objects.filter(vapi_call_id="call-2", assistant=live.assistant).count() == 1
+
+
+def test_a_burst_of_call_starts_queues_one_warm(live, client, number, queued):
+    for n in range(3):
+        _call_start(client, live, f"call-{n}")
+    assert queued == [(live.assistant.pk,)]
+
+
+def test_while_the_cache_is_down_a_call_start_is_answered_with_the_context_it_can_give(live, client, number, queued):
+    def unreachable(self, *args, **kwargs):
+        raise RedisConnectionError("Connection refused")
+
+    with cache_down(), mock.patch.object(Pipeline, "execute", unreachable):
+        answer = _call_start(client, live, "call-down")
+    variables = answer["assistantOverrides"]["variableValues"]
+    assert answer["assistantId"] == "asst-live-1"
+    assert variables["today"] and variables["business_hours"]
+    assert queued == []  # a warm is an optimisation: not queued without its claim
+    assert Call.objects.filter(vapi_call_id="call-down").count() == 1
+
+
+def test_the_context_is_told_once_per_call(live, client, number, queued):
+    _call_start(client, live, "call-1")
+    assert not services.caller_context_claim(client_id=live.client_account.pk, call_id="call-1")
+    assert services.caller_context_claim(client_id=live.client_account.pk, call_id="call-other")
+
+
+def _server_drops_the_connection():
+    pid = connection.connection.info.backend_pid
+    url = settings.DATABASES["default"]
+    with psycopg.connect(
+        host=url["HOST"], port=url["PORT"] or 5432, user=url["USER"], dbname=url["NAME"], autocommit=True
+    ) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def test_a_connection_the_server_dropped_is_replaced_and_the_call_stored_once(live, client, number, queued):
+    if connection.vendor != "postgresql":
+        pytest.skip("a server-side disconnect needs PostgreSQL")
+    _call_start(client, live, "call-1")
+    _next_request()
+    _server_drops_the_connection()
+
+    answer = _call_start(client, live, "call-2")
+
+    assert answer["assistantId"] == "asst-live-1"
+    assert Call.objects.filter(vapi_call_id="call-2").count() == 1
+    _next_request()
+    _call_start(client, live, "call-2")  # Vapi's retry on the new connection: still one call
+    assert Call.objects.filter(vapi_call_id="call-2").count() == 1
