@@ -53,6 +53,18 @@ def tool_calls(*calls, call_id="call-1", caller=CALLER):
     }
 
 
+def call_start(client, url, *, call_id="call-start-1", caller=CALLER) -> dict:
+    """Vapi's assistant-request for a call to the number pn-1 (+13125550100); the answer's JSON."""
+    message = {
+        "type": "assistant-request",
+        "call": {"id": call_id, "phoneNumberId": "pn-1", "customer": {"number": caller}},
+        "phoneNumber": {"id": "pn-1", "number": "+13125550100"},
+    }
+    response = vapi_post(client, url, message)
+    assert response.status_code == 200
+    return response.json()
+
+
 def tool_results(response):
     assert response.status_code == 200, response.content
     return response.json()["results"]

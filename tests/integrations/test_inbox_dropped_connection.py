@@ -4,14 +4,13 @@ connection the server dropped since the last request (a restart, a failover) is 
 from collections import defaultdict
 from unittest import mock
 
-import psycopg
 import pytest
-from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, connections
 
 from integrations import inbox
 from integrations.inbox import webhook_store
 from integrations.models import WebhookEvent
+from tests.connections import next_request, server_drops_the_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,20 +31,6 @@ def store(key):
         body={"type": "status-update", "status": "ended", "call": {"id": key}},
         headers={"Content-Type": "application/json"},
     )
-
-
-def next_request():
-    """What Django does to a connection kept between requests (CONN_MAX_AGE): health-check it before its next use."""
-    connection.health_check_done = False
-
-
-def server_drops_the_connection():
-    pid = connection.connection.info.backend_pid
-    url = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=url["HOST"], port=url["PORT"] or 5432, user=url["USER"], dbname=url["NAME"], autocommit=True
-    ) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
 
 
 def test_a_kept_connection_is_not_pinged_before_the_insert():

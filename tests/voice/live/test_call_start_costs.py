@@ -7,16 +7,15 @@ a burst of call starts still queues one warm, a dropped connection is replaced a
 from contextlib import nullcontext
 from unittest import mock
 
-import psycopg
 import pytest
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from redis.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from tests.vapi import CALLER, vapi_post
+from tests.connections import next_request, server_drops_the_connection
+from tests.vapi import call_start
 from tests.voice.live.test_live_costs import _counted, cache_down, cache_round_trips
 from voice.live import services
 from voice.models import Call, PhoneNumber
@@ -39,28 +38,16 @@ def queued(monkeypatch):
 
 
 def _call_start(client, live, call_id: str) -> dict:
-    message = {
-        "type": "assistant-request",
-        "call": {"id": call_id, "phoneNumberId": "pn-1", "customer": {"number": CALLER}},
-        "phoneNumber": {"id": "pn-1", "number": "+13125550100"},
-    }
-    response = vapi_post(client, live.url, message)
-    assert response.status_code == 200
-    return response.json()
+    return call_start(client, live.url, call_id=call_id)
 
 
 def _on_redis() -> bool:
     return type(cache._connections[cache._alias]).__module__.startswith("django_redis")
 
 
-def _next_request():
-    """What Django does to a connection kept between requests (CONN_MAX_AGE): health-check it before its next use."""
-    connection.health_check_done = False
-
-
 def test_a_warm_call_start_costs_two_cache_round_trips_and_one_statement(live, client, number, queued):
     _call_start(client, live, "call-1")  # the number's setup and the caller's facts now cached
-    _next_request()
+    next_request()
     with (
         cache_round_trips() as sent,
         # Off Redis (a local-memory cache), one cache_round is counted as the one round trip it is on Redis.
@@ -106,26 +93,17 @@ def test_the_context_is_told_once_per_call(live, client, number, queued):
     assert services.caller_context_claim(client_id=live.client_account.pk, call_id="call-other")
 
 
-def _server_drops_the_connection():
-    pid = connection.connection.info.backend_pid
-    url = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=url["HOST"], port=url["PORT"] or 5432, user=url["USER"], dbname=url["NAME"], autocommit=True
-    ) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
-
-
 def test_a_connection_the_server_dropped_is_replaced_and_the_call_stored_once(live, client, number, queued):
     if connection.vendor != "postgresql":
         pytest.skip("a server-side disconnect needs PostgreSQL")
     _call_start(client, live, "call-1")
-    _next_request()
-    _server_drops_the_connection()
+    next_request()
+    server_drops_the_connection()
 
     answer = _call_start(client, live, "call-2")
 
     assert answer["assistantId"] == "asst-live-1"
     assert Call.objects.filter(vapi_call_id="call-2").count() == 1
-    _next_request()
+    next_request()
     _call_start(client, live, "call-2")  # Vapi's retry on the new connection: still one call
     assert Call.objects.filter(vapi_call_id="call-2").count() == 1

@@ -12,7 +12,7 @@ from integrations.ghl.selectors import connection_for_client_id
 from integrations.ghl.services import connection_disconnect
 from integrations.vapi.specs import validation_errors
 from tests.clock import install_fake_clock
-from tests.vapi import CALLER, CHICAGO, vapi_post
+from tests.vapi import CALLER, CHICAGO, call_start
 from voice.live.caller import CALLER_LOOKUP_SECONDS, caller_context_variables, caller_facts
 from voice.live.setup import assistant_setup_build
 from voice.models import PhoneNumber
@@ -50,14 +50,7 @@ def _appointment(live, contact_id: str, start: datetime, *, status="confirmed", 
 
 
 def _call_start(client, live, *, call_id="call-start-1", caller=CALLER) -> dict:
-    message = {
-        "type": "assistant-request",
-        "call": {"id": call_id, "phoneNumberId": "pn-1", "customer": {"number": caller}},
-        "phoneNumber": {"id": "pn-1", "number": "+13125550100"},
-    }
-    response = vapi_post(client, live.url, message)
-    assert response.status_code == 200
-    return response.json()
+    return call_start(client, live.url, call_id=call_id, caller=caller)
 
 
 def _variables(answer: dict) -> dict:
