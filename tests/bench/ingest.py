@@ -116,13 +116,10 @@ def end_of_call_report(i: int, prefix: str = "bench-ingest") -> bytes:
 
 
 # Each wrk thread numbers its own reports (distinct call ids, so none is a duplicate) and counts the non-200s.
-WRK_SCRIPT = """
+WRK_SCRIPT = (
+    serving.LUA_THREADS
+    + """
 local counter = 0
-local threads = {}
-function setup(thread)
-  thread:set("tid", #threads + 1)
-  table.insert(threads, thread)
-end
 function init(args)
   prefix, suffix, failed, n = args[1], args[2], 0, 0
   wrk.method = "POST"
@@ -136,13 +133,9 @@ end
 function response(status, headers, body)
   if status ~= 200 then failed = failed + 1 end
 end
-function done(summary, latency, requests)
-  local failures = 0
-  for _, thread in ipairs(threads) do failures = failures + thread:get("failed") end
-  io.write(string.format("RESULT %d %d %d %d\\n", summary.requests, failures, summary.duration,
-    latency:percentile(50)))
-end
 """
+    + serving.LUA_RESULT
+)
 
 
 def _body_parts(prefix: str) -> tuple[str, str]:

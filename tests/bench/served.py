@@ -21,12 +21,27 @@ WRK = shutil.which("wrk") or "/usr/bin/wrk"
 # Gunicorn's own advice for sync workers: (2 x cores) + 1, so a worker waiting on I/O leaves the CPU to another.
 WORKERS = 2 * (os.cpu_count() or 1) + 1
 
-LUA = """
+# What every bench's wrk script shares: threads numbered for their ids (setup), and one RESULT line of requests,
+# failures (each script's response() counts its own), duration and p50 in microseconds (done), read by wrk() below.
+LUA_THREADS = """
 local threads = {}
 function setup(thread)
   thread:set("tid", #threads + 1)
   table.insert(threads, thread)
 end
+"""
+LUA_RESULT = """
+function done(summary, latency, requests)
+  local failures = 0
+  for _, thread in ipairs(threads) do failures = failures + thread:get("failed") end
+  io.write(string.format("RESULT %d %d %d %d\\n", summary.requests, failures, summary.duration,
+    latency:percentile(50)))
+end
+"""
+
+LUA = (
+    LUA_THREADS
+    + """
 function init(args)
   a, b, c, prefix, calls, failed, n = args[1], args[2], args[3], args[4], tonumber(args[5]), 0, 0
   wrk.method = "POST"
@@ -44,13 +59,9 @@ end
 function response(status, headers, body)
   if status ~= 200 or string.find(body, '"error"', 1, true) then failed = failed + 1 end
 end
-function done(summary, latency, requests)
-  local failures = 0
-  for _, thread in ipairs(threads) do failures = failures + thread:get("failed") end
-  io.write(string.format("RESULT %d %d %d %d\\n", summary.requests, failures, summary.duration,
-    latency:percentile(50)))
-end
 """
+    + LUA_RESULT
+)
 
 
 def free_port() -> int:
