@@ -18,6 +18,8 @@ series in alternating 5 s slices with the trivial bench/ping/ view (the floor): 
 calls already started (a fresh tool call id every request; the slots cached, as after a call start), and
 `assistant-request` (a fresh call every request on an assigned number, the caller's GHL facts cached: GHL's
 own latency is not the server's cost). Throughput and p50 are read as ratios to the floor, PASS/MISS by ratio.
+What the load queued (tool-call records, the calls assistant-requests started) is flushed after it, as the beat
+task would, and every answered request must have left its row.
 
 Prints tables and PASS/MISS per target; writes artifacts/bench/live.json and live.svg.
 """
@@ -414,18 +416,27 @@ def served(agency, client, args: str) -> dict:
             server.terminate()
             server.wait(timeout=15)
     enqueued = broker.llen("celery") - queued
-    # The audit records the load queued (voice/live/records.py) are written now, as the beat task would: every
-    # answered tool call must have its record.
+    # The audit records and call starts the load queued (voice/live/records.py) are written now, as the beat task
+    # would: every answered tool call must have its record, every answered assistant-request its call.
     from voice.live.records import tool_call_records_flush
     from voice.models import ToolCallRecord
 
     while tool_call_records_flush():
         pass
-    answered_checks = sum(totals["check_availability"]["ok"] for totals in series.values())
+    answered = {name: sum(totals[name]["ok"] for totals in series.values()) for name in bodies}
+    # Timed slices only (tagged c<connections>-<slice>), not the warm-up.
     recorded = ToolCallRecord.objects.filter(tool_call_id__startswith="bench-tool-c").count()
+    started = Call.objects.filter(vapi_call_id__startswith="bench-assistant-request-c").count()
     # Only what the enqueued tasks left (slot warms): the queue and kombu's bindings of it.
     broker.delete("celery", "_kombu.binding.celery", "_kombu.binding_permanent.celery")
-    return {"series": series, "enqueued": enqueued, "answered_checks": answered_checks, "recorded": recorded}
+    return {
+        "series": series,
+        "enqueued": enqueued,
+        "answered_checks": answered["check_availability"],
+        "recorded": recorded,
+        "answered_starts": answered["assistant-request"],
+        "started": started,
+    }
 
 
 def served_report(result: dict) -> dict:
@@ -448,6 +459,9 @@ def served_report(result: dict) -> dict:
         targets[f"{name} throughput at {max(CONNECTIONS)} connections {r['rps_x_floor']}x the floor (>= {goal}x)"] = ok
     targets[f"every answered check_availability recorded ({result['recorded']} of {result['answered_checks']})"] = (
         result["recorded"] >= result["answered_checks"]
+    )
+    targets[f"every answered assistant-request's call stored ({result['started']} of {result['answered_starts']})"] = (
+        result["started"] >= result["answered_starts"]
     )
     p50 = single["check_availability"]["p50_x_floor"]
     targets[f"warm check_availability p50 at one connection {p50}x the floor (<= {WARM_P50_GOAL}x)"] = (

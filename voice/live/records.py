@@ -1,5 +1,5 @@
 """The tool-call record: the audit line of one tool call (what was asked, answered and noted), per call and
-tool call id."""
+tool call id; and the live path's queue, which also carries the calls that assistant-requests started."""
 
 import json
 import logging
@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import redis
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
 from redis.exceptions import LockError, RedisError
 
 from voice.models import Call, ToolCallRecord
@@ -107,9 +108,7 @@ def tool_call_record_queue(
 ) -> bool:
     """Queues the record for tool_call_records_flush; False when there is no queue or Redis did not take it
     (the caller then writes it at once: a Redis outage never costs the audit trail)."""
-    url = settings.TOOL_CALL_RECORD_QUEUE_URL
-    # Inside a transaction (a simulated call that is rolled back, voice.calltests) the record shares its fate.
-    if not url or invocation.name in WRITTEN_IN_REQUEST or connection.in_atomic_block:
+    if invocation.name in WRITTEN_IN_REQUEST:
         return False
     entry = {
         "agency_id": agency_id,
@@ -126,12 +125,64 @@ def tool_call_record_queue(
         "asked_at": asked_at.isoformat(),
         "details": details or {},
     }
+    return _queued(entry, what=f"Tool call {invocation.id}")
+
+
+def call_start_queue(*, agency_id: int, vapi_call_id: str, assistant_id: int, client_id: int, caller: str) -> bool:
+    """Queues the call an assistant-request starts, stored by the next flush (before any record queued after it);
+    False when there is no queue or Redis did not take it (the caller then stores it at once).
+
+    The row acknowledges nothing: every later message of the call (stored durably in the inbox) and every tool
+    call upserts it too; the flush only makes it appear in the portal before its first status-update does."""
+    entry = {
+        "agency_id": agency_id,
+        "vapi_call_id": vapi_call_id,
+        "assistant_id": assistant_id,
+        "client_id": client_id,
+        "caller": caller,
+        "created_at": timezone.now().isoformat(),  # when it started, not when the flush came
+    }
+    return _queued(entry, what=f"Call {vapi_call_id}")
+
+
+def _queued(entry: dict, *, what: str) -> bool:
+    url = settings.TOOL_CALL_RECORD_QUEUE_URL
+    # Inside a transaction (a simulated call that is rolled back, voice.calltests) the row shares its fate.
+    if not url or connection.in_atomic_block:
+        return False
     try:
         _redis(url).rpush(QUEUE_KEY, json.dumps(entry, default=str))
     except RedisError as exc:
-        logger.warning("Tool call %s not queued (%s): written at once", invocation.id, type(exc).__name__)
+        logger.warning("%s not queued (%s): written at once", what, type(exc).__name__)
         return False
     return True
+
+
+def _calls_started(entries: list[dict]) -> None:
+    """Stores the queued call starts in one INSERT. A call stored already (its status-update came first) keeps
+    what it has and gains the assistant and client when it had none, as an upsert in the request would."""
+    if not entries:
+        return
+    started = {
+        (entry["agency_id"], entry["vapi_call_id"]): Call(
+            agency_id=entry["agency_id"],
+            vapi_call_id=entry["vapi_call_id"],
+            assistant_id=entry["assistant_id"],
+            client_id=entry["client_id"],
+            caller_number=entry["caller"],
+            created_at=datetime.fromisoformat(entry["created_at"]),
+        )
+        for entry in entries
+    }
+    Call.objects.bulk_create(started.values(), ignore_conflicts=True)
+    unassigned = Call.objects.filter(
+        assistant__isnull=True, vapi_call_id__in={call_id for _, call_id in started}
+    ).values_list("pk", "agency_id", "vapi_call_id")
+    for pk, agency_id, call_id in unassigned:
+        if (call := started.get((agency_id, call_id))) is not None:
+            Call.objects.filter(pk=pk).update(
+                assistant_id=call.assistant_id, client_id=call.client_id, updated_at=timezone.now()
+            )
 
 
 def _queued_write(entry: dict) -> None:
@@ -164,10 +215,11 @@ def _queued_write(entry: dict) -> None:
 
 
 def tool_call_records_flush(*, limit: int = FLUSH_BATCH) -> int:
-    """Writes queued records, oldest first, in one transaction, under a lock (one flusher at a time); they leave
-    the queue only once committed, and a flush repeated after a crash rewrites the same rows (the record is
-    unique per call and tool call id). A record the database refuses (not an outage) is logged and skipped
-    rather than holding up the rest. Returns how many were taken off the queue."""
+    """Writes queued records and call starts, oldest first, in one transaction, under a lock (one flusher at a
+    time); they leave the queue only once committed, and a flush repeated after a crash rewrites the same rows
+    (the record is unique per call and tool call id, the call per agency and call id). One the database refuses
+    (not an outage) is logged and skipped rather than holding up the rest. Returns how many were taken off the
+    queue."""
     url = settings.TOOL_CALL_RECORD_QUEUE_URL
     if not url:
         return 0
@@ -181,22 +233,29 @@ def tool_call_records_flush(*, limit: int = FLUSH_BATCH) -> int:
             return 0
         try:
             with transaction.atomic():
+                # The batch's calls first: a record queued after its call start finds it.
+                _calls_started([entry for entry in entries if "tool_call_id" not in entry])
                 for entry in entries:
-                    _queued_write(entry)
+                    if "tool_call_id" in entry:
+                        _queued_write(entry)
         except (OperationalError, InterfaceError):
             raise  # the database is unreachable: everything stays queued for the next flush
         except DatabaseError:
             for entry in entries:
                 try:
                     with transaction.atomic():
-                        _queued_write(entry)
+                        if "tool_call_id" in entry:
+                            _queued_write(entry)
+                        else:
+                            _calls_started([entry])
                 except (OperationalError, InterfaceError):
                     raise
                 except DatabaseError:
-                    logger.exception("Tool call record %s refused by the database: skipped", entry["tool_call_id"])
+                    what = entry.get("tool_call_id") or f"call start {entry['vapi_call_id']}"
+                    logger.exception("Queued %s refused by the database: skipped", what)
         client.ltrim(QUEUE_KEY, len(entries), -1)
     finally:
         with suppress(LockError):
             lock.release()
-    logger.info("%s queued tool call records written", len(entries))
+    logger.info("%s queued tool call records and call starts written", len(entries))
     return len(entries)

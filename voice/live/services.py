@@ -33,7 +33,7 @@ from voice.live.caller import (
     caller_facts,
     caller_facts_key,
 )
-from voice.live.records import tool_call_record_queue, tool_call_record_write
+from voice.live.records import call_start_queue, tool_call_record_queue, tool_call_record_write
 from voice.live.setup import (
     AgencyAuth,
     AssistantSetup,
@@ -260,7 +260,7 @@ def assistant_request_answer(*, agency: Agency, message: dict, auth: AgencyAuth 
             if auth is not None:
                 number_setup_keep(auth=auth, references=references, known=known)
         vapi_id, setup = known
-        call_first_seen(agency=agency, message=message, assistant_id=setup.assistant_id, client_id=setup.client_id)
+        _call_started(agency=agency, message=message, setup=setup)
     except DATABASE_UNREACHABLE:
         vapi_id, setup = number_assistant_recall(agency_id=agency.pk, references=references)
         logger.warning("Database unreachable: assistant-request answered from the cache (%s)", vapi_id or "miss")
@@ -273,6 +273,19 @@ def assistant_request_answer(*, agency: Agency, message: dict, auth: AgencyAuth 
     if not warm:
         transaction.on_commit(lambda: slots_warm_enqueue(setup.assistant_id))
     return _with_caller_context({"assistantId": vapi_id}, setup=setup, message=message, warm=warm)
+
+
+def _call_started(*, agency: Agency, message: dict, setup: AssistantSetup) -> None:
+    """The call is stored from the queue the tool-call records take (records.call_start_queue), so a known
+    number's assistant-request touches no database; without a queue, or with Redis refusing, it is stored at
+    once (an INSERT, which also tells an unreachable database: the answer then comes from the cache)."""
+    ids = {"assistant_id": setup.assistant_id, "client_id": setup.client_id}
+    call_id = message_call_id(message)
+    if call_id and call_start_queue(
+        agency_id=agency.pk, vapi_call_id=call_id, caller=message_caller_number(message), **ids
+    ):
+        return
+    call_first_seen(agency=agency, message=message, **ids)
 
 
 def _with_caller_context(

@@ -1,8 +1,10 @@
 """What a call start (assistant-request) costs, counted rather than timed: one round trip to the cache after the
 agency's generation (the cached caller, the claim of the context's one telling and the slots warm's queue claim
-together) and one to PostgreSQL (the call's INSERT, which is also the kept connection's health check). Neither
-costs a guarantee: a cache that is down still gives the caller an answer with the context that needs no cache,
-a burst of call starts still queues one warm, a dropped connection is replaced and the call stored once."""
+together) and the call's row: queued in Redis with the tool-call records where the live path has that queue
+(no database at all), else one INSERT (which is also the kept connection's health check). Neither costs a
+guarantee: a cache that is down still gives the caller an answer with the context that needs no cache, a burst
+of call starts still queues one warm, a queued call is stored once by the flush, a dropped connection is replaced
+and the call stored once."""
 
 from contextlib import nullcontext
 from unittest import mock
@@ -15,9 +17,9 @@ from redis.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.connections import next_request, server_drops_the_connection
-from tests.vapi import call_start
+from tests.vapi import CALLER, call_start, next_weekday, tool_calls, tool_results, vapi_post
 from tests.voice.live.test_live_costs import _counted, cache_down, cache_round_trips
-from voice.live import services
+from voice.live import records, services
 from voice.models import Call, PhoneNumber
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -107,3 +109,60 @@ def test_a_connection_the_server_dropped_is_replaced_and_the_call_stored_once(li
     next_request()
     _call_start(client, live, "call-2")  # Vapi's retry on the new connection: still one call
     assert Call.objects.filter(vapi_call_id="call-2").count() == 1
+
+
+def test_with_the_live_queue_a_warm_call_start_reads_no_database_and_the_flush_stores_its_call(
+    live, client, number, queued, queue
+):
+    _call_start(client, live, "call-1")
+    next_request()
+    with CaptureQueriesContext(connection) as queries:
+        answer = _call_start(client, live, "call-2")
+    assert answer["assistantId"] == "asst-live-1"
+    assert len(queries.captured_queries) == 0
+    assert not Call.objects.filter(vapi_call_id="call-2").exists()  # in the portal once flushed (every 5 s)
+
+    assert records.tool_call_records_flush() == 2
+    call = Call.objects.get(vapi_call_id="call-2")
+    assert (call.assistant, call.client, call.caller_number) == (live.assistant, live.client_account, CALLER)
+    assert records.tool_call_records_flush() == 0
+    assert Call.objects.filter(vapi_call_id="call-2").count() == 1
+
+
+def test_a_queued_call_start_and_its_queued_tool_call_make_one_call_with_its_record(
+    live, client, number, queued, queue
+):
+    _call_start(client, live, "call-1")
+    args = {"date": next_weekday().isoformat(), "service": "cleaning"}
+    (answer,) = tool_results(
+        vapi_post(client, live.url, tool_calls(("t1", "check_availability", args), call_id="call-1"))
+    )
+    records.tool_call_records_flush()
+    call = Call.objects.get(vapi_call_id="call-1")
+    assert call.tool_calls.get(tool_call_id="t1").result == answer["result"]
+
+
+def test_a_call_start_still_queued_when_its_status_update_is_processed_makes_one_call(
+    live, client, number, queued, queue
+):
+    _call_start(client, live, "call-1")
+    message = {"type": "status-update", "status": "in-progress", "timestamp": 1, "call": {"id": "call-1"}}
+    assert vapi_post(client, live.url, message).status_code == 200  # processed at once here (eager Celery)
+    records.tool_call_records_flush()
+    call = Call.objects.get(vapi_call_id="call-1")
+    assert call.status == "in-progress" and call.assistant == live.assistant
+
+
+def test_while_the_queue_is_down_a_call_start_stores_its_call_at_once(live, client, number, queued, queue):
+    queue.down = True
+    answer = _call_start(client, live, "call-1")
+    assert answer["assistantId"] == "asst-live-1"
+    assert Call.objects.filter(vapi_call_id="call-1", assistant=live.assistant).count() == 1
+
+
+@pytest.mark.django_db
+def test_inside_a_transaction_the_call_start_is_stored_in_it(live, client, number, queued, queue):
+    """A simulated call's transaction is rolled back (voice.calltests): its call must go with it."""
+    _call_start(client, live, "call-1")
+    assert Call.objects.filter(vapi_call_id="call-1").exists()
+    assert records.QUEUE_KEY not in queue.lists

@@ -5,7 +5,6 @@ also when Redis is down at the time or the flush runs twice."""
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.vapi import next_weekday, tool_calls, tool_results, vapi_post
 from voice.live import records
@@ -13,44 +12,6 @@ from voice.models import Call, ToolCallRecord
 
 # Outside a test transaction, like a request: a record made inside one is written in it (records.py).
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class FakeRedis:
-    """The list commands and the lock the queue uses, in memory (tests never touch the network)."""
-
-    def __init__(self, *, down=False):
-        self.lists: dict[str, list[bytes]] = {}
-        self.down = down
-
-    def rpush(self, key, value):
-        if self.down:
-            raise RedisConnectionError("Connection refused")
-        self.lists.setdefault(key, []).append(value.encode())
-        return len(self.lists[key])
-
-    def lrange(self, key, start, end):
-        return self.lists.get(key, [])[start : end + 1]
-
-    def ltrim(self, key, start, end):
-        self.lists[key] = self.lists.get(key, [])[start:]
-
-    def lock(self, key, timeout):
-        class Lock:
-            def acquire(self, blocking):
-                return True
-
-            def release(self):
-                pass
-
-        return Lock()
-
-
-@pytest.fixture
-def queue(settings, monkeypatch):
-    fake = FakeRedis()
-    settings.TOOL_CALL_RECORD_QUEUE_URL = "redis://queue.invalid:6379/0"
-    monkeypatch.setattr(records, "_redis", lambda url: fake)
-    return fake
 
 
 def _check(client, live, tool_id, *, call_id="call-q"):
