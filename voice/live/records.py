@@ -175,8 +175,11 @@ def _calls_started(entries: list[dict]) -> None:
         for entry in entries
     }
     Call.objects.bulk_create(started.values(), ignore_conflicts=True)
+    # Both columns of the unique (agency, call id) index, so it is read at any table size.
     unassigned = Call.objects.filter(
-        assistant__isnull=True, vapi_call_id__in={call_id for _, call_id in started}
+        agency_id__in={agency_id for agency_id, _ in started},
+        vapi_call_id__in={call_id for _, call_id in started},
+        assistant__isnull=True,
     ).values_list("pk", "agency_id", "vapi_call_id")
     for pk, agency_id, call_id in unassigned:
         if (call := started.get((agency_id, call_id))) is not None:
