@@ -151,14 +151,18 @@ TICKS = os.sysconf("SC_CLK_TCK")
 POSTGRES_SERVER = ("checkpointer", "background writer", "walwriter", "autovacuum", "logical replication")
 
 
-def _cpu_seconds(pid: int, *, reaped: bool = False) -> float:
-    """user + system CPU of one process so far (0 once it is gone); `reaped` adds its children that exited."""
+def _cpu_seconds(pid: int, *, reaped: bool = False, kernel: bool | None = None) -> float:
+    """CPU of one process so far (0 once it is gone): user + system, or only system (`kernel` True: the syscalls,
+    socket I/O, sleeps and wake-ups) or only user (False); `reaped` adds its children that exited."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return sum(int(value) for value in fields[11 : 15 if reaped else 13]) / TICKS
+    parts = [11, 12, 13, 14] if reaped else [11, 12]  # utime, stime, then the reaped children's
+    if kernel is not None:
+        parts = [n for n in parts if (n % 2 == 0) == kernel]
+    return sum(int(fields[n]) for n in parts) / TICKS
 
 
 def _cmdline(pid: str) -> str:
@@ -171,14 +175,20 @@ def _cmdline(pid: str) -> str:
 
 def cpu_snapshot(server_pid: int, database: str) -> dict:
     """CPU seconds so far of the processes that serve a request, by role: gunicorn (its workers, those it
-    recycled (max_requests) included), wrk (this process's finished children), and per process the bench
-    database's PostgreSQL backends, PostgreSQL's own processes (WAL writer, checkpointer...) and Redis (these
-    two shared with anything else running on this machine)."""
+    recycled (max_requests) included; user and system apart), wrk (this process's finished children), and per
+    process the bench database's PostgreSQL backends, PostgreSQL's own processes (WAL writer, checkpointer...)
+    and Redis (these two shared with anything else running on this machine)."""
     with open(f"/proc/{server_pid}/task/{server_pid}/children") as children:
         workers = [int(pid) for pid in children.read().split()]
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # Gunicorn in two parts: its Python (user) and the kernel's work for it (system: accept, socket reads and writes
+    # to the client, PostgreSQL and Redis, the sleeps while they answer), since #12's ingest spends both.
     snapshot = {
-        "gunicorn": _cpu_seconds(server_pid, reaped=True) + sum(map(_cpu_seconds, workers)),
+        **{
+            f"gunicorn {part}": _cpu_seconds(server_pid, reaped=True, kernel=kernel)
+            + sum(_cpu_seconds(pid, kernel=kernel) for pid in workers)
+            for part, kernel in (("user", False), ("system", True))
+        },
         "wrk": children.ru_utime + children.ru_stime,
         "postgres backends": {},
         "postgres server": {},
