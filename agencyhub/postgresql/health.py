@@ -61,4 +61,6 @@ def _bound_cursor(connection):
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+        cursor = ServerBindingCursor(connection.connection)
+    # Wrapped as Django wraps its own (errors as Django's, logged where queries are).
+    return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
