@@ -26,7 +26,7 @@ from voice.live.speech import (
 )
 
 # Re-exported for the endpoint (voice.live.services), which builds the context and answers failures.
-__all__ = ["TOOLS", "CalendarChoice", "CallContext", "ToolFailure"]
+__all__ = ["ASKS_THE_CACHE_FIRST", "TOOLS", "CalendarChoice", "CallContext", "ToolFailure"]
 
 MAX_RANGE_DAYS = 7
 LOOKAHEAD_DAYS = 14
@@ -70,6 +70,10 @@ def check_availability(ctx: CallContext, args: dict, **_) -> str:
         return single_line(f"I don't have anything {asked}. The next openings are {spoken_slots(later)}.")
     return "I'm sorry, I don't see any openings in the next two weeks."
 
+
+# Tools whose first step that could act is the cached slots' read, which carries the check still owed on a setup
+# taken from this process's memory (voice.live.setup.Confirmation). Every other tool is started confirmed.
+ASKS_THE_CACHE_FIRST = frozenset({"check_availability"})
 
 TOOLS = {
     "check_availability": check_availability,
