@@ -1,3 +1,14 @@
+"""Vapi's server URL: every server message of an agency's assistants, answered at once (tool calls, the
+assistant of a call starting) or stored for the background (voice.live.services, integrations.inbox).
+
+A request for an agency this process remembers starts on its memory copy, unconfirmed: the check that it is still
+current rides along with the first cache read (voice.live.setup.Confirmation), and a stale copy starts the request
+again on the confirmed path. An answer's own bookkeeping (the audit records of availability answers) runs once the
+answer is sent (AnswerThen).
+"""
+
+import logging
+
 from django.conf import settings
 from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
@@ -13,7 +24,17 @@ from integrations.models import WebhookProvider
 from integrations.spool import webhook_spool
 from integrations.vapi.messages import MalformedMessage, message_call_id, message_from_body, message_unique_key
 from voice.live import services as live
-from voice.live.setup import agency_auth
+from voice.live.setup import (
+    CONFIRMED,
+    AgencyAuth,
+    Confirmation,
+    SetupStale,
+    agency_auth,
+    agency_auth_drop,
+    agency_auth_remembered,
+)
+
+logger = logging.getLogger(__name__)
 
 # End-of-call reports carry whole transcripts and message lists; far beyond this is not Vapi.
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -63,27 +84,74 @@ def vapi_server_url(request, agency_id):
         return _answer(request, agency_id)
 
 
+class AnswerThen(JsonResponse):
+    """A JSON answer with work that waits for nobody, run once the answer is sent: Django's response close(),
+    which the WSGI server calls after writing the body (PEP 3333; the test client calls it too), before the
+    request_finished signal tidies the connections. Kept on the response it belongs to rather than in a
+    request_finished receiver, which every request in the process would run and which would need the work
+    parked in request-scoped globals. A failure there is logged: the caller has the answer already."""
+
+    def __init__(self, data, *, afterwards: list, **kwargs):
+        super().__init__(data, **kwargs)
+        self.afterwards = afterwards
+
+    def close(self):
+        work, self.afterwards = self.afterwards, []
+        try:
+            with database_patience(settings.DATABASE_LIVE_QUERY_TIMEOUT):
+                for step in work:
+                    try:
+                        step()
+                    except Exception:
+                        logger.exception("Work after a live answer failed")
+        finally:
+            super().close()
+
+
 def _answer(request, agency_id):
     raw = webhook_body_read(request, limit=MAX_BODY_BYTES)
     if raw is None:
         return JsonResponse({"error": f"The body is over {MAX_BODY_BYTES} bytes."}, status=413)
+    remembered = agency_auth_remembered(public_id=agency_id)
+    if remembered is not None:
+        try:
+            return _answer_as(request, raw, *remembered)
+        except SetupStale:
+            agency_auth_drop(public_id=agency_id)  # nothing was done with it: again, confirmed
     try:
         auth = agency_auth(public_id=agency_id)
     except live.DATABASE_UNREACHABLE:
         return _unverified(raw)
-    if auth is None or not auth.authenticates(headers=request.headers, body=raw):
-        # Same answer for an unknown agency and a wrong secret: nothing to learn by probing.
-        return JsonResponse({"error": "Missing or invalid credentials."}, status=401)
+    if auth is None:
+        return _refused()
+    return _answer_as(request, raw, auth, CONFIRMED)
+
+
+def _refused() -> JsonResponse:
+    # Same answer for an unknown agency and a wrong secret: nothing to learn by probing.
+    return JsonResponse({"error": "Missing or invalid credentials."}, status=401)
+
+
+def _answer_as(request, raw: bytes, auth: AgencyAuth, confirmation: Confirmation):
+    """The answer for the agency `auth` names; on a copy not confirmed yet, nothing leaves before it is (SetupStale
+    when it is not current: a rotated secret, a changed setup)."""
+    if not auth.authenticates(headers=request.headers, body=raw):
+        confirmation.now()  # maybe a new secret this process has not read yet
+        return _refused()
     agency = auth.agency
     log_context.bind(agency=agency.slug)
     try:
         message = message_from_body(raw)
     except MalformedMessage as exc:
+        confirmation.now()
         return JsonResponse({"error": str(exc)}, status=400)
     kind = message["type"]
     log_context.bind(call_id=message_call_id(message) or "-")
     if kind in ANSWERED_AT_ONCE:
-        return JsonResponse(ANSWERED_AT_ONCE[kind](auth=auth, message=message))
+        afterwards = []
+        answer = ANSWERED_AT_ONCE[kind](auth=auth, message=message, confirmation=confirmation, afterwards=afterwards)
+        return AnswerThen(answer, afterwards=afterwards)
+    confirmation.now()  # what follows acts (stores, claims, calls GHL) from its first step
     if kind == "assistant-request":
         return JsonResponse(live.assistant_request_answer(agency=agency, message=message, auth=auth))
     stored = {

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from integrations.ghl.errors import GhlUnavailable
 from integrations.http import ProviderError, ProviderOutcomeUnknown
+from voice.live.setup import CONFIRMED, Confirmation
 from voice.live.slots import slots_for_days
 from voice.live.speech import instant
 from voice.messaging.services import sms_confirmation_enqueue
@@ -54,6 +55,9 @@ class CallContext:
     business_hours: dict | None = None
     # What the tool being answered noted about its answer (voice.live.explanations), recorded with it.
     details: dict = field(default_factory=dict)
+    # The check still owed on a setup taken from this process's memory (voice.live.setup): the cached slots'
+    # read carries it; the call loader and the GHL factory make it first.
+    confirmation: Confirmation = CONFIRMED
 
     @property
     def call(self) -> Call | None:
@@ -83,6 +87,7 @@ def ghl_slots(ctx: CallContext, calendar: CalendarChoice, first_day, days: int, 
             first_day=first_day,
             days=days,
             fresh=fresh,
+            confirmation=ctx.confirmation,
         )
     except ProviderError as exc:
         logger.warning("Free slots unavailable for calendar %s: %s", calendar.calendar_id, exc)

@@ -37,6 +37,8 @@ class DayOffer:
     # By real instant (UTC): the two 1:30 AMs of a fall-back night are equal as local times in one zone.
     fates: dict[datetime, tuple[datetime, str]] = field(default_factory=dict)
     note: str = ""
+    # The one offer of a cached day's parse, shared by every request that reads it (offers_for_days).
+    kept: bool = False
 
     def note_fate(self, moment: datetime, fate: str) -> None:
         self.fates.setdefault(instant(moment), (moment, fate))
@@ -78,6 +80,28 @@ def _kept(moments: list[datetime], key: tuple, work):
     if len(_per_parse) >= KEPT_PER_PARSE:  # a crude bound, like voice.live.slots' parsed days
         _per_parse.clear()
     _per_parse[key] = (parsed, value)
+    return value
+
+
+# What is worked out from an answer's days alone (what is said, what is recorded), kept while each of them is a
+# kept offer: (what, ..., ids of the offers) -> (the offers, kept alive so their ids are not reused; the value).
+_per_offers: dict[tuple, tuple[tuple, object]] = {}
+
+
+def kept_for_offers(offers: list[DayOffer], key: tuple, work):
+    """work()'s value, worked out once for every request answered from the same kept offers (DayOffer.kept:
+    each the one offer of a cached day's parse, never changed), each time otherwise. The value is shared:
+    those who read it never change it."""
+    if not offers or not all(offer.kept for offer in offers):
+        return work()
+    key = (*key, *map(id, offers))
+    known = _per_offers.get(key)
+    if known is not None and all(a is b for a, b in zip(known[0], offers, strict=True)):
+        return known[1]
+    value = work()
+    if len(_per_offers) >= KEPT_PER_PARSE:  # a crude bound, like the offers' own
+        _per_offers.clear()
+    _per_offers[key] = (tuple(offers), value)
     return value
 
 
@@ -128,7 +152,9 @@ def offers_for_days(
             # Nothing too soon that day (no later day ever has): the same offer for every such request while
             # the day's cached slots stay the same. Shared, so never changed by those who read it.
             key = ("offer", day, part, span, step, bool(hours))
-            offers.append(_kept(moments, key, partial(_day_offer, day, moments, earliest, part, span, step, hours)))
+            kept = hasattr(moments, "parsed")
+            work = partial(_day_offer, day, moments, earliest, part, span, step, hours, kept=kept)
+            offers.append(_kept(moments, key, work))
         else:
             offers.append(_day_offer(day, moments, earliest, part, span, step, hours))
     return offers
@@ -138,11 +164,11 @@ def _opening(day: date, span: tuple[time, time], moments: list[datetime]) -> dat
     return datetime.combine(day, span[0], moments[0].tzinfo)
 
 
-def _day_offer(day, moments, earliest, part, span, step, hours) -> DayOffer:
+def _day_offer(day, moments, earliest, part, span, step, hours, *, kept: bool = False) -> DayOffer:
     """One day of offers_for_days."""
     bookable = [m for m in moments if m >= earliest]
     chosen = {instant(m) for m in well_spread([m for m in bookable if in_part_of_day(m, part)])}
-    offer = DayOffer(day=day)
+    offer = DayOffer(day=day, kept=kept)
     left_out = 0
     for moment in moments:
         if moment < earliest:

@@ -2,6 +2,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from time import monotonic
 from zoneinfo import ZoneInfo
 
@@ -33,10 +34,13 @@ from voice.live.caller import (
     caller_facts,
     caller_facts_key,
 )
-from voice.live.records import call_start_queue, tool_call_record_queue, tool_call_record_write
+from voice.live.records import WRITTEN_IN_REQUEST, call_start_queue, tool_call_record_queue, tool_call_record_write
 from voice.live.setup import (
+    CONFIRMED,
     AgencyAuth,
     AssistantSetup,
+    Confirmation,
+    SetupStale,
     assistant_setup,
     assistant_setup_build,
     number_assistant_recall,
@@ -45,7 +49,7 @@ from voice.live.setup import (
     number_setup_known,
 )
 from voice.live.speech import single_line
-from voice.live.tools import TOOLS, CalendarChoice, CallContext, ToolFailure
+from voice.live.tools import ASKS_THE_CACHE_FIRST, TOOLS, CalendarChoice, CallContext, ToolFailure
 from voice.models import Call, PhoneNumber
 
 logger = logging.getLogger(__name__)
@@ -76,7 +80,12 @@ def message_asked_at(message: dict) -> datetime:
 
 
 def call_context(
-    *, setup: AssistantSetup, caller: str, call_loader: Callable[[], Call | None], asked_at: datetime | None = None
+    *,
+    setup: AssistantSetup,
+    caller: str,
+    call_loader: Callable[[], Call | None],
+    asked_at: datetime | None = None,
+    confirmation: Confirmation = CONFIRMED,
 ) -> CallContext:
     if not setup.ghl_connected:
         raise ToolFailure(NOT_SET_UP)
@@ -85,6 +94,7 @@ def call_context(
     @contextmanager
     def ghl_factory() -> Iterator[GhlClient]:
         # Entered only when GHL is called: a warm availability answer never reads the token.
+        confirmation.now()
         remaining = max(TOOL_BUDGET_SECONDS - (monotonic() - started), 0.5)
         try:
             with ghl_client_for(client_id=setup.client_id, deadline_seconds=remaining) as ghl:
@@ -106,6 +116,7 @@ def call_context(
         now=clock_now(),
         asked_at=asked_at,
         business_hours=setup.business_hours,
+        confirmation=confirmation,
     )
 
 
@@ -119,6 +130,8 @@ def _answer_one(context: CallContext | None, invocation, failure: str) -> tuple[
         return "", f"I can't do {invocation.name or 'that'} on this call.", {}
     if invocation.arguments_error:
         return "", "Sorry, I didn't catch that. Could you say it again?", {}
+    if invocation.name not in ASKS_THE_CACHE_FIRST:
+        context.confirmation.now()  # a tool that may act from its first step starts on a confirmed setup
     context.details = {}
     try:
         return single_line(tool(context, invocation.arguments, tool_call_id=invocation.id)), "", context.details
@@ -126,14 +139,26 @@ def _answer_one(context: CallContext | None, invocation, failure: str) -> tuple[
         return "", single_line(str(exc)), context.details
 
 
-def tool_calls_answer(*, auth: AgencyAuth, message: dict) -> dict:
-    """Vapi's `{"results": [...]}`: one per tool call, in order, never an HTTP error."""
+def tool_calls_answer(
+    *,
+    auth: AgencyAuth,
+    message: dict,
+    confirmation: Confirmation = CONFIRMED,
+    afterwards: list[Callable[[], None]] | None = None,
+) -> dict:
+    """Vapi's `{"results": [...]}`: one per tool call, in order, never an HTTP error.
+
+    Under an unconfirmed `auth` (voice.live.setup.Confirmation) it raises SetupStale, having done nothing, when
+    the setup it started on is not current; the answer is returned only once confirmed. With `afterwards`, the
+    records that wait for nobody (not a booking's, a reschedule's or a cancellation's) are left there as work
+    for after the answer is sent (voice.live.api.AnswerThen), not written while the caller waits."""
     agency = auth.agency
-    setup = _setup_unless_unreachable(auth=auth, message=message)
+    setup = _setup_unless_unreachable(auth=auth, message=message, confirmation=confirmation)
     vapi_call_id = message_call_id(message)
     loaded: dict[str, Call | None] = {}
 
     def call_loader() -> Call | None:
+        confirmation.now()
         if "call" not in loaded:
             loaded["call"] = call_upsert_by_ids(
                 agency=agency,
@@ -148,7 +173,11 @@ def tool_calls_answer(*, auth: AgencyAuth, message: dict) -> dict:
     if setup is not None:
         try:
             context = call_context(
-                setup=setup, caller=message_caller_number(message), call_loader=call_loader, asked_at=asked_at
+                setup=setup,
+                caller=message_caller_number(message),
+                call_loader=call_loader,
+                asked_at=asked_at,
+                confirmation=confirmation,
             )
         except ToolFailure as exc:
             failure = str(exc)
@@ -160,9 +189,12 @@ def tool_calls_answer(*, auth: AgencyAuth, message: dict) -> dict:
         started = monotonic()
         try:
             result, error, details = _answer_one(context, invocation, failure)
+        except SetupStale:
+            raise  # nothing done yet: the request starts again on a confirmed setup
         except Exception:  # a bug must not become silence on the phone: logged with context, answered as error
             logger.exception("Tool %s crashed on call %s", invocation.name, vapi_call_id)
             result, error, details = "", CRASHED, {}
+        confirmation.now()  # before anything is recorded or answered
         elapsed_ms = int((monotonic() - started) * 1000)
         if error:
             logger.warning("Tool %s answered an error in %s ms: %s", invocation.name, elapsed_ms, error)
@@ -175,30 +207,34 @@ def tool_calls_answer(*, auth: AgencyAuth, message: dict) -> dict:
                 "asked_at": asked_at,
                 "details": details,
             }
-            queued = loaded.get("call") is None and tool_call_record_queue(
+            recording = partial(
+                _record_queued_else_written,
                 agency_id=agency.pk,
                 vapi_call_id=vapi_call_id,
-                assistant_id=setup.assistant_id if setup else None,
-                client_id=setup.client_id if setup else None,
+                setup=setup,
                 caller=message_caller_number(message),
-                **record,
+                call_loader=call_loader,
+                loaded=loaded,
+                by_call_id=(by_call_id, [agency.pk, vapi_call_id]),
+                record=record,
             )
-            if not queued:
-                _record(
-                    call_loader=call_loader, loaded=loaded, by_call_id=(by_call_id, [agency.pk, vapi_call_id]), **record
-                )
+            if afterwards is not None and invocation.name not in WRITTEN_IN_REQUEST:
+                afterwards.append(recording)
+            else:
+                recording()
         entry = {"toolCallId": invocation.id, "name": invocation.name}
         entry["error" if error else "result"] = error or result
         results.append(entry)
+    confirmation.now()  # made by now unless there was no tool call: the answer leaves on a confirmed setup
     if vapi_call_id and not any(i.id for i in invocations):
         _call_remember(call_loader=call_loader, vapi_call_id=vapi_call_id)
     _first_answer_with_context(setup=setup, message=message, results=results)
     return {"results": results}
 
 
-def _setup_unless_unreachable(*, auth: AgencyAuth, message: dict) -> AssistantSetup | None:
+def _setup_unless_unreachable(*, auth: AgencyAuth, message: dict, confirmation: Confirmation) -> AssistantSetup | None:
     try:
-        return assistant_setup(auth=auth, message=message)
+        return assistant_setup(auth=auth, message=message, confirmation=confirmation)
     except DATABASE_UNREACHABLE:
         logger.warning("Database unreachable and the assistant's setup not cached: tools answer an apology")
         return None
@@ -210,6 +246,23 @@ def _call_remember(*, call_loader, vapi_call_id: str) -> None:
         call_loader()
     except DATABASE_UNREACHABLE:
         logger.warning("Database unreachable: call %s not upserted from its tool calls", vapi_call_id)
+
+
+def _record_queued_else_written(
+    *, agency_id: int, vapi_call_id: str, setup, caller: str, call_loader, loaded: dict, by_call_id, record: dict
+) -> None:
+    """The tool call's audit row: queued for the batch writer while the call is not loaded, else (or when Redis
+    refuses it, or for a tool that changed something: voice.live.records) written at once."""
+    queued = loaded.get("call") is None and tool_call_record_queue(
+        agency_id=agency_id,
+        vapi_call_id=vapi_call_id,
+        assistant_id=setup.assistant_id if setup else None,
+        client_id=setup.client_id if setup else None,
+        caller=caller,
+        **record,
+    )
+    if not queued:
+        _record(call_loader=call_loader, loaded=loaded, by_call_id=by_call_id, **record)
 
 
 def _record(*, call_loader, loaded: dict, by_call_id: tuple[str, list], **record) -> None:
@@ -225,9 +278,10 @@ def _record(*, call_loader, loaded: dict, by_call_id: tuple[str, list], **record
         logger.warning("Database unreachable: audit row of tool call %s dropped", record["invocation"].id)
 
 
-def function_call_answer(*, auth: AgencyAuth, message: dict) -> dict:
-    """Legacy `function-call`: Vapi reads `{"result": "..."}` (reference §5.2); a failure is spoken there too."""
-    results = tool_calls_answer(auth=auth, message=message)["results"]
+def function_call_answer(*, auth: AgencyAuth, message: dict, **answering) -> dict:
+    """Legacy `function-call`: Vapi reads `{"result": "..."}` (reference §5.2); a failure is spoken there too.
+    `answering`: tool_calls_answer's confirmation and afterwards."""
+    results = tool_calls_answer(auth=auth, message=message, **answering)["results"]
     first = results[0] if results else {}
     return {"result": first.get("result") or first.get("error") or ""}
 

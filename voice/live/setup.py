@@ -10,6 +10,15 @@ Each process also keeps the entries it read in memory, trusted only while the ca
 generation under a small key of its own: a warm tool call then costs one short GET for the whole setup,
 and an invalidation (or a cache that is down, whose GET answers nothing) sends it back to the cache or the
 database at once.
+
+A request for an agency this process remembers need not even wait for that GET alone: it may start on the
+memory copy unconfirmed (`agency_auth_remembered`) with a `Confirmation` owed, which rides along with the
+request's first cache read (an availability answer's slots MGET, voice.live.slots) or is made alone (one GET)
+before anything acts: no GHL call, no write, no record, no answer leaves the process unconfirmed. A generation
+that moved (or a cache that answers nothing) raises SetupStale: the memory copy is dropped and the request
+starts again from the top on the confirmed path (`agency_auth`). A rotated secret thus never answers one more
+request: its rotation forgets the generation (agency_live_forget), so the request it authenticated is
+refused on the confirmed path.
 """
 
 import hashlib
@@ -65,6 +74,42 @@ class AssistantSetup:
     call_start: str = CallStart.CALLER_CONTEXT  # the client's choice; FASTEST_PICKUP: context in the first tool answer
 
 
+class SetupStale(Exception):
+    """This process's memory copy of an agency's auth and setups is not the cache's generation (or the cache did
+    not answer): nothing was done with it, and the request starts again on the confirmed path."""
+
+
+@dataclass(eq=False, slots=True)  # one per request, compared by identity
+class Confirmation:
+    """The check a request owes before acting on this process's memory copy of an agency's auth and setups: that
+    the cache still holds the copy's generation. One per request; `done` once made (a confirmed path's is done
+    from the start). `keys` and `settle` let a cache read the request makes anyway carry it (voice.live.slots);
+    `now` makes it alone, one GET. Either raises SetupStale when the generation is not the copy's."""
+
+    key: str = ""
+    generation: str = ""
+    done: bool = True
+
+    def keys(self) -> list[str]:
+        return [] if self.done else [self.key]
+
+    def settle(self, values: dict) -> None:
+        """Settles the check from a read that included `keys()` (their values; a key missing is a miss)."""
+        if self.done:
+            return
+        if values.get(self.key) != self.generation:
+            raise SetupStale(self.key)
+        self.done = True
+
+    def now(self) -> None:
+        if not self.done:
+            self.settle({self.key: cache.get(self.key)})
+
+
+# The confirmation of a request on the confirmed path (agency_auth): made already, never changed.
+CONFIRMED = Confirmation()
+
+
 def _auth_key(public_id) -> str:
     return f"vapi:live:{public_id}"
 
@@ -82,6 +127,21 @@ def _remember(key, value) -> None:
     if len(_memory) >= MEMORY_ENTRIES:  # a crude bound: a full memory starts again from the cache
         _memory.clear()
     _memory[key] = value
+
+
+def agency_auth_remembered(*, public_id: UUID) -> tuple[AgencyAuth, Confirmation] | None:
+    """This process's memory copy of the agency's auth, unconfirmed, with the Confirmation the request owes before
+    it acts on it (module docstring); None when this process remembers nothing of the agency. No I/O."""
+    known = _memory.get(_auth_key(public_id))
+    if known is None:
+        return None
+    return known, Confirmation(key=_generation_key(public_id), generation=known.generation, done=False)
+
+
+def agency_auth_drop(*, public_id: UUID) -> None:
+    """Forgets this process's memory copy of the agency's auth (its setups, kept under its generation, become
+    unreachable with it): after SetupStale, the confirmed path reads the cache or the database."""
+    _memory.pop(_auth_key(public_id), None)
 
 
 def agency_auth(*, public_id: UUID) -> AgencyAuth | None:
@@ -126,13 +186,21 @@ def assistant_setup_build(assistant: Assistant) -> AssistantSetup:
     )
 
 
-def assistant_setup(*, auth: AgencyAuth, message: dict) -> AssistantSetup | None:
-    """The setup of the agency's assistant the message is about (by Vapi id, else our metadata); None if none."""
+def assistant_setup(
+    *, auth: AgencyAuth, message: dict, confirmation: Confirmation = CONFIRMED
+) -> AssistantSetup | None:
+    """The setup of the agency's assistant the message is about (by Vapi id, else our metadata); None if none.
+    This process's copy is taken under an unconfirmed `auth` too (what acts on it confirms first); anything
+    more (the cache, the database) only once the `confirmation` is made."""
     references = assistant_references(message)
     if not references:
         return None
     key = _setup_key(auth, references)
-    # The generation was just checked against the cache (agency_auth): a copy under it is current.
+    setup = _memory.get(key)
+    if setup is not None:
+        return setup
+    confirmation.now()
+    # The generation is now checked against the cache: a copy under it is current.
     setup = _known(key)
     if setup is not None:
         return setup

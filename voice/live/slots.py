@@ -5,6 +5,9 @@ fetched into the cache (per client and calendar, short-lived). A booking, or a G
 webhook, bumps the calendar's cache version; each cached day carries the version it was fetched
 under, so stale slots are never offered after a change.
 Bookings themselves always re-check with GHL (`fresh=True`).
+
+A live call's cached read may also carry the check that the call's setup, taken from this process's memory, is
+still current (a `confirmation`, voice.live.setup.Confirmation): one round trip then answers both.
 """
 
 import logging
@@ -117,17 +120,29 @@ def slots_from_ghl(*, ghl, calendar_id: str, tz: ZoneInfo, first_day: date, days
 
 
 def slots_for_days(
-    *, ghl_factory, client_id: int, calendar_id: str, tz: ZoneInfo, first_day: date, days: int, fresh: bool = False
+    *,
+    ghl_factory,
+    client_id: int,
+    calendar_id: str,
+    tz: ZoneInfo,
+    first_day: date,
+    days: int,
+    fresh: bool = False,
+    confirmation=None,
 ) -> dict[date, list[datetime]]:
     """Free slots per day, from the cache when every asked day is there under the calendar's current
-    version (one round trip reads both), else one GHL call for the range."""
+    version (one round trip reads both, and settles the `confirmation` when one is owed: it raises SetupStale
+    before anything else happens), else one GHL call for the range."""
     version_key = _version_key(client_id, calendar_id)
     wanted = [first_day + timedelta(days=i) for i in range(days)]
     keys = {day: _day_key(client_id, calendar_id, day) for day in wanted}
     if fresh:
         version = cache.get(version_key, "0")
     else:
-        cached = cache.get_many([version_key, *keys.values()])
+        riding = confirmation.keys() if confirmation is not None else []
+        cached = cache.get_many([version_key, *riding, *keys.values()])
+        if riding:
+            confirmation.settle(cached)
         version = cached.get(version_key, "0")
         # A day written under another version (before a booking or a GHL change) is a miss.
         days_cached = {day: cached[key][1] for day, key in keys.items() if cached.get(key, ("",))[0] == version}

@@ -6,6 +6,7 @@ A `ToolFailure` carries a speakable apology; the endpoint answers it in `error` 
 """
 
 from datetime import timedelta
+from functools import partial
 
 from voice.live import explanations
 from voice.live.booking import book_appointment
@@ -26,7 +27,7 @@ from voice.live.speech import (
 )
 
 # Re-exported for the endpoint (voice.live.services), which builds the context and answers failures.
-__all__ = ["TOOLS", "CalendarChoice", "CallContext", "ToolFailure"]
+__all__ = ["ASKS_THE_CACHE_FIRST", "TOOLS", "CalendarChoice", "CallContext", "ToolFailure"]
 
 MAX_RANGE_DAYS = 7
 LOOKAHEAD_DAYS = 14
@@ -40,6 +41,15 @@ def _offers(ctx: CallContext, calendar: CalendarChoice, first_day, days: int, pa
         hours=ctx.business_hours,
         minutes=calendar.minutes,
     )
+
+
+def _openings_said(calendar: str, part: str, asked: list) -> tuple[str, dict] | None:
+    """The answer for days with openings and its record (explanations); None when they have none."""
+    offered = explanations.offered_times(asked)
+    if not offered:
+        return None
+    details = explanations.availability_details(calendar=calendar, part=part, asked=asked)
+    return single_line(f"For {calendar}, I have {spoken_slots(offered[:6])}."), details
 
 
 def check_availability(ctx: CallContext, args: dict, **_) -> str:
@@ -57,10 +67,12 @@ def check_availability(ctx: CallContext, args: dict, **_) -> str:
     part = str(args.get("part_of_day") or "").lower()
 
     asked = _offers(ctx, calendar, first, days, part)
-    offered = explanations.offered_times(asked)
-    if offered:
-        ctx.details = explanations.availability_details(calendar=calendar.spoken_name, part=part, asked=asked)
-        return single_line(f"For {calendar.spoken_name}, I have {spoken_slots(offered[:6])}.")
+    # The same days' offers are said and recorded the same way for every caller: worked out once per kept offers.
+    work = partial(_openings_said, calendar.spoken_name, part, asked)
+    said = explanations.kept_for_offers(asked, ("said", calendar.spoken_name, part), work)
+    if said is not None:
+        answer, ctx.details = said
+        return answer
     # Nothing then: look ahead for the next openings rather than leaving the caller with a no.
     ahead = _offers(ctx, calendar, first + timedelta(days=days), LOOKAHEAD_DAYS, "")
     later = next((offer.offered for offer in ahead if offer.offered), [])
@@ -70,6 +82,10 @@ def check_availability(ctx: CallContext, args: dict, **_) -> str:
         return single_line(f"I don't have anything {asked}. The next openings are {spoken_slots(later)}.")
     return "I'm sorry, I don't see any openings in the next two weeks."
 
+
+# Tools whose first step that could act is the cached slots' read, which carries the check still owed on a setup
+# taken from this process's memory (voice.live.setup.Confirmation). Every other tool is started confirmed.
+ASKS_THE_CACHE_FIRST = frozenset({"check_availability"})
 
 TOOLS = {
     "check_availability": check_availability,

@@ -186,3 +186,31 @@ def _same_parse(cached):
     day = slots.ParsedDay(cached)
     day.parsed = cached.parsed
     return day
+
+
+@pytest.mark.django_db
+def test_the_same_cached_day_is_said_and_recorded_for_each_way_it_is_asked(live, client):
+    """What is said from a cached day is worked out once per way of asking (explanations.kept_for_offers): the
+    part of the day and the calendar's spoken name still change the answer and its record."""
+    tuesday = next_weekday()
+
+    def ask(tool_id, part, service="cleaning"):
+        args = {"date": tuesday.isoformat(), "part_of_day": part, "service": service}
+        message = tool_calls((tool_id, "check_availability", args))
+        (answer,) = tool_results(vapi_post(client, live.url, message))
+        return answer["result"], ToolCallRecord.objects.get(tool_call_id=tool_id).details
+
+    morning, morning_details = ask("c1", "morning")
+    afternoon, afternoon_details = ask("c2", "afternoon")
+    again, again_details = ask("c3", "morning")
+    assert " 9 AM" in morning and "PM" not in morning
+    assert " 9 AM" not in afternoon and "PM" in afternoon
+    assert (again, again_details) == (morning, morning_details)
+    assert afternoon_details["part_of_day"] == "afternoon" and again_details["part_of_day"] == "morning"
+
+    calendar = live.assistant.calendars.get(spoken_name="cleaning")
+    calendar.spoken_name = "deep cleaning"
+    calendar.save()
+    renamed, renamed_details = ask("c4", "morning", "deep cleaning")
+    assert renamed == morning.replace("For cleaning,", "For deep cleaning,")
+    assert renamed_details["calendar"] == "deep cleaning"
