@@ -97,10 +97,11 @@ class Finishes:
     """The finishing UPDATEs of a batch's claims, collected and written at flush as one UPDATE per set of columns
     written: a column every row gives the same value is set plainly, one whose values differ (a write-back's
     contact, tags and fields) by a CASE on the row's key. `fixed(fields, now)` gives the columns every finish
-    writes beside its own (the claim released), `now` being the flush's."""
+    writes beside its own (the claim released), `now` being the flush's; `only`, which rows it may write."""
 
-    def __init__(self, model, key: str, fixed):
+    def __init__(self, model, key: str, fixed, *, only: Q | None = None):
         self.model, self.key, self.fixed, self.rows = model, key, fixed, []
+        self.only = only or Q()  # the rows it may write (for outcomes recorded without a claim)
 
     def __call__(self, row_id: int, **fields) -> None:
         self.rows.append((row_id, fields))
@@ -113,7 +114,7 @@ class Finishes:
         for columns, rows in grouped.items():
             ids = [row_id for row_id, _ in rows]
             update = {column: self._value(column, rows) for column in columns}
-            self.model.objects.filter(**{f"{self.key}__in": ids}).update(**update)
+            self.model.objects.filter(self.only, **{f"{self.key}__in": ids}).update(**update)
         self.rows = []
 
     def _value(self, column: str, rows: list):

@@ -58,25 +58,32 @@ def followups_run(batch: dict, deadline: float) -> None:
     from voice.models import Call, CallWriteBack
     from voice.proof.services import call_proof_check, calls_proof_first_check
     from voice.proof.tasks import call_proof_task
-    from voice.writeback.services import writeback_claimed_write, writeback_finished, writebacks_claim
+    from voice.writeback.services import writeback_claimed_write, writeback_finished, writeback_free, writebacks_claim
     from voice.writeback.tasks import call_writeback_task
 
     kinds = {kind: list(dict.fromkeys(batch.get(kind) or [])) for kind in ("note", "proof", "writeback")}
     ids = {call_id for call_ids in kinds.values() for call_id in call_ids}
     calls = Call.objects.select_related("agency", "client").defer(*notes.UNREAD).in_bulk(ids)
     notes.booked_contacts_batch(ids)
-    # A client with no usable GHL connection gets no log now (the sweeper writes it once it is connected): its
-    # calls' logs are not claimed, rather than claimed and released with nothing done.
-    connected = {
-        client_id: notes.ghl_connected(client_id)
-        for client_id in {calls[i].client_id for i in kinds["note"] if i in calls and calls[i].client_id}
-    }
+    # A client with no usable GHL connection gets nothing written now (the sweepers write it once it is
+    # connected): its calls' logs and write-backs are not claimed, rather than claimed and released with nothing
+    # done. Each write-back still records why it waits (or why it is skipped), only where no worker holds it.
+    followed = [i for i in kinds["note"] + kinds["writeback"] if i in calls and calls[i].client_id]
+    connected = {client_id: notes.ghl_connected(client_id) for client_id in {calls[i].client_id for i in followed}}
+
+    def reachable(call_id: int) -> bool:
+        return call_id in calls and bool(connected.get(calls[call_id].client_id))
+
     now = timezone.now()
-    with transaction.atomic():  # both claims in one commit, made before GHL is asked
-        noted = notes.notes_claim([i for i in kinds["note"] if i in calls and connected.get(calls[i].client_id)], now)
-        written = writebacks_claim(kinds["writeback"], now)
+    to_note, to_write = [i for i in kinds["note"] if reachable(i)], [i for i in kinds["writeback"] if reachable(i)]
+    noted, written = set(), set()
+    if to_note or to_write:
+        with transaction.atomic():  # both claims in one commit, made before GHL is asked
+            noted, written = notes.notes_claim(to_note, now), writebacks_claim(to_write, now)
+    waiting = [i for i in kinds["writeback"] if i in calls and calls[i].client_id and not reachable(i)]
     note_finish = notes.Finishes(Call, "pk", lambda fields, now: {"note_claimed_at": None})
     writeback_finish = notes.Finishes(CallWriteBack, "call_id", writeback_finished)
+    writeback_unclaimed = notes.Finishes(CallWriteBack, "call_id", writeback_finished, only=writeback_free(now))
     failed: list = []
     left: dict = {}
 
@@ -95,11 +102,13 @@ def followups_run(batch: dict, deadline: float) -> None:
         for i in kinds["writeback"]
         if i in written
     ]
+    todo += [("writeback", i, writeback_claimed_write, writeback_unclaimed, call_writeback_task) for i in waiting]
 
     def flush() -> None:
         with transaction.atomic():  # the outcomes of both kinds in one commit
             note_finish.flush()
             writeback_finish.flush()
+            writeback_unclaimed.flush()
 
     flushed = time.monotonic()
     for done, (kind, call_id, run, finish, alone) in enumerate(todo):

@@ -96,6 +96,11 @@ def writebacks_claim(call_ids, now: datetime) -> set[int]:
     )
 
 
+def writeback_free(now: datetime) -> Q:
+    """The write-backs no live worker holds: pending, or claimed by a worker that died."""
+    return Q(status=WriteBackStatus.PENDING) | Q(status=WriteBackStatus.WORKING, claimed_at__lt=now - CLAIM_STALE_AFTER)
+
+
 def writeback_finished(fields: dict, now: datetime) -> dict:
     """What _finish writes beside the outcome's own columns (for a batch's Finishes, at its flush)."""
     done = fields["status"] in (WriteBackStatus.DONE, WriteBackStatus.FAILED, WriteBackStatus.SKIPPED)

@@ -258,13 +258,21 @@ def test_a_client_without_ghl_has_its_logs_left_unclaimed_and_written_once_it_is
     batch, ids = _drained()
     connection = GhlConnection.objects.get()
     GhlConnection.objects.filter(pk=connection.pk).update(status=ConnectionStatus.NEEDS_RECONNECT)
+    held = timezone.now()
+    CallWriteBack.objects.filter(call_id=ids[0]).update(status=WriteBackStatus.WORKING, claimed_at=held)
     call_followups_task(batch)
     calls = Call.objects.filter(pk__in=ids)
     assert [(c.note_attempts, c.note_claimed_at, c.note_error) for c in calls] == [(0, None, "")] * len(CALLS), (
         "nothing was attempted: no attempt counted, no claim left, no error shown"
     )
     assert not _calls_logged()
-    assert _writebacks() == [WriteBackStatus.PENDING] * len(CALLS), "each write-back waits with its reason"
+    waiting = CallWriteBack.objects.filter(call_id__in=ids[1:])
+    assert {(w.status, w.attempts, w.claimed_at) for w in waiting} == {(WriteBackStatus.PENDING, 0, None)}
+    assert all("GoHighLevel" in w.detail for w in waiting), "each write-back shows why it waits"
+    other = CallWriteBack.objects.get(call_id=ids[0])
+    assert (other.status, other.claimed_at, other.detail) == (WriteBackStatus.WORKING, held, ""), (
+        "a write-back another worker holds is left to it"
+    )
 
     GhlConnection.objects.filter(pk=connection.pk).update(status=ConnectionStatus.CONNECTED)
     for call_id in ids:  # what the sweeper enqueues once the client is connected again
