@@ -192,7 +192,13 @@ class GhlClient:
         self.location_id = location_id  # the location the token is for, when one is
         self.http = _http(access_token=access_token, deadline_seconds=deadline_seconds)
         self.access_token = access_token
-        self.token_renew = token_renew
+        self.token_renew = self._token_renew = token_renew
+
+    def rearm(self, *, deadline_seconds: float | None) -> None:
+        """For the next unit of work on a client kept open (one per client for a follow-up batch): its own
+        deadline from now, as a new client would have, and its own one token renewal."""
+        self.http.deadline = None if deadline_seconds is None else monotonic() + deadline_seconds
+        self.token_renew = self._token_renew
 
     def __enter__(self):
         return self

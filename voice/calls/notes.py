@@ -13,17 +13,18 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 
-from agencyhub.memo import memoized
+from agencyhub.memo import memo_active, memo_enter, memoized
 from integrations.ghl.errors import GhlNotConnectedError, GhlScopeMissing, GhlValidationError
 from integrations.ghl.models import ConnectionStatus
 from integrations.ghl.selectors import conversation_provider_for_agency
 from integrations.ghl.tokens import ghl_client_for
 from integrations.http import ProviderError
-from voice.models import Call
+from voice.models import Booking, Call
 
 logger = logging.getLogger(__name__)
 
@@ -93,46 +94,120 @@ def _note_finish(call_id: int, **fields) -> None:
 
 
 class Finishes:
-    """The finishing UPDATEs of a batch's claims, collected and written as one per distinct outcome (flush); an
-    outcome whose values cannot be grouped (lists, dicts) is written at once. `fixed(fields)` gives the columns
-    every finish writes beside its own (the claim released)."""
+    """The finishing UPDATEs of a batch's claims, collected and written at flush as one UPDATE per set of columns
+    written: a column every row gives the same value is set plainly, one whose values differ (a write-back's
+    contact, tags and fields) by a CASE on the row's key. `fixed(fields, now)` gives the columns every finish
+    writes beside its own (the claim released), `now` being the flush's; `only`, which rows it may write."""
 
-    def __init__(self, model, key: str, fixed):
-        self.model, self.key, self.fixed, self.groups = model, key, fixed, {}
+    def __init__(self, model, key: str, fixed, *, only: Q | None = None):
+        self.model, self.key, self.fixed, self.rows = model, key, fixed, []
+        self.only = only or Q()  # the rows it may write (for outcomes recorded without a claim)
 
     def __call__(self, row_id: int, **fields) -> None:
-        outcome = tuple(sorted(fields.items()))
-        try:
-            self.groups.setdefault(outcome, []).append(row_id)
-        except TypeError:
-            self.model.objects.filter(**{self.key: row_id}).update(**self.fixed(fields), **fields)
+        self.rows.append((row_id, fields))
 
     def flush(self) -> None:
-        for outcome, ids in self.groups.items():
-            fields = dict(outcome)
-            self.model.objects.filter(**{f"{self.key}__in": ids}).update(**self.fixed(fields), **fields)
-        self.groups = {}
+        now, grouped = timezone.now(), {}
+        for row_id, fields in self.rows:
+            values = {**self.fixed(fields, now), **fields}
+            grouped.setdefault(tuple(sorted(values)), []).append((row_id, values))
+        for columns, rows in grouped.items():
+            ids = [row_id for row_id, _ in rows]
+            update = {column: self._value(column, rows) for column in columns}
+            self.model.objects.filter(self.only, **{f"{self.key}__in": ids}).update(**update)
+        self.rows = []
+
+    def _value(self, column: str, rows: list):
+        first = rows[0][1][column]
+        if all(_same(values[column], first) for _, values in rows):
+            return first
+        field = self.model._meta.get_field(column)
+        # As QuerySet.bulk_update writes per-row values: a CASE on the key, cast to the column's type.
+        whens = [
+            When(
+                **{self.key: row_id},
+                then=v if hasattr(v := values[column], "resolve_expression") else Value(v, output_field=field),
+            )
+            for row_id, values in rows
+        ]
+        case = Case(*whens, output_field=field)
+        return Cast(case, output_field=field) if connection.features.requires_casted_case_in_updates else case
+
+
+def _same(a, b) -> bool:
+    """Equal values of the same type (1 and True, or an F() and a value, are not the same value to write)."""
+    return type(a) is type(b) and a == b
 
 
 @contextmanager
 def ghl_client_known(*, client_id: int, deadline_seconds: float) -> Iterator:
-    """ghl_client_for, except that within a memo_scope (a follow-up batch) a client found not connected is not
-    asked again: its other calls of the batch get the same GhlNotConnectedError without a query."""
+    """ghl_client_for, except that within a memo_scope (a follow-up batch) each client's GHL client is opened once
+    (its connection read, its token checked, its HTTP client built) and kept for the batch's other calls, each
+    of which gets its own deadline and its own token renewal as a new client would; and a client found not
+    connected is not asked again: its other calls get the same GhlNotConnectedError without a query."""
+    if not memo_active():
+        with ghl_client_for(client_id=client_id, deadline_seconds=deadline_seconds) as ghl:
+            yield ghl
+        return
     known = memoized(("ghl_not_connected", client_id), dict)
     if "error" in known:
         raise known["error"]
     try:
-        with ghl_client_for(client_id=client_id, deadline_seconds=deadline_seconds) as ghl:
-            yield ghl
+        ghl = memo_enter(
+            ("ghl_client", client_id),
+            lambda: ghl_client_for(client_id=client_id, deadline_seconds=deadline_seconds),
+        )
+        ghl.rearm(deadline_seconds=deadline_seconds)
+        yield ghl
     except GhlNotConnectedError as exc:
         known["error"] = exc
         raise
 
 
+def ghl_connected(client_id: int) -> bool:
+    """Within a follow-up batch: False when the client has no usable GHL connection (its calls' logs need not
+    be claimed: there is nothing to write them to yet, and the sweeper writes them once it is connected). The
+    client opened here is the one its calls then use. Any other failure is left to each call's own attempt."""
+    try:
+        with ghl_client_known(client_id=client_id, deadline_seconds=30):
+            return True
+    except GhlNotConnectedError:
+        return False
+    except Exception:  # noqa: BLE001 - each call meets it again in its own attempt, which retries it alone
+        return True
+
+
+def booked_contacts_batch(call_ids: Iterable[int]) -> None:
+    """Within a follow-up batch: the calls whose booked contact booked_contact_id reads for all of them in one
+    query, the first time one is needed."""
+    memoized(("booked_contacts",), dict)["ids"] = list(call_ids)
+
+
+def booked_contact_id(call: Call) -> str:
+    """The GHL contact the assistant booked the caller as ("" when none): the call's first booking (by id)
+    that has one. Within a follow-up batch, the batch's calls' bookings are read in one query."""
+    batch = memoized(("booked_contacts",), dict)
+    if call.pk not in batch.get("ids", ()):
+        booking = call.bookings.exclude(ghl_contact_id="").order_by("pk").first()
+        return booking.ghl_contact_id if booking else ""
+    if "found" not in batch:
+        found: dict[int, str] = {}
+        rows = (
+            Booking.objects.filter(call_id__in=batch["ids"])
+            .exclude(ghl_contact_id="")
+            .order_by("call_id", "pk")
+            .values_list("call_id", "ghl_contact_id")
+        )
+        for call_id, contact_id in rows:
+            found.setdefault(call_id, contact_id)
+        batch["found"] = found
+    return batch["found"].get(call.pk, "")
+
+
 def _contact_id(ghl, call: Call) -> str:
-    booking = call.bookings.exclude(ghl_contact_id="").first()
-    if booking:
-        return booking.ghl_contact_id
+    booked = booked_contact_id(call)
+    if booked:
+        return booked
     if not call.caller_number:
         return ""
     found = ghl.find_contact_by_phone(location_id=ghl.location_id, phone=call.caller_number)

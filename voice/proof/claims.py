@@ -44,6 +44,12 @@ CLAIM_PATTERNS = (
         ),
     ),
 )
+# Any of them, searched once over a whole turn: a turn with no match anywhere has no sentence that claims (a
+# sentence is a piece of its turn between whitespace, and the patterns look no further than their own words).
+ANY_CLAIM = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in CLAIM_PATTERNS), re.I)
+# "a.m." and "p.m." end no sentence.
+MERIDIEM_DOTS = re.compile(r"\b([ap])\.m\.", re.I)
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # A sentence that says it was not done, or only might be, claims nothing.
 NOT_A_CLAIM = re.compile(r"\b(?:not|never|unable|if|once|whether|would|could)\b|n't\b", re.I)
 TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(am|pm)?\b|\b(noon|midday)\b", re.I)
@@ -124,9 +130,8 @@ def _spoken_days(text: str, call_day: date | None) -> tuple[tuple[int, int], ...
 
 
 def _sentences(text: str) -> list[str]:
-    # "a.m." and "p.m." end no sentence.
-    text = re.sub(r"\b([ap])\.m\.", r"\1m", text, flags=re.I)
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+    text = MERIDIEM_DOTS.sub(r"\1m", text)
+    return [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
 
 
 def sentence_claim(sentence: str, *, call_day: date | None = None) -> SpokenClaim | None:
@@ -153,7 +158,7 @@ def spoken_claims(call: Call, tz: ZoneInfo) -> list[SpokenClaim]:
     call_day = (call.started_at or call.created_at).astimezone(tz).date()
     claims, seen = [], set()
     for turn in conversation_turns(messages=call.messages, transcript=call.transcript):
-        if turn.kind != ASSISTANT:
+        if turn.kind != ASSISTANT or not ANY_CLAIM.search(MERIDIEM_DOTS.sub(r"\1m", turn.text)):
             continue
         for sentence in _sentences(turn.text):
             claim = sentence_claim(sentence, call_day=call_day)

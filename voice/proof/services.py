@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from agencyhub.enqueue import enqueue
 from integrations.ghl.selectors import client_for_location
-from integrations.ghl.tokens import ghl_client_for
 from integrations.http import ProviderError, ProviderNotFound
+from voice.calls.notes import ghl_client_known
 from voice.live.speech import instant, requested_datetime, spoken_moment
 from voice.models import Call, CallProof, MismatchKind, ProofStatus, ToolCallRecord
 from voice.proof import claims as proof_claims
@@ -43,7 +43,8 @@ def _ghl_appointments(*, client_id: int, ids: set[str]) -> dict[str, dict | None
     if not ids:
         return found
     try:
-        with ghl_client_for(client_id=client_id, deadline_seconds=GHL_DEADLINE_SECONDS) as ghl:
+        # In a follow-up batch, the client's one GHL client of the batch, with this check's own deadline.
+        with ghl_client_known(client_id=client_id, deadline_seconds=GHL_DEADLINE_SECONDS) as ghl:
             for event_id in sorted(ids):
                 try:
                     found[event_id] = ghl.get_appointment(event_id=event_id).get("event") or None

@@ -15,7 +15,7 @@ from agencyhub.memo import memoized
 from integrations.ghl.errors import GhlNotConnectedError, GhlScopeMissing, GhlValidationError
 from integrations.ghl.models import ConnectionStatus
 from integrations.http import ProviderError
-from voice.calls.notes import RECONNECT_FOR_SCOPE, UNREAD, claims_take, ghl_client_known
+from voice.calls.notes import RECONNECT_FOR_SCOPE, UNREAD, booked_contact_id, claims_take, ghl_client_known
 from voice.models import Call, CallWriteBack, WriteBackSettings, WriteBackStatus
 from voice.writeback import tasks
 from voice.writeback.selectors import writeback_settings_for
@@ -96,10 +96,15 @@ def writebacks_claim(call_ids, now: datetime) -> set[int]:
     )
 
 
-def writeback_finished(fields: dict) -> dict:
+def writeback_free(now: datetime) -> Q:
+    """The write-backs no live worker holds: pending, or claimed by a worker that died."""
+    return Q(status=WriteBackStatus.PENDING) | Q(status=WriteBackStatus.WORKING, claimed_at__lt=now - CLAIM_STALE_AFTER)
+
+
+def writeback_finished(fields: dict, now: datetime) -> dict:
     """What _finish writes beside the outcome's own columns (for a batch's Finishes, at its flush)."""
     done = fields["status"] in (WriteBackStatus.DONE, WriteBackStatus.FAILED, WriteBackStatus.SKIPPED)
-    return {"claimed_at": None, **({"finished_at": timezone.now()} if done else {})}
+    return {"claimed_at": None, **({"finished_at": now} if done else {})}
 
 
 def _finish(call_id: int, *, status: str, **fields) -> None:
@@ -134,9 +139,9 @@ def _field_values(settings: WriteBackSettings, structured: dict) -> dict[str, tu
 def _contact_id(ghl, call: Call) -> str:
     """The caller's contact: the one the assistant booked for, else found by phone, else created (an upsert, so
     a repeat finds it; an existing contact's own fields are never overwritten)."""
-    booking = call.bookings.exclude(ghl_contact_id="").first()
-    if booking:
-        return booking.ghl_contact_id
+    booked = booked_contact_id(call)
+    if booked:
+        return booked
     found = (ghl.find_contact_by_phone(location_id=ghl.location_id, phone=call.caller_number) or {}).get("contact")
     if not found:
         created = ghl.upsert_contact(location_id=ghl.location_id, phone=call.caller_number, source="AI receptionist")
@@ -171,7 +176,7 @@ def writeback_claimed_write(call: Call, finish=_finish) -> str:
             detail="Nothing to write: no tag for this outcome and no mapped answers.",
         )
         return WriteBackStatus.SKIPPED
-    if not call.caller_number and not call.bookings.exclude(ghl_contact_id="").exists():
+    if not call.caller_number and not booked_contact_id(call):
         finish(call_id, status=WriteBackStatus.SKIPPED, detail="No caller number to find the contact by.")
         return WriteBackStatus.SKIPPED
     written: dict = {"tags": [], "fields": {}}

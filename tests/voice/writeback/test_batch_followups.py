@@ -7,20 +7,29 @@ from unittest import mock
 
 import pytest
 from django.core import mail
+from django.db import connection as db_connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from integrations.ghl import client as ghl_client
-from integrations.ghl.models import GhlAppCredentials
+from integrations.ghl.models import ConnectionStatus, GhlAppCredentials, GhlConnection
+from integrations.ghl.sandbox import GhlSandboxTransport
 from integrations.http import ProviderError
 from integrations.inbox import webhook_drain
 from integrations.sandbox.models import SandboxObject
+from tests.clock import install_fake_clock
+from tests.factories import CallFactory
 from tests.vapi import live_call_setup, next_weekday, vapi_post
 from tests.voice.proof.test_booking_proof import spoken_day
 from tests.voice.writeback.conftest import book, end_of_call
+from voice.calls import notes
+from voice.calls.notes import Finishes
 from voice.calls.tasks import call_followups_task, call_note_task
 from voice.models import Call, CallProof, CallWriteBack, Incident, MismatchKind, ProofStatus, WriteBackStatus
 from voice.proof.services import call_proof_check
 from voice.proof.tasks import call_proof_task
+from voice.writeback.services import writeback_finished
 from voice.writeback.tasks import call_writeback_task
 
 # The batch publishes when its transaction commits: these tests commit for real.
@@ -194,3 +203,113 @@ def test_calls_whose_tools_confirmed_nothing_are_proved_together_as_each_alone(c
         alone = call_proof_check(call_id=proof.call_id)
         assert (alone.status, alone.mismatches) == (proof.status, proof.mismatches)
     assert len(mail.outbox) == 1
+
+
+def test_each_client_gets_one_ghl_client_per_batch_and_each_call_its_own_deadline(stored, monkeypatch):
+    batch, _ids = _drained()
+    clock = install_fake_clock(monkeypatch, "integrations.ghl.client")
+    real_answer = GhlSandboxTransport.handle_request
+
+    def slow_answer(transport, request):  # GHL takes 4 s a request: the batch's calls take far more than 30 s
+        clock.now += 4
+        return real_answer(transport, request)
+
+    opened = []
+    real_init = ghl_client.GhlClient.__init__
+
+    def counted_init(api, **kwargs):
+        opened.append(kwargs.get("location_id"))
+        real_init(api, **kwargs)
+
+    with (
+        mock.patch.object(GhlSandboxTransport, "handle_request", slow_answer),
+        mock.patch.object(ghl_client.GhlClient, "__init__", counted_init),
+        mock.patch.object(call_note_task, "delay") as note_alone,
+        mock.patch.object(call_writeback_task, "delay") as writeback_alone,
+    ):
+        call_followups_task(batch)
+    assert len(opened) == 1, "one GHL client (connection read, token checked, HTTP client built) for the batch"
+    assert clock.now - 1000 > 30, "the batch's GHL requests took longer than one call's deadline"
+    assert not note_alone.called and not writeback_alone.called, "no call ran out of time: each had its own 30 s"
+    assert len(_calls_logged()) == len(CALLS)
+    assert _writebacks() == [WriteBackStatus.DONE] * len(CALLS)
+
+
+def test_a_call_that_runs_out_of_its_own_ghl_time_is_retried_alone_and_the_next_has_its_own(stored, monkeypatch):
+    _batch, ids = _drained()
+    clock = install_fake_clock(monkeypatch, "integrations.ghl.client")
+    real_log = notes._conversation_log
+
+    def slow_for_the_second(ghl, call, **kwargs):
+        if call.pk == ids[1]:
+            clock.now += 31  # GHL kept this call past its 30 s: its next request has no time left
+        return real_log(ghl, call, **kwargs)
+
+    with (
+        mock.patch.object(notes, "_conversation_log", slow_for_the_second),
+        mock.patch.object(call_note_task, "delay") as note_alone,
+    ):
+        call_followups_task({"note": ids})
+    assert note_alone.call_args_list == [mock.call(ids[1])], "only the call out of time, on its own"
+    assert len(_calls_logged()) == 2, "the call after it had its own deadline on the same GHL client"
+
+
+def test_a_client_without_ghl_has_its_logs_left_unclaimed_and_written_once_it_is_connected(stored):
+    batch, ids = _drained()
+    connection = GhlConnection.objects.get()
+    GhlConnection.objects.filter(pk=connection.pk).update(status=ConnectionStatus.NEEDS_RECONNECT)
+    held = timezone.now()
+    CallWriteBack.objects.filter(call_id=ids[0]).update(status=WriteBackStatus.WORKING, claimed_at=held)
+    call_followups_task(batch)
+    calls = Call.objects.filter(pk__in=ids)
+    assert [(c.note_attempts, c.note_claimed_at, c.note_error) for c in calls] == [(0, None, "")] * len(CALLS), (
+        "nothing was attempted: no attempt counted, no claim left, no error shown"
+    )
+    assert not _calls_logged()
+    waiting = CallWriteBack.objects.filter(call_id__in=ids[1:])
+    assert {(w.status, w.attempts, w.claimed_at) for w in waiting} == {(WriteBackStatus.PENDING, 0, None)}
+    assert all("GoHighLevel" in w.detail for w in waiting), "each write-back shows why it waits"
+    other = CallWriteBack.objects.get(call_id=ids[0])
+    assert (other.status, other.claimed_at, other.detail) == (WriteBackStatus.WORKING, held, ""), (
+        "a write-back another worker holds is left to it"
+    )
+
+    GhlConnection.objects.filter(pk=connection.pk).update(status=ConnectionStatus.CONNECTED)
+    for call_id in ids:  # what the sweeper enqueues once the client is connected again
+        call_note_task(call_id)
+        call_note_task(call_id)
+    assert len(_calls_logged()) == len(CALLS), "each logged once"
+
+
+def test_a_batch_records_its_write_backs_each_with_its_own_contact_tags_and_fields_in_one_update():
+    finishes = Finishes(CallWriteBack, "call_id", writeback_finished)
+    rows = {
+        101: {"contact_id": "c-1", "tags": ["ai-booked"], "fields": {"Service": "cleaning"}},
+        102: {"contact_id": "c-2", "tags": [], "fields": {"Service": "repair", "Notes": "x"}},
+    }
+    for call_id, written in rows.items():
+        finishes(call_id, status=WriteBackStatus.DONE, detail="", **written)
+    finishes(103, status=WriteBackStatus.PENDING, detail="GHL is down", attempts=F("attempts") - 1)
+    _writeback_rows(101, 102, 103)
+    with CaptureQueriesContext(db_connection) as captured:
+        finishes.flush()
+    assert len(captured) == 2, "one UPDATE per set of columns written, not one per call"
+    got = {w.call_id: w for w in CallWriteBack.objects.all()}
+    for call_id, written in rows.items():
+        w = got[call_id]
+        assert (w.status, w.contact_id, w.tags, w.fields) == (WriteBackStatus.DONE, *written.values())
+        assert w.claimed_at is None and w.finished_at is not None
+    assert (got[103].status, got[103].detail, got[103].attempts, got[103].finished_at) == (
+        WriteBackStatus.PENDING,
+        "GHL is down",
+        0,
+        None,
+    )
+
+
+def _writeback_rows(*call_ids):
+    for call_id in call_ids:
+        call = CallFactory(pk=call_id)
+        CallWriteBack.objects.create(
+            call=call, client_id=call.client_id, status=WriteBackStatus.WORKING, attempts=1, claimed_at=timezone.now()
+        )

@@ -1,0 +1,42 @@
+"""A turn of the assistant is looked at sentence by sentence only when one of the claim patterns matches it
+somewhere: a turn without claims costs one search. What it finds is what the sentence-by-sentence reading
+finds, "a.m." included."""
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from voice.models import Call
+from voice.proof import claims
+from voice.proof.claims import BOOKED, CANCELLED, RESCHEDULED
+
+SAID = [
+    "Hi, thanks for calling! How can I help?",
+    "Your appointment at 10 a.m. is confirmed. See you then.",
+    "Great news. You're all booked for Tuesday at 3 PM!",
+    "I've moved it from Monday at 9 to Wednesday at 2 PM. Anything else?",
+    "The cleaning was cancelled. It's now cancelled, as you asked.",
+    "I could not book that. Would you like another time? If so, your appointment is booked once you say yes.",
+    "Your visit on March 3rd at noon is set.\nGoodbye.",
+    "Let me check the calendar for you.",
+]
+
+
+def _reference(text: str) -> list:
+    """Every sentence read, as before the prefilter."""
+    day = datetime(2030, 3, 1, tzinfo=UTC).date()
+    return [c for s in claims._sentences(text) if (c := claims.sentence_claim(s, call_day=day)) is not None]
+
+
+@pytest.mark.parametrize("text", SAID)
+def test_the_prefilter_finds_what_every_sentence_finds(text):
+    call = Call(started_at=datetime(2030, 3, 1, 15, tzinfo=UTC), messages=[{"role": "bot", "message": text}])
+    assert claims.spoken_claims(call, ZoneInfo("UTC")) == list(dict.fromkeys(_reference(text)))
+
+
+def test_claims_split_by_a_m_and_turns_without_claims():
+    actions = [claims.sentence_claim(s).action for t in SAID for s in claims._sentences(t) if claims.sentence_claim(s)]
+    assert {BOOKED, RESCHEDULED, CANCELLED} <= set(actions)
+    assert claims.ANY_CLAIM.search(claims.MERIDIEM_DOTS.sub(r"\1m", SAID[1]))
+    assert not claims.ANY_CLAIM.search(SAID[0]) and not claims.ANY_CLAIM.search(SAID[-1])
