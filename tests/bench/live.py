@@ -423,7 +423,7 @@ def served(agency, client, args: str) -> dict:
 
     while tool_call_records_flush():
         pass
-    answered = {name: sum(totals[name]["ok"] for totals in series.values()) for name in bodies}
+    ok = {name: sum(totals[name]["ok"] for totals in series.values()) for name in bodies}
     # Timed slices only (tagged c<connections>-<slice>), not the warm-up.
     recorded = ToolCallRecord.objects.filter(tool_call_id__startswith="bench-tool-c").count()
     started = Call.objects.filter(vapi_call_id__startswith="bench-assistant-request-c").count()
@@ -432,9 +432,9 @@ def served(agency, client, args: str) -> dict:
     return {
         "series": series,
         "enqueued": enqueued,
-        "answered_checks": answered["check_availability"],
+        "answered_checks": ok["check_availability"],
         "recorded": recorded,
-        "answered_starts": answered["assistant-request"],
+        "answered_starts": ok["assistant-request"],
         "started": started,
     }
 

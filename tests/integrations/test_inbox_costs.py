@@ -3,15 +3,11 @@ body travels as a parameter beside the INSERT instead of spliced into its text, 
 indexes the inbox's queries use and no others (no FK index that webhook_agency_idx already covers, no entry in the
 client index for an event that has no client yet)."""
 
-from collections import defaultdict
-from unittest import mock
-
 import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from integrations import inbox
 from integrations.inbox import webhook_store
 from integrations.models import WebhookEvent
 
@@ -21,11 +17,9 @@ TRANSCRIPT = "bot: Hello, it's Bench Dental. user: I'd like a cleaning on Tuesda
 
 
 @pytest.fixture(autouse=True)
-def postgresql_only(monkeypatch):
+def postgresql_only(inbox_store_alone):
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's own view of the statements and indexes")
-    monkeypatch.setattr(inbox, "_handlers", defaultdict(list))
-    monkeypatch.setattr(inbox, "webhook_kick", mock.Mock())
 
 
 def _admin():

@@ -1,13 +1,11 @@
 """Storing an event takes one round trip to PostgreSQL: the INSERT is its own connection health check, and a
 connection the server dropped since the last request (a restart, a failover) is replaced and the event stored."""
 
-from collections import defaultdict
 from unittest import mock
 
 import pytest
 from django.db import InterfaceError, OperationalError, connection, connections
 
-from integrations import inbox
 from integrations.inbox import webhook_store
 from integrations.models import WebhookEvent
 from tests.connections import next_request, server_drops_the_connection
@@ -16,11 +14,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def postgresql_only(monkeypatch):
+def postgresql_only(inbox_store_alone):
     if connection.vendor != "postgresql":
         pytest.skip("a server-side disconnect needs PostgreSQL")
-    monkeypatch.setattr(inbox, "_handlers", defaultdict(list))
-    monkeypatch.setattr(inbox, "webhook_kick", mock.Mock())
 
 
 def store(key):

@@ -111,11 +111,7 @@ def tool_call_record_queue(
     if invocation.name in WRITTEN_IN_REQUEST:
         return False
     entry = {
-        "agency_id": agency_id,
-        "vapi_call_id": vapi_call_id,
-        "assistant_id": assistant_id,
-        "client_id": client_id,
-        "caller": caller,
+        **_call_of(agency_id, vapi_call_id, assistant_id, client_id, caller),
         "tool_call_id": invocation.id,
         "name": invocation.name,
         "arguments": invocation.arguments,
@@ -135,14 +131,21 @@ def call_start_queue(*, agency_id: int, vapi_call_id: str, assistant_id: int, cl
     The row acknowledges nothing: every later message of the call (stored durably in the inbox) and every tool
     call upserts it too; the flush only makes it appear in the portal before its first status-update does."""
     entry = {
+        **_call_of(agency_id, vapi_call_id, assistant_id, client_id, caller),
+        "created_at": timezone.now().isoformat(),  # when it started, not when the flush came
+    }
+    return _queued(entry, what=f"Call {vapi_call_id}")
+
+
+def _call_of(agency_id: int, vapi_call_id: str, assistant_id: int | None, client_id: int | None, caller: str) -> dict:
+    """What a queued entry says of its call: enough for the flush to store the call when it is not stored yet."""
+    return {
         "agency_id": agency_id,
         "vapi_call_id": vapi_call_id,
         "assistant_id": assistant_id,
         "client_id": client_id,
         "caller": caller,
-        "created_at": timezone.now().isoformat(),  # when it started, not when the flush came
     }
-    return _queued(entry, what=f"Call {vapi_call_id}")
 
 
 def _queued(entry: dict, *, what: str) -> bool:
