@@ -47,8 +47,9 @@ CLAIM_PATTERNS = (
 # Any of them, searched once over a whole turn: a turn with no match anywhere has no sentence that claims (a
 # sentence is a piece of its turn between whitespace, and the patterns look no further than their own words).
 ANY_CLAIM = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in CLAIM_PATTERNS), re.I)
-# "a.m." and "p.m." end no sentence.
-MERIDIEM_DOTS = re.compile(r"\b([ap])\.m\.", re.I)
+# "a.m."/"p.m." written plain; its last dot also ends the sentence when a capital follows ("at 2 p.m. Anything
+# else?" is a claim, then a question).
+MERIDIEM_DOTS = re.compile(r"\b([ap])\.m\.(?=(\s+(?-i:[A-Z]))?)", re.I)
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # A sentence that says it was not done, or only might be, claims nothing.
 NOT_A_CLAIM = re.compile(r"\b(?:not|never|unable|if|once|whether|would|could)\b|n't\b", re.I)
@@ -129,8 +130,12 @@ def _spoken_days(text: str, call_day: date | None) -> tuple[tuple[int, int], ...
     return tuple(days)
 
 
+def _meridiem_plain(text: str) -> str:
+    return MERIDIEM_DOTS.sub(lambda m: f"{m[1]}m." if m[2] else f"{m[1]}m", text)
+
+
 def _sentences(text: str) -> list[str]:
-    text = MERIDIEM_DOTS.sub(r"\1m", text)
+    text = _meridiem_plain(text)
     return [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
 
 
@@ -158,7 +163,7 @@ def spoken_claims(call: Call, tz: ZoneInfo) -> list[SpokenClaim]:
     call_day = (call.started_at or call.created_at).astimezone(tz).date()
     claims, seen = [], set()
     for turn in conversation_turns(messages=call.messages, transcript=call.transcript):
-        if turn.kind != ASSISTANT or not ANY_CLAIM.search(MERIDIEM_DOTS.sub(r"\1m", turn.text)):
+        if turn.kind != ASSISTANT or not ANY_CLAIM.search(_meridiem_plain(turn.text)):
             continue
         for sentence in _sentences(turn.text):
             claim = sentence_claim(sentence, call_day=call_day)

@@ -40,3 +40,28 @@ def test_claims_split_by_a_m_and_turns_without_claims():
     assert {BOOKED, RESCHEDULED, CANCELLED} <= set(actions)
     assert claims.ANY_CLAIM.search(claims.MERIDIEM_DOTS.sub(r"\1m", SAID[1]))
     assert not claims.ANY_CLAIM.search(SAID[0]) and not claims.ANY_CLAIM.search(SAID[-1])
+
+
+@pytest.mark.parametrize(
+    ("said", "sentences"),
+    [
+        # "p.m." then a capital: its dot ends the claim, and the question after it is a sentence of its own.
+        (
+            "You're all booked for Tuesday at 2 p.m. Anything else I can help with?",
+            ["You're all booked for Tuesday at 2 pm.", "Anything else I can help with?"],
+        ),
+        # Inside a sentence it is only an abbreviation.
+        ("Your appointment at 9 a.m. on Friday is confirmed.", ["Your appointment at 9 am on Friday is confirmed."]),
+    ],
+)
+def test_a_m_and_p_m_end_a_sentence_only_before_a_capital(said, sentences):
+    assert claims._sentences(said) == sentences
+
+
+def test_a_booking_said_before_a_question_in_the_same_turn_is_a_claim():
+    call = Call(
+        started_at=datetime(2030, 3, 1, 15, tzinfo=UTC),
+        messages=[{"role": "bot", "message": "You're all booked for Tuesday at 2 p.m. Anything else?"}],
+    )
+    (claim,) = claims.spoken_claims(call, ZoneInfo("UTC"))
+    assert claim.action == BOOKED and claim.weekdays == (1,)
