@@ -18,7 +18,7 @@ from integrations.vapi.messages import (
 from voice.calls.ended_reasons import call_outcome
 from voice.calls.services import call_upsert, message_assistant
 from voice.calls.tasks import call_followups_task, call_note_task
-from voice.live.services import slots_warm_enqueue
+from voice.live.callstart import slots_warm_enqueue
 from voice.models import Call, CallOutcome
 from voice.proof.services import call_proof_enqueue
 from voice.writeback.services import call_writeback_plan, calls_writeback_plan

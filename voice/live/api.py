@@ -1,5 +1,6 @@
-"""Vapi's server URL: every server message of an agency's assistants, answered at once (tool calls, the
-assistant of a call starting) or stored for the background (voice.live.services, integrations.inbox).
+"""Vapi's server URL: every server message of an agency's assistants, answered at once (tool calls:
+voice.live.services; the assistant of a call starting: voice.live.callstart) or stored for the background
+(integrations.inbox).
 
 A request for an agency this process remembers starts on its memory copy, unconfirmed: the check that it is still
 current rides along with the first cache read (voice.live.setup.Confirmation), and a stale copy starts the request
@@ -23,6 +24,7 @@ from integrations.inbox import webhook_store
 from integrations.models import WebhookProvider
 from integrations.spool import webhook_spool
 from integrations.vapi.messages import MalformedMessage, message_call_id, message_from_body, message_unique_key
+from voice.live import callstart
 from voice.live import services as live
 from voice.live.setup import (
     CONFIRMED,
@@ -153,7 +155,7 @@ def _answer_as(request, raw: bytes, auth: AgencyAuth, confirmation: Confirmation
         return AnswerThen(answer, afterwards=afterwards)
     confirmation.now()  # what follows acts (stores, claims, calls GHL) from its first step
     if kind == "assistant-request":
-        return JsonResponse(live.assistant_request_answer(agency=agency, message=message, auth=auth))
+        return JsonResponse(callstart.assistant_request_answer(agency=agency, message=message, auth=auth))
     stored = {
         "provider": WebhookProvider.VAPI,
         "event_type": kind[:100],

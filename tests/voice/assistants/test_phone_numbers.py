@@ -6,7 +6,7 @@ from integrations.vapi.specs import PHONE_NUMBER_UPDATE_SCHEMAS, phone_number_up
 from tests.factories import AssistantFactory
 from tests.vapi import patched_vapi
 from voice.assistants import vapi_org
-from voice.live.services import UNKNOWN_NUMBER, assistant_request_answer
+from voice.live.callstart import UNKNOWN_NUMBER, assistant_request_answer
 from voice.models import Assistant, PhoneNumber
 
 

@@ -124,7 +124,7 @@ def test_pending_until_the_task_runs(keyed, as_user, vapi):
 def test_demo_seed_pushes_one_assistant_per_client_to_the_sandbox_once(cast, settings):
     from integrations.vapi.sandbox import sandbox_assistant, sandbox_phone_number
     from voice.demo import demo_assistants_seed
-    from voice.live.services import assistant_request_answer
+    from voice.live.callstart import assistant_request_answer
 
     settings.SANDBOX = True
     first = demo_assistants_seed(agency=cast.agency)

@@ -19,7 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from tests.connections import next_request, server_drops_the_connection
 from tests.vapi import CALLER, call_start, next_weekday, tool_calls, tool_results, vapi_post
 from tests.voice.live.test_live_costs import _counted, cache_down, cache_round_trips
-from voice.live import records, services
+from voice.live import callstart, records, services
 from voice.models import Call, PhoneNumber
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,7 +35,7 @@ def number(live):
 @pytest.fixture
 def queued(monkeypatch):
     warms = []
-    monkeypatch.setattr(services, "enqueue", lambda task, *args: warms.append(args))
+    monkeypatch.setattr(callstart, "enqueue", lambda task, *args: warms.append(args))
     return warms
 
 
@@ -53,7 +53,7 @@ def test_a_warm_call_start_costs_two_cache_round_trips_and_one_statement(live, c
     with (
         cache_round_trips() as sent,
         # Off Redis (a local-memory cache), one cache_round is counted as the one round trip it is on Redis.
-        mock.patch.object(services, "cache_round", _counted(services.cache_round, sent, "round"))
+        mock.patch.object(callstart, "cache_round", _counted(callstart.cache_round, sent, "round"))
         if not _on_redis()
         else nullcontext(),
         CaptureQueriesContext(connection) as queries,
