@@ -10,7 +10,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
-from celery.schedules import crontab
+
+from agencyhub.beat import BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -257,59 +258,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 WEBHOOK_STALE_CLAIM_SECONDS = env.int("WEBHOOK_STALE_CLAIM_SECONDS", default=2 * CELERY_TASK_TIME_LIMIT)
 # Work left pending or queued this long was not picked up (broker down at enqueue): the sweepers enqueue it again.
 QUEUED_WORK_GRACE_SECONDS = env.int("QUEUED_WORK_GRACE_SECONDS", default=120)
-CELERY_BEAT_SCHEDULE: dict = {}
-# GHL access tokens live a day; refreshing hours ahead means a live call never waits on a refresh.
-CELERY_BEAT_SCHEDULE["ghl-tokens-refresh-due"] = {
-    "task": "integrations.ghl.tasks.tokens_refresh_due_task",
-    "schedule": 900.0,
-}
-CELERY_BEAT_SCHEDULE["ghl-states-purge"] = {
-    "task": "integrations.ghl.tasks.oauth_states_purge_task",
-    "schedule": 3600.0,
-}
-# Webhook inbox: re-enqueue events whose enqueue was lost, retries that are due, dead workers' claims.
-CELERY_BEAT_SCHEDULE["webhook-inbox-sweep"] = {"task": "integrations.tasks.webhook_sweep_task", "schedule": 60.0}
-# The watchdog checks every client and sends held alerts once quiet hours end.
-CELERY_BEAT_SCHEDULE["watchdog-run"] = {"task": "voice.watchdog.tasks.watchdog_run_task", "schedule": 900.0}
-# Appointment reminders by SMS: planned and sent every five minutes (reminders.LATE_GRACE covers two beats).
-CELERY_BEAT_SCHEDULE["text-reminders-due"] = {
-    "task": "voice.messaging.tasks.reminders_due_send_task",
-    "schedule": 300.0,
-}
-# Booking proof: recent bookings are looked up in GHL again, so one moved or deleted there is noticed.
-CELERY_BEAT_SCHEDULE["proof-recheck"] = {"task": "voice.proof.tasks.proof_recheck_task", "schedule": 3600.0}
-# Bookings whose GHL answer was lost are looked up and finished; notes no task added are sent again.
-CELERY_BEAT_SCHEDULE["bookings-reconcile"] = {"task": "voice.bookings.tasks.bookings_reconcile_task", "schedule": 60.0}
-# Kept appointments: the GHL status (showed, no-show...) of the last two weeks' appointments, re-read nightly.
-CELERY_BEAT_SCHEDULE["kept-reconcile"] = {
-    "task": "voice.kept.tasks.kept_reconcile_task",
-    "schedule": crontab(hour=3, minute=20),
-}
-# The monthly client report, on the 1st at noon UTC: the 1st or the 2nd in every time zone, so "last month"
-# is the month that just ended wherever the client is.
-CELERY_BEAT_SCHEDULE["client-reports-send"] = {
-    "task": "voice.reports.tasks.client_reports_send_task",
-    "schedule": crontab(day_of_month=1, hour=12, minute=0),
-}
-CELERY_BEAT_SCHEDULE["call-notes-sweep"] = {"task": "voice.calls.tasks.call_notes_sweep_task", "schedule": 300.0}
-# Write-backs (tags, contact fields) whose task was lost or retried out, once the client is connected.
-CELERY_BEAT_SCHEDULE["call-writebacks-sweep"] = {
-    "task": "voice.writeback.tasks.call_writebacks_sweep_task",
-    "schedule": 300.0,
-}
-# Events spooled while the database was down go into the inbox within a minute of its return.
-CELERY_BEAT_SCHEDULE["webhook-spool-drain"] = {"task": "integrations.tasks.webhook_spool_drain_task", "schedule": 20.0}
-# Audit records of availability tool calls, queued in Redis by the live endpoint, reach the database within seconds.
-CELERY_BEAT_SCHEDULE["tool-call-records-flush"] = {
-    "task": "voice.live.tasks.tool_call_records_flush_task",
-    "schedule": 5.0,
-}
-# Jobs and assistant pushes whose enqueue was lost to a broker outage.
-CELERY_BEAT_SCHEDULE["jobs-queued-sweep"] = {"task": "integrations.tasks.jobs_queued_sweep_task", "schedule": 60.0}
-CELERY_BEAT_SCHEDULE["assistants-pending-sweep"] = {
-    "task": "voice.assistants.tasks.assistants_pending_sweep_task",
-    "schedule": 60.0,
-}
+# The periodic tasks (sweeps, reminders, reports, flushes), each with why and how often: agencyhub/beat.py.
+CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
