@@ -40,7 +40,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agencyhub.settings")
 from tests.bench import seed as bench_seed  # noqa: E402
 
 CALLS = int(os.environ.get("BENCH_CALLS", "100000"))
-EVENTS = int(os.environ.get("BENCH_DRAIN_EVENTS", "600"))
+# A burst of several seconds' work: with a few hundred, the worker's start and the last task's run weigh on the rate.
+EVENTS = int(os.environ.get("BENCH_DRAIN_EVENTS", "3000"))
 # The assistant the reports name: by default a seeded one, so each call has a client and follow-ups, as in
 # production; "none" keeps the report's own (no assistant of the agency: calls without a client, no follow-ups).
 ASSISTANT = os.environ.get("BENCH_DRAIN_ASSISTANT", "asst-bench-0")
