@@ -34,13 +34,17 @@ def _seed(cast):
 
 
 def _chart_drawn(page, chart_id):
+    """Each dataset's sum once Chart.js has drawn the chart. The canvas can show before the page's deferred
+    scripts have run (they run once the whole page is parsed), so this waits for the chart itself."""
     canvas = page.locator(f'canvas[data-chart="{chart_id}"]')
     expect(canvas).to_be_visible()
-    return page.evaluate(
-        "id => { const c = document.querySelector(`canvas[data-chart='${id}']`); const chart = Chart.getChart(c);"
+    drawn = page.wait_for_function(
+        "id => { const c = document.querySelector(`canvas[data-chart='${id}']`);"
+        " const chart = window.Chart && Chart.getChart(c);"
         " return chart ? chart.data.datasets.map(d => d.data.reduce((a, b) => a + b, 0)) : null; }",
-        chart_id,
+        arg=chart_id,
     )
+    return drawn.json_value()
 
 
 def test_agency_dashboard_and_usage_draw_their_charts(cast, live_server, page, screenshot):
