@@ -78,8 +78,7 @@ def calls_writeback_plan(*, calls: list[Call]) -> None:
 
 
 def _claim(call_id: int, now: datetime) -> bool:
-    stale = Q(status=WriteBackStatus.WORKING, claimed_at__lt=now - CLAIM_STALE_AFTER)
-    claimed = CallWriteBack.objects.filter(Q(status=WriteBackStatus.PENDING) | stale, call_id=call_id)
+    claimed = CallWriteBack.objects.filter(writeback_free(now), call_id=call_id)
     return claimed.update(status=WriteBackStatus.WORKING, claimed_at=now, attempts=F("attempts") + 1) == 1
 
 
@@ -234,10 +233,9 @@ def writebacks_due(*, now: datetime | None = None) -> list[int]:
     """Call ids whose write-back is pending (or held by a dead worker) for a connected client, left alone long
     enough that their own task had its chance."""
     now = now or timezone.now()
-    stale = Q(status=WriteBackStatus.WORKING, claimed_at__lt=now - CLAIM_STALE_AFTER)
     return list(
         CallWriteBack.objects.filter(
-            Q(status=WriteBackStatus.PENDING) | stale,
+            writeback_free(now),
             attempts__lt=MAX_ATTEMPTS,
             client__ghl_connection__status=ConnectionStatus.CONNECTED,
             created_at__lt=now - SWEEP_AFTER,
