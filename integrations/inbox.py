@@ -1,7 +1,8 @@
 """The webhook inbox: verify -> store -> answer -> process (DESIGN.md "Webhook inbox").
 
 Endpoints call `webhook_store` once a request is verified; it "kicks" the workers (at most one Celery
-message per KICK_SECONDS across all web processes, not one per event), and a worker's drain task claims
+message per KICK_SECONDS across all web processes, not one per event; each process asks the shared gate at most
+once per KICK_SECONDS, not once per event), and a worker's drain task claims
 stored events in batches (`webhook_drain`: one `SELECT ... FOR UPDATE SKIP LOCKED` per batch, one commit
 per batch) and runs the handlers that higher apps registered in their `AppConfig.ready()` through
 `register_handler`. `webhook_process` runs one event (replays, the sweeper's retries).
@@ -11,12 +12,13 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections, router, transaction
-from django.db.models import Case, F, Q, QuerySet, TextField, Value, When
+from django.db.models import Case, F, Model, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
@@ -51,6 +53,8 @@ DRAIN_SECONDS = 10.0
 # At most one drain task is published per this many seconds by all web processes together (a cache gate).
 KICK_KEY = "webhook-inbox:kick"
 KICK_SECONDS = 1
+# A drain that finds the inbox empty looks again this often until KICK_SECONDS have passed (webhook_drain).
+LINGER_POLL_SECONDS = 0.1
 _handlers: dict[tuple[str, str], list[Handler]] = defaultdict(list)
 _batch_handlers: dict[str, tuple[BatchHandler, Handler]] = {}
 
@@ -74,6 +78,19 @@ def register_batch_handler(provider: str, batch_handler: BatchHandler, *, replac
     _batch_handlers[provider] = (batch_handler, replaces)
 
 
+@dataclass(frozen=True)
+class StoredIf:
+    """The row a store is conditional on: `model`'s row whose fields hold exactly `fields`, checked by the INSERT
+    itself (no query of its own while the row is there)."""
+
+    model: type[Model]
+    fields: dict
+
+
+class ConditionGone(Exception):
+    """webhook_store's `only_if` row is not there (any more): nothing was stored."""
+
+
 def webhook_store(
     *,
     provider: str,
@@ -83,8 +100,10 @@ def webhook_store(
     headers: dict,
     agency: Agency | None = None,
     client: ClientAccount | None = None,
+    only_if: StoredIf | None = None,
 ) -> tuple[WebhookEvent, bool]:
-    """Stores a verified event once; a repeat delivery returns the stored row and does nothing else."""
+    """Stores a verified event once; a repeat delivery returns the stored row and does nothing else. With `only_if`,
+    stores (or finds) it only while that row is there: ConditionGone, with nothing stored, when it is not."""
     if client is not None and agency is None:
         agency = client.agency
     event = WebhookEvent(
@@ -96,9 +115,11 @@ def webhook_store(
         agency=agency,
         client=client,
     )
-    if _insert_unless_known(event):
+    if _insert_unless_known(event, only_if=only_if):
         transaction.on_commit(webhook_kick)
         return event, True
+    if only_if is not None and not only_if.model._default_manager.filter(**only_if.fields).exists():
+        raise ConditionGone(only_if.model.__name__)
     known = WebhookEvent.objects.get(provider=provider, unique_key=unique_key)
     if known.status == WebhookStatus.RECEIVED:
         # Its first kick may never have run: the INSERT committed but the connection died before its
@@ -109,19 +130,28 @@ def webhook_store(
     return known, False
 
 
-def _insert_unless_known(event: WebhookEvent) -> bool:
+def _insert_unless_known(event: WebhookEvent, *, only_if: StoredIf | None = None) -> bool:
     """One INSERT ... ON CONFLICT DO NOTHING RETURNING id: no SELECT first and no savepoint, whether the
-    key is new or a repeat. Sets event.pk and returns True when the row is new.
+    key is new or a repeat; with `only_if`, INSERT ... SELECT ... WHERE EXISTS (that row), still one statement.
+    Sets event.pk and returns True when the row is new.
 
-    Written in SQL from the model's _meta: bulk_create(ignore_conflicts=True) does not say whether it inserted."""
+    Written in SQL from the models' _meta: bulk_create(ignore_conflicts=True) does not say whether it inserted."""
     connection = connections[router.db_for_write(WebhookEvent)]
     meta, quote = WebhookEvent._meta, connection.ops.quote_name
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     values = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
     table, pk = quote(meta.db_table), quote(meta.pk.column)
     columns, placeholders = ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
-    # Table and column names come from the model, the values go as parameters.
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING {pk}"  # noqa: S608
+    # Table and column names come from the models, the values go as parameters.
+    if only_if is None:
+        rows = f"VALUES ({placeholders})"
+    else:
+        condition_meta = only_if.model._meta
+        condition = [(condition_meta.get_field(name), value) for name, value in only_if.fields.items()]
+        matches = " AND ".join(f"{quote(field.column)} = %s" for field, _ in condition)
+        rows = f"SELECT {placeholders} WHERE EXISTS (SELECT 1 FROM {quote(condition_meta.db_table)} WHERE {matches})"  # noqa: S608
+        values += [field.get_db_prep_value(value, connection) for field, value in condition]
+    sql = f"INSERT INTO {table} ({columns}) {rows} ON CONFLICT DO NOTHING RETURNING {pk}"
     row = inserted_row(connection, sql, values, what="the webhook")
     if row is None:
         return False
@@ -136,10 +166,34 @@ def webhook_kick() -> bool:
     Nothing stored waits on a kick that was skipped: a drain task that finds the inbox empty opens the gate
     and looks once more (`webhook_drain`), so an event stored while the gate was closed is either claimed by
     that last look or kicks again itself. A cache that cannot be reached (add answers None) kicks every time;
-    a broker that cannot be reached leaves the events to the sweeper, as before."""
+    a broker that cannot be reached leaves the events to the sweeper, as before.
+
+    A process does not even ask the gate again within KICK_SECONDS of its last asking (a burst costs Redis one
+    command a second per process, not one per event), and nothing waits on that either: its last asking either
+    published a drain, or found the gate closed, which no drain had opened since it was closed; so some drain
+    opens the gate after that asking and keeps looking for KICK_SECONDS more (`webhook_drain`), past the commit
+    of any event this process stores before it asks again. Only with workers elsewhere: where tasks run in
+    place (eager, tests), every store asks."""
+    global _kick_asked
+    memory = _kick_memory_seconds()
+    asked = time.monotonic()
+    if asked - _kick_asked < memory:
+        return False
+    _kick_asked = asked
     if cache.add(KICK_KEY, 1, KICK_SECONDS) is False:
         return False
     return enqueue(tasks.webhook_drain_task)
+
+
+# When this process last asked the kick gate (time.monotonic()).
+_kick_asked = float("-inf")
+
+
+def _kick_memory_seconds() -> float:
+    """How long a process trusts its last kick, and a drain that found the inbox empty keeps looking: KICK_SECONDS
+    with workers elsewhere; none where tasks run in place (the kicked drain has run already, and a drain that
+    lingered would hold the request that kicked it)."""
+    return 0.0 if settings.CELERY_TASK_ALWAYS_EAGER else KICK_SECONDS
 
 
 def _stale_claim_before(now):
@@ -330,16 +384,18 @@ def webhook_drain(*, claim: str, batch: int = DRAIN_BATCH, seconds: float = DRAI
     """Processes due events batch after batch until none is left or `seconds` have passed; returns how many.
 
     A full batch means more may wait: another drain is kicked, so a second worker joins a burst. Finding
-    none, the drain opens the kick gate and then looks once more: an event stored while the gate was
-    closed committed before that look (its kick came after its commit), and one stored after it kicks again.
-    Out of time with work left, it queues its successor (behind the tasks that waited meanwhile)."""
+    none, the drain opens the kick gate and then keeps looking for KICK_SECONDS (every LINGER_POLL_SECONDS;
+    once, where tasks run in place): an event stored while the gate was closed committed before the first look
+    (its kick came after its commit), one stored by a process that trusted its last kick (webhook_kick) commits
+    before the looking ends, and one stored after the gate opened kicks again. Finding events, it drains them and
+    starts over. Out of time with work left, it queues its successor (behind the tasks that waited meanwhile)."""
     deadline = time.monotonic() + seconds
     drained = 0
     while True:
         claimed = webhook_process_batch(claim=claim, limit=batch, deadline=deadline)
         if not claimed:
             cache.delete(KICK_KEY)
-            claimed = webhook_process_batch(claim=claim, limit=batch, deadline=deadline)
+            claimed = _looked_again(claim=claim, batch=batch, deadline=deadline)
             if not claimed:
                 return drained
         drained += claimed
@@ -348,6 +404,17 @@ def webhook_drain(*, claim: str, batch: int = DRAIN_BATCH, seconds: float = DRAI
         if time.monotonic() >= deadline:
             enqueue(tasks.webhook_drain_task)
             return drained
+
+
+def _looked_again(*, claim: str, batch: int, deadline: float) -> int:
+    """After the gate opened: looks once, then again every LINGER_POLL_SECONDS until _kick_memory_seconds() have
+    passed; what the first look that found events claimed (0: none did)."""
+    until = time.monotonic() + _kick_memory_seconds()
+    while True:
+        claimed = webhook_process_batch(claim=claim, limit=batch, deadline=deadline)
+        if claimed or time.monotonic() >= until:
+            return claimed
+        time.sleep(min(LINGER_POLL_SECONDS, max(until - time.monotonic(), 0.0)))
 
 
 def webhook_replay(*, event: WebhookEvent) -> WebhookEvent | None:

@@ -147,6 +147,83 @@ def test_storing_a_burst_publishes_one_drain_and_an_event_stored_behind_the_gate
     assert enqueue.call_count == 1
 
 
+class Clock:
+    """The inbox's time.monotonic() and time.sleep(): a sleep moves the clock on at once."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture
+def workers_elsewhere(settings, monkeypatch):
+    """Tasks published to a broker for workers in other processes (not run in place, as elsewhere in the tests),
+    on the inbox's own clock; nothing is published here (enqueue is a mock), and this process has not asked the
+    kick gate yet."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    clock = Clock()
+    monkeypatch.setattr(inbox, "time", clock)
+    monkeypatch.setattr(inbox, "_kick_asked", float("-inf"))
+    with mock.patch.object(inbox, "enqueue") as enqueue:
+        yield clock, enqueue
+
+
+@pytest.mark.django_db
+def test_a_process_asks_the_kick_gate_once_per_kick_period_not_once_per_event(
+    workers_elsewhere, django_capture_on_commit_callbacks
+):
+    clock, enqueue = workers_elsewhere
+    with mock.patch.object(cache, "add", wraps=cache.add) as asked, django_capture_on_commit_callbacks(execute=True):
+        for n in range(5):
+            store(f"evt-{n}")
+            clock.sleep(0.1)
+    assert asked.call_count == 1 and enqueue.call_count == 1
+
+    clock.sleep(inbox.KICK_SECONDS)  # its last asking is a kick period old
+    with mock.patch.object(cache, "add", wraps=cache.add) as asked, django_capture_on_commit_callbacks(execute=True):
+        store("evt-later")
+    assert asked.call_count == 1, "asked again"
+
+
+@pytest.mark.django_db
+def test_a_drain_that_found_the_inbox_empty_claims_what_a_process_stores_while_trusting_its_last_kick(
+    workers_elsewhere, django_capture_on_commit_callbacks, monkeypatch
+):
+    clock, enqueue = workers_elsewhere
+    seen = []
+    register_handler("ghl", "AppointmentCreate", lambda event: seen.append(event.unique_key))
+    with django_capture_on_commit_callbacks(execute=True):
+        store("evt-first")  # asks the gate: a drain is published (run below, as a worker would)
+    looks, real = [], inbox.webhook_process_batch
+
+    def looking(**kwargs):
+        looks.append(clock.now)
+        # The drain claimed evt-first, found the inbox empty, opened the gate and looked once more; a moment later
+        # this process stores one more event and, having asked the gate a moment ago, publishes nothing.
+        if len(looks) == 4:
+            with django_capture_on_commit_callbacks(execute=True):
+                store("evt-while-trusted")
+            assert enqueue.call_count == 1
+        return real(**kwargs)
+
+    monkeypatch.setattr(inbox, "webhook_process_batch", looking)
+    assert webhook_drain(claim="task-1") == 2
+    assert seen == ["evt-first", "evt-while-trusted"]
+    assert looks[-1] - looks[3] >= inbox.KICK_SECONDS, "after the last event it kept looking a kick period"
+
+
+@pytest.mark.django_db
+def test_where_tasks_run_in_place_an_empty_inbox_is_looked_at_once_more_without_waiting():
+    with mock.patch.object(inbox.time, "sleep") as slept:
+        assert webhook_drain(claim="task-1") == 0
+    slept.assert_not_called()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_draining_at_once_never_run_the_same_event(monkeypatch):
     if connection.vendor != "postgresql":
