@@ -3,9 +3,10 @@ voice.live.services; the assistant of a call starting: voice.live.callstart) or 
 (integrations.inbox).
 
 A request for an agency this process remembers starts on its memory copy, unconfirmed: the check that it is still
-current rides along with the first cache read (voice.live.setup.Confirmation), and a stale copy starts the request
-again on the confirmed path. An answer's own bookkeeping (the audit records of availability answers) runs once the
-answer is sent (AnswerThen).
+current rides along with the first cache read (voice.live.setup.Confirmation), or with the INSERT of a message
+stored for the background (stored only while the agency's Vapi account is as the copy read it), and a stale copy
+starts the request again on the confirmed path. An answer's own bookkeeping (the audit records of availability
+answers) runs once the answer is sent (AnswerThen).
 """
 
 import logging
@@ -20,7 +21,7 @@ from rest_framework.views import APIView
 from agencyhub.observability import log_context
 from agencyhub.postgresql import database_patience
 from integrations.bodies import webhook_body_read
-from integrations.inbox import webhook_store
+from integrations.inbox import ConditionGone, webhook_store
 from integrations.models import WebhookProvider
 from integrations.spool import webhook_spool
 from integrations.vapi.messages import MalformedMessage, message_call_id, message_from_body, message_unique_key
@@ -33,6 +34,7 @@ from voice.live.setup import (
     SetupStale,
     agency_auth,
     agency_auth_drop,
+    agency_auth_forget,
     agency_auth_remembered,
 )
 
@@ -153,8 +155,8 @@ def _answer_as(request, raw: bytes, auth: AgencyAuth, confirmation: Confirmation
         afterwards = []
         answer = ANSWERED_AT_ONCE[kind](auth=auth, message=message, confirmation=confirmation, afterwards=afterwards)
         return AnswerThen(answer, afterwards=afterwards)
-    confirmation.now()  # what follows acts (stores, claims, calls GHL) from its first step
     if kind == "assistant-request":
+        confirmation.now()  # what follows acts (claims, calls GHL) from its first step
         return JsonResponse(callstart.assistant_request_answer(agency=agency, message=message, auth=auth))
     stored = {
         "provider": WebhookProvider.VAPI,
@@ -163,9 +165,19 @@ def _answer_as(request, raw: bytes, auth: AgencyAuth, confirmation: Confirmation
         "body": message,
         "headers": {name: request.headers[name] for name in STORED_HEADERS if name in request.headers},
     }
+    # An unconfirmed copy is confirmed by the INSERT itself: it stores only while the agency's Vapi account is the
+    # one the copy read (a rotated secret changes it), no cache read of its own.
+    only_if = None if confirmation.done else auth.unchanged()
+    if only_if is None:
+        confirmation.now()
     try:
-        webhook_store(agency=agency, **stored)
+        webhook_store(agency=agency, only_if=only_if, **stored)
+    except ConditionGone as exc:
+        # Also when the cache's copy is the stale one (a forget that failed): the database is read again.
+        agency_auth_forget(public_id=agency.public_id)
+        raise SetupStale("the Vapi account changed") from exc
     except live.DATABASE_UNREACHABLE:
+        confirmation.now()
         # Acknowledged only once durable: spooled (drained into the inbox later), else a status Vapi retries.
         if not webhook_spool(agency_id=agency.pk, **stored):
             return _retry_later()

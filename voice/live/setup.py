@@ -11,19 +11,21 @@ generation under a small key of its own: a warm tool call then costs one short G
 and an invalidation (or a cache that is down, whose GET answers nothing) sends it back to the cache or the
 database at once.
 
-A request for an agency this process remembers need not even wait for that GET alone: it may start on the
-memory copy unconfirmed (`agency_auth_remembered`) with a `Confirmation` owed, which rides along with the
-request's first cache read (an availability answer's slots MGET, voice.live.slots) or is made alone (one GET)
-before anything acts: no GHL call, no write, no record, no answer leaves the process unconfirmed. A generation
-that moved (or a cache that answers nothing) raises SetupStale: the memory copy is dropped and the request
-starts again from the top on the confirmed path (`agency_auth`). A rotated secret thus never answers one more
-request: its rotation forgets the generation (agency_live_forget), so the request it authenticated is
-refused on the confirmed path.
+A request for an agency this process remembers need not even wait for that GET alone: it may start on the memory
+copy unconfirmed (`agency_auth_remembered`) with a `Confirmation` owed, which rides along with the request's first
+cache read (an availability answer's slots MGET, voice.live.slots), or is made by the INSERT of a message stored for
+the background (AgencyAuth.unchanged: the agency's Vapi account as the copy read it, which a rotated secret
+changes), or is made alone (one GET) before anything acts: no GHL call, no write, no record, no answer leaves the
+process unconfirmed. A generation that moved (or a cache that answers nothing) raises SetupStale: the memory copy is
+dropped and the request starts again from the top on the confirmed path (`agency_auth`). A rotated secret thus never
+answers one more request: its rotation forgets the generation (agency_live_forget), so the request it authenticated
+is refused on the confirmed path.
 """
 
 import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from django.core.cache import cache
@@ -33,6 +35,7 @@ from django.db.models.signals import post_delete, post_save
 from integrations.crypto import decrypt, encrypt
 from integrations.ghl.selectors import ghl_location_for_client
 from integrations.ghl.signals import connection_changed
+from integrations.inbox import StoredIf
 from integrations.vapi.auth import presented_secret_matches, secret_digest, signature_matches
 from integrations.vapi.messages import assistant_references
 from tenants.models import Agency, CallStart, ClientAccount
@@ -49,6 +52,15 @@ class AgencyAuth:
     secret_digest: bytes  # SHA-256 of the webhook secret: enough for X-Vapi-Secret and Bearer
     secret_token: str  # the webhook secret, Fernet-encrypted like in the database: HMAC signatures need it
     generation: str
+    # The Vapi account's updated_at as read (every save of it sets it): what `unchanged` asks of a store.
+    account_updated_at: datetime | None = None
+
+    def unchanged(self) -> StoredIf | None:
+        """The condition a store made on this copy, unconfirmed, carries instead of confirming first: the agency's
+        Vapi account as this copy read it (a rotated secret saves it). None for a copy read without it."""
+        if self.account_updated_at is None:
+            return None
+        return StoredIf(VapiAccount, {"agency_id": self.agency.pk, "updated_at": self.account_updated_at})
 
     def authenticates(self, *, headers, body: bytes) -> bool:
         if not self.secret_token:
@@ -164,6 +176,7 @@ def agency_auth(*, public_id: UUID) -> AgencyAuth | None:
         secret_digest=secret_digest(secret) if secret else b"",
         secret_token=encrypt(secret) if secret else "",
         generation=uuid.uuid4().hex,
+        account_updated_at=account.updated_at if account else None,
     )
     # One expiry for both: the in-memory copy never outlives the cache entry it was checked against.
     cache.set_many({key: auth, _generation_key(public_id): auth.generation}, timeout=TTL_SECONDS)
@@ -279,6 +292,13 @@ def agency_live_forget(*, agency_id: int | None) -> None:
     keys = [_auth_key(public_id), _generation_key(public_id)]
     cache.delete_many(keys)
     transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+def agency_auth_forget(*, public_id: UUID) -> None:
+    """Drops the agency's cached auth (its setups with its generation), in this process and in the cache: for a
+    copy found stale by the database itself (AgencyAuth.unchanged), whose write the cache's forget missed."""
+    agency_auth_drop(public_id=public_id)
+    cache.delete_many([_auth_key(public_id), _generation_key(public_id)])
 
 
 def _agency_forget(sender, instance, **kwargs):

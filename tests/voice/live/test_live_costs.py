@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from redis.connection import Connection
 
 from integrations.ghl.client import GhlClient
+from integrations.models import WebhookEvent
 from tests.vapi import SECRET, next_weekday, tool_calls, tool_results, vapi_post
 from voice.assistants import services as assistants_services
 from voice.live import slots
@@ -108,6 +109,32 @@ def test_a_rotated_secret_is_required_at_once_while_the_cache_is_down(live, clie
         new_secret = VapiAccount.objects.get(agency=live.agency).webhook_secret
         assert _check(client, live, "t2", HTTP_X_VAPI_SECRET=SECRET).status_code == 401
         assert _check(client, live, "t3", HTTP_AUTHORIZATION=f"Bearer {new_secret}").status_code == 200
+
+
+def _report(call_id: str) -> dict:
+    return {"type": "end-of-call-report", "timestamp": 1763800180000, "call": {"id": call_id}, "summary": "Hi"}
+
+
+def test_a_remembered_agency_s_report_is_stored_by_its_insert_alone(live, client):
+    """The INSERT stores it only while the agency's Vapi account is the one this process read: that confirms the
+    remembered copy, with no cache read of its own."""
+    assert _check(client, live, "t1").status_code == 200  # this process now remembers the agency
+    with cache_round_trips() as sent, CaptureQueriesContext(connection) as queries:
+        assert vapi_post(client, live.url, _report("call-report")).json() == {}
+    assert sent == []
+    assert len(queries.captured_queries) == 1
+    assert WebhookEvent.objects.filter(event_type="end-of-call-report", unique_key__startswith="call-report:").exists()
+
+
+def test_a_report_signed_with_a_secret_whose_rotation_the_cache_missed_is_refused(live, client):
+    assert _check(client, live, "t1").status_code == 200  # this process now holds the old secret
+    with mock.patch.object(cache, "delete_many"), mock.patch.object(cache, "delete"):
+        # The forget is lost (Redis failed for that moment): the cache still holds the old generation.
+        new_secret = assistants_services.vapi_account_secret_rotate(agency=live.agency).webhook_secret
+    assert vapi_post(client, live.url, _report("call-old"), HTTP_X_VAPI_SECRET=SECRET).status_code == 401
+    assert vapi_post(client, live.url, _report("call-new"), HTTP_X_VAPI_SECRET=new_secret).status_code == 200
+    keys = WebhookEvent.objects.filter(event_type="end-of-call-report").values_list("unique_key", flat=True)
+    assert [key.split(":")[0] for key in keys] == ["call-new"]
 
 
 def test_an_edit_made_while_the_cache_is_down_is_spoken_at_once(live, client):
