@@ -33,9 +33,18 @@ class WebhookEvent(models.Model):
     # Every event is an INSERT on the hot path, so the table carries only the indexes a query uses (#12): an agency's
     # lookups (its pages, the cascade when it is deleted) lead with agency in webhook_agency_idx, and a client's (the
     # SET NULL when it is deleted) find the few rows a handler linked in the partial webhook_client_idx; a new event,
-    # which has no client yet, is written to neither of the FK indexes Django would add.
+    # which has no client yet, is written to neither of the FK indexes Django would add. Nor does PostgreSQL check the
+    # foreign keys (db_constraint=False): its check locks the agency's row (FOR KEY SHARE) for every event stored, which
+    # a burst of one agency's calls queues on; the row is written from a verified request of that agency, and Django
+    # still deletes an agency's events with it and unlinks a deleted client's (on_delete).
     agency = models.ForeignKey(
-        Agency, null=True, blank=True, on_delete=models.CASCADE, related_name="webhook_events", db_index=False
+        Agency,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="webhook_events",
+        db_index=False,
+        db_constraint=False,
     )
     client = models.ForeignKey(
         ClientAccount,
@@ -44,8 +53,10 @@ class WebhookEvent(models.Model):
         on_delete=models.SET_NULL,
         related_name="webhook_events",
         db_index=False,
+        db_constraint=False,
     )
     headers = models.JSONField(default=dict, blank=True)
+    # Compressed with lz4 on PostgreSQL (migration 0005): a report's transcript is kilobytes, pglz costs more CPU.
     body = models.JSONField()
     received_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=12, choices=WebhookStatus.choices, default=WebhookStatus.RECEIVED)
