@@ -2,12 +2,13 @@
 
 Endpoints call `webhook_store` once a request is verified; it "kicks" the workers (at most one Celery
 message per KICK_SECONDS across all web processes, not one per event; each process asks the shared gate at most
-once per KICK_SECONDS, not once per event), and a worker's drain task claims
+once per KICK_TRUSTED_SECONDS), and a worker's drain task claims
 stored events in batches (`webhook_drain`: one `SELECT ... FOR UPDATE SKIP LOCKED` per batch, one commit
 per batch) and runs the handlers that higher apps registered in their `AppConfig.ready()` through
 `register_handler`. `webhook_process` runs one event (replays, the sweeper's retries).
 """
 
+import json
 import logging
 import time
 from collections import defaultdict
@@ -31,7 +32,7 @@ from integrations import tasks
 from tenants.models import Agency, ClientAccount
 
 from .models import WebhookEvent, WebhookStatus
-from .redaction import webhook_body_for_storage, webhook_headers_for_storage
+from .redaction import StoredBody, webhook_body_stored, webhook_headers_for_storage
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +54,11 @@ DRAIN_SECONDS = 10.0
 # At most one drain task is published per this many seconds by all web processes together (a cache gate).
 KICK_KEY = "webhook-inbox:kick"
 KICK_SECONDS = 1
-# A drain that finds the inbox empty looks again this often until KICK_SECONDS have passed (webhook_drain).
-LINGER_POLL_SECONDS = 0.1
+# A web process trusts its last asking of the gate this long (webhook_kick), and a drain that finds the inbox empty
+# keeps looking as long, every LINGER_POLL_SECONDS (webhook_drain): short, for the drain's worker is held meanwhile,
+# and a burst still asks Redis only a few times a second per process instead of once per event.
+KICK_TRUSTED_SECONDS = 0.25
+LINGER_POLL_SECONDS = 0.05
 _handlers: dict[tuple[str, str], list[Handler]] = defaultdict(list)
 _batch_handlers: dict[str, tuple[BatchHandler, Handler]] = {}
 
@@ -106,16 +110,17 @@ def webhook_store(
     stores (or finds) it only while that row is there: ConditionGone, with nothing stored, when it is not."""
     if client is not None and agency is None:
         agency = client.agency
+    stored_body = webhook_body_stored(body=body)
     event = WebhookEvent(
         provider=provider,
         unique_key=unique_key,
         event_type=event_type,
-        body=webhook_body_for_storage(body=body),
+        body=stored_body.value,
         headers=webhook_headers_for_storage(headers=headers),
         agency=agency,
         client=client,
     )
-    if _insert_unless_known(event, only_if=only_if):
+    if _insert_unless_known(event, body=stored_body, only_if=only_if):
         transaction.on_commit(webhook_kick)
         return event, True
     if only_if is not None and not only_if.model._default_manager.filter(**only_if.fields).exists():
@@ -130,16 +135,21 @@ def webhook_store(
     return known, False
 
 
-def _insert_unless_known(event: WebhookEvent, *, only_if: StoredIf | None = None) -> bool:
+def _insert_unless_known(event: WebhookEvent, *, body: StoredBody, only_if: StoredIf | None = None) -> bool:
     """One INSERT ... ON CONFLICT DO NOTHING RETURNING id: no SELECT first and no savepoint, whether the
     key is new or a repeat; with `only_if`, INSERT ... SELECT ... WHERE EXISTS (that row), still one statement.
-    Sets event.pk and returns True when the row is new.
+    The body goes as the text it was written as (`body`). Sets event.pk and returns True when the row is new.
 
     Written in SQL from the models' _meta: bulk_create(ignore_conflicts=True) does not say whether it inserted."""
     connection = connections[router.db_for_write(WebhookEvent)]
     meta, quote = WebhookEvent._meta, connection.ops.quote_name
     fields = [f for f in meta.concrete_fields if not f.primary_key]
-    values = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
+    values = [
+        connection.ops.adapt_json_value(body, _AsWritten)
+        if f.attname == "body"
+        else f.get_db_prep_save(f.pre_save(event, add=True), connection)
+        for f in fields
+    ]
     table, pk = quote(meta.db_table), quote(meta.pk.column)
     columns, placeholders = ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
     # Table and column names come from the models, the values go as parameters.
@@ -159,6 +169,13 @@ def _insert_unless_known(event: WebhookEvent, *, only_if: StoredIf | None = None
     return True
 
 
+class _AsWritten(json.JSONEncoder):
+    """Encodes a StoredBody as the text it was written as, where the database adapter would write it again."""
+
+    def encode(self, o):
+        return o.text if isinstance(o, StoredBody) else super().encode(o)
+
+
 def webhook_kick() -> bool:
     """Asks the workers to drain the inbox: publishes a drain task unless one was published in the last
     KICK_SECONDS (a cache.add gate shared by every web process). True when a task was published.
@@ -168,10 +185,10 @@ def webhook_kick() -> bool:
     that last look or kicks again itself. A cache that cannot be reached (add answers None) kicks every time;
     a broker that cannot be reached leaves the events to the sweeper, as before.
 
-    A process does not even ask the gate again within KICK_SECONDS of its last asking (a burst costs Redis one
-    command a second per process, not one per event), and nothing waits on that either: its last asking either
+    A process does not even ask the gate again within KICK_TRUSTED_SECONDS of its last asking (a burst costs Redis
+    a few commands a second per process, not one per event), and nothing waits on that either: its last asking either
     published a drain, or found the gate closed, which no drain had opened since it was closed; so some drain
-    opens the gate after that asking and keeps looking for KICK_SECONDS more (`webhook_drain`), past the commit
+    opens the gate after that asking and keeps looking for KICK_TRUSTED_SECONDS more (`webhook_drain`), past the commit
     of any event this process stores before it asks again. Only with workers elsewhere: where tasks run in
     place (eager, tests), every store asks."""
     global _kick_asked
@@ -190,10 +207,10 @@ _kick_asked = float("-inf")
 
 
 def _kick_memory_seconds() -> float:
-    """How long a process trusts its last kick, and a drain that found the inbox empty keeps looking: KICK_SECONDS
-    with workers elsewhere; none where tasks run in place (the kicked drain has run already, and a drain that
-    lingered would hold the request that kicked it)."""
-    return 0.0 if settings.CELERY_TASK_ALWAYS_EAGER else KICK_SECONDS
+    """How long a process trusts its last kick, and a drain that found the inbox empty keeps looking:
+    KICK_TRUSTED_SECONDS with workers elsewhere; none where tasks run in place (the kicked drain has run already,
+    and a drain that lingered would hold the request that kicked it)."""
+    return 0.0 if settings.CELERY_TASK_ALWAYS_EAGER else KICK_TRUSTED_SECONDS
 
 
 def _stale_claim_before(now):
@@ -384,7 +401,7 @@ def webhook_drain(*, claim: str, batch: int = DRAIN_BATCH, seconds: float = DRAI
     """Processes due events batch after batch until none is left or `seconds` have passed; returns how many.
 
     A full batch means more may wait: another drain is kicked, so a second worker joins a burst. Finding
-    none, the drain opens the kick gate and then keeps looking for KICK_SECONDS (every LINGER_POLL_SECONDS;
+    none, the drain opens the kick gate and then keeps looking for KICK_TRUSTED_SECONDS (every LINGER_POLL_SECONDS;
     once, where tasks run in place): an event stored while the gate was closed committed before the first look
     (its kick came after its commit), one stored by a process that trusted its last kick (webhook_kick) commits
     before the looking ends, and one stored after the gate opened kicks again. Finding events, it drains them and
