@@ -1,8 +1,10 @@
 """What is kept and shown of a webhook: secrets a sender echoed are masked before a body is stored (the inbox,
 the spool), auth headers are never stored, and the Events page shows a body redacted, printable and shallow."""
 
+import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from integrations.bodies import MAX_DEPTH, SCALARS, text_cleaned
@@ -23,7 +25,35 @@ TOO_DEEP = f"… (nested deeper than {MAX_DEPTH} levels)"
 
 def webhook_body_for_storage(*, body):
     """The body as anything may keep it (the inbox, the spool): secrets a sender echoed are masked."""
+    if isinstance(body, StoredBody):
+        return body.value
     return _masked(body, secret=_stored_secret)
+
+
+@dataclass(frozen=True)
+class StoredBody:
+    """A body as anything may keep it (webhook_body_for_storage), written as JSON once, keys sorted: the inbox's row
+    takes this text as it is, and what must recognise the body again (a Vapi message's unique key) digests it, instead
+    of writing the same ~5 KB twice more (#12)."""
+
+    value: object
+    text: str
+
+    @property
+    def digest(self) -> str:
+        return json_digest(self.text)
+
+
+def webhook_body_stored(*, body) -> StoredBody:
+    if isinstance(body, StoredBody):
+        return body
+    value = webhook_body_for_storage(body=body)
+    return StoredBody(value, json.dumps(value, sort_keys=True, default=str))
+
+
+def json_digest(text: str) -> str:
+    """A short digest of JSON text written with sorted keys: equal for equal values, whatever order they came in."""
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def webhook_headers_for_storage(*, headers) -> dict:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from integrations.bodies import UnreadableBody, webhook_json
+from integrations.redaction import json_digest
 
 # Vapi's ids are UUIDs; the width of Call.vapi_call_id. A longer id is refused rather than cut, so two
 # ids never become one.
@@ -163,19 +164,20 @@ def message_call_id(message: dict) -> str:
 
 
 def _digest(value) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    return json_digest(json.dumps(value, sort_keys=True, default=str))
 
 
-def message_unique_key(message: dict) -> str:
+def message_unique_key(message: dict, *, content_digest: str = "") -> str:
     """Call id + type + timestamp + what the message says, so a redelivery is recognised and two distinct
     messages sent in the same millisecond are not: a status-update by its status (what processing reads),
-    any other type by a digest of its content. A digest of the body when call id or timestamp is missing."""
+    any other type by a digest of its content. A digest of the body when call id or timestamp is missing.
+    `content_digest`: that digest, when the caller has the message's JSON written already (StoredBody.digest)."""
     call_id, stamp, kind = message_call_id(message), message.get("timestamp"), message["type"]
     if call_id and stamp is not None:
-        said = str(message.get("status")) if kind == "status-update" else _digest(message)
+        said = str(message.get("status")) if kind == "status-update" else content_digest or _digest(message)
         key = f"{call_id}:{kind}:{stamp}:{said}"
     else:
-        key = f"{call_id or 'no-call'}:{kind}:{_digest(message)}"
+        key = f"{call_id or 'no-call'}:{kind}:{content_digest or _digest(message)}"
     # Cut only with the whole key's digest appended, so two long keys never become one.
     return key if len(key) <= MAX_KEY_LENGTH else f"{key[: MAX_KEY_LENGTH - 33]}:{_digest(key)}"
 

@@ -23,6 +23,7 @@ from agencyhub.postgresql import database_patience
 from integrations.bodies import webhook_body_read
 from integrations.inbox import ConditionGone, webhook_store
 from integrations.models import WebhookProvider
+from integrations.redaction import webhook_body_stored
 from integrations.spool import webhook_spool
 from integrations.vapi.messages import MalformedMessage, message_call_id, message_from_body, message_unique_key
 from voice.live import callstart
@@ -158,11 +159,12 @@ def _answer_as(request, raw: bytes, auth: AgencyAuth, confirmation: Confirmation
     if kind == "assistant-request":
         confirmation.now()  # what follows acts (claims, calls GHL) from its first step
         return JsonResponse(callstart.assistant_request_answer(agency=agency, message=message, auth=auth))
+    body = webhook_body_stored(body=message)  # written once, for the row and the unique key's digest
     stored = {
         "provider": WebhookProvider.VAPI,
         "event_type": kind[:100],
-        "unique_key": message_unique_key(message)[:255],
-        "body": message,
+        "unique_key": message_unique_key(message, content_digest=body.digest)[:255],
+        "body": body,
         "headers": {name: request.headers[name] for name in STORED_HEADERS if name in request.headers},
     }
     # An unconfirmed copy is confirmed by the INSERT itself: it stores only while the agency's Vapi account is the

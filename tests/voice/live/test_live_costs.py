@@ -2,6 +2,7 @@
 trips and SQL queries. Its cheap path must not cost a guarantee: answers follow an edit, a calendar change,
 a secret rotation at once, also while the cache is down."""
 
+import json
 from contextlib import contextmanager
 from unittest import mock
 
@@ -124,6 +125,16 @@ def test_a_remembered_agency_s_report_is_stored_by_its_insert_alone(live, client
     assert sent == []
     assert len(queries.captured_queries) == 1
     assert WebhookEvent.objects.filter(event_type="end-of-call-report", unique_key__startswith="call-report:").exists()
+
+
+def test_a_report_is_written_as_json_once_for_its_row_and_its_unique_key(live, client):
+    report = {**_report("call-written"), "artifact": {"transcript": "AI: Hello.\nUser: A cleaning, please."}}
+    with mock.patch("json.dumps", wraps=json.dumps) as dumps:
+        assert vapi_post(client, live.url, report).json() == {}
+    written = [c for c in dumps.call_args_list if isinstance(c.args[0], dict) and "artifact" in c.args[0]]
+    assert len(written) == 1
+    event = WebhookEvent.objects.get(unique_key__startswith="call-written:")
+    assert event.body["artifact"] == report["artifact"]
 
 
 def test_a_report_signed_with_a_secret_whose_rotation_the_cache_missed_is_refused(live, client):
