@@ -192,9 +192,9 @@ def webhook_kick() -> bool:
     of any event this process stores before it asks again. Only with workers elsewhere: where tasks run in
     place (eager, tests), every store asks."""
     global _kick_asked
-    memory = _kick_memory_seconds()
+    trusted = _kick_trusted_seconds()
     asked = time.monotonic()
-    if asked - _kick_asked < memory:
+    if asked - _kick_asked < trusted:
         return False
     _kick_asked = asked
     if cache.add(KICK_KEY, 1, KICK_SECONDS) is False:
@@ -206,7 +206,7 @@ def webhook_kick() -> bool:
 _kick_asked = float("-inf")
 
 
-def _kick_memory_seconds() -> float:
+def _kick_trusted_seconds() -> float:
     """How long a process trusts its last kick, and a drain that found the inbox empty keeps looking:
     KICK_TRUSTED_SECONDS with workers elsewhere; none where tasks run in place (the kicked drain has run already,
     and a drain that lingered would hold the request that kicked it)."""
@@ -424,9 +424,9 @@ def webhook_drain(*, claim: str, batch: int = DRAIN_BATCH, seconds: float = DRAI
 
 
 def _looked_again(*, claim: str, batch: int, deadline: float) -> int:
-    """After the gate opened: looks once, then again every LINGER_POLL_SECONDS until _kick_memory_seconds() have
+    """After the gate opened: looks once, then again every LINGER_POLL_SECONDS until _kick_trusted_seconds() have
     passed; what the first look that found events claimed (0: none did)."""
-    until = time.monotonic() + _kick_memory_seconds()
+    until = time.monotonic() + _kick_trusted_seconds()
     while True:
         claimed = webhook_process_batch(claim=claim, limit=batch, deadline=deadline)
         if claimed or time.monotonic() >= until:
