@@ -1,38 +1,33 @@
 """The webhook inbox: verify -> store -> answer -> process (DESIGN.md "Webhook inbox").
 
-Endpoints call `webhook_store` once a request is verified; it "kicks" the workers (at most one Celery
-message per KICK_SECONDS across all web processes, not one per event; each process asks the shared gate at most
-once per KICK_TRUSTED_SECONDS), and a worker's drain task claims
-stored events in batches (`webhook_drain`: one `SELECT ... FOR UPDATE SKIP LOCKED` per batch, one commit
-per batch) and runs the handlers that higher apps registered in their `AppConfig.ready()` through
-`register_handler`. `webhook_process` runs one event (replays, the sweeper's retries).
-"""
+Endpoints call `webhook_store` once a request is verified (its row's INSERT: integrations.stored); it "kicks" the
+workers (at most one Celery message per KICK_SECONDS across all web processes, each process asking the shared gate
+at most every KICK_TRUSTED_SECONDS), and a worker's drain task claims stored events in batches (`webhook_drain`: one
+`SELECT ... FOR UPDATE SKIP LOCKED` per batch, one commit per batch) and runs the handlers that higher apps registered
+in their `AppConfig.ready()` through `register_handler`. `webhook_process` runs one event (replays, the sweeper's
+retries). Pages read the inbox through integrations.selectors."""
 
-import json
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections, router, transaction
-from django.db.models import Case, F, Model, Q, QuerySet, TextField, Value, When
-from django.db.models.functions import Cast
-from django.http import Http404
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from agencyhub.enqueue import enqueue, enqueue_batches
 from agencyhub.memo import memo_scope
 from agencyhub.observability import log_context
-from agencyhub.postgresql.health import inserted_row
 from integrations import tasks
 from tenants.models import Agency, ClientAccount
 
 from .models import WebhookEvent, WebhookStatus
-from .redaction import StoredBody, webhook_body_stored, webhook_headers_for_storage
+from .redaction import webhook_body_stored, webhook_headers_for_storage
+from .stored import ConditionGone, StoredIf, event_inserted
 
 logger = logging.getLogger(__name__)
 
@@ -82,19 +77,6 @@ def register_batch_handler(provider: str, batch_handler: BatchHandler, *, replac
     _batch_handlers[provider] = (batch_handler, replaces)
 
 
-@dataclass(frozen=True)
-class StoredIf:
-    """The row a store is conditional on: `model`'s row whose fields hold exactly `fields`, checked by the INSERT
-    itself (no query of its own while the row is there)."""
-
-    model: type[Model]
-    fields: dict
-
-
-class ConditionGone(Exception):
-    """webhook_store's `only_if` row is not there (any more): nothing was stored."""
-
-
 def webhook_store(
     *,
     provider: str,
@@ -120,7 +102,7 @@ def webhook_store(
         agency=agency,
         client=client,
     )
-    if _insert_unless_known(event, body=stored_body, only_if=only_if):
+    if event_inserted(event, body=stored_body, only_if=only_if):
         transaction.on_commit(webhook_kick)
         return event, True
     if only_if is not None and not only_if.model._default_manager.filter(**only_if.fields).exists():
@@ -135,62 +117,17 @@ def webhook_store(
     return known, False
 
 
-def _insert_unless_known(event: WebhookEvent, *, body: StoredBody, only_if: StoredIf | None = None) -> bool:
-    """One INSERT ... ON CONFLICT DO NOTHING RETURNING id: no SELECT first and no savepoint, whether the
-    key is new or a repeat; with `only_if`, INSERT ... SELECT ... WHERE EXISTS (that row), still one statement.
-    The body goes as the text it was written as (`body`). Sets event.pk and returns True when the row is new.
-
-    Written in SQL from the models' _meta: bulk_create(ignore_conflicts=True) does not say whether it inserted."""
-    connection = connections[router.db_for_write(WebhookEvent)]
-    meta, quote = WebhookEvent._meta, connection.ops.quote_name
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    values = [
-        connection.ops.adapt_json_value(body, _AsWritten)
-        if f.attname == "body"
-        else f.get_db_prep_save(f.pre_save(event, add=True), connection)
-        for f in fields
-    ]
-    table, pk = quote(meta.db_table), quote(meta.pk.column)
-    columns, placeholders = ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
-    # Table and column names come from the models, the values go as parameters.
-    if only_if is None:
-        rows = f"VALUES ({placeholders})"
-    else:
-        condition_meta = only_if.model._meta
-        condition = [(condition_meta.get_field(name), value) for name, value in only_if.fields.items()]
-        matches = " AND ".join(f"{quote(field.column)} = %s" for field, _ in condition)
-        rows = f"SELECT {placeholders} WHERE EXISTS (SELECT 1 FROM {quote(condition_meta.db_table)} WHERE {matches})"  # noqa: S608
-        values += [field.get_db_prep_value(value, connection) for field, value in condition]
-    sql = f"INSERT INTO {table} ({columns}) {rows} ON CONFLICT DO NOTHING RETURNING {pk}"
-    row = inserted_row(connection, sql, values, what="the webhook")
-    if row is None:
-        return False
-    event.pk = row[0]
-    return True
-
-
-class _AsWritten(json.JSONEncoder):
-    """Encodes a StoredBody as the text it was written as, where the database adapter would write it again."""
-
-    def encode(self, o):
-        return o.text if isinstance(o, StoredBody) else super().encode(o)
-
-
 def webhook_kick() -> bool:
-    """Asks the workers to drain the inbox: publishes a drain task unless one was published in the last
-    KICK_SECONDS (a cache.add gate shared by every web process). True when a task was published.
+    """Asks the workers to drain the inbox: publishes a drain task unless one was published in the last KICK_SECONDS (a
+    cache.add gate shared by every web process); True when it did. A cache that cannot be reached (add answers None)
+    kicks every time; a broker that cannot be reached leaves the events to the sweeper.
 
-    Nothing stored waits on a kick that was skipped: a drain task that finds the inbox empty opens the gate
-    and looks once more (`webhook_drain`), so an event stored while the gate was closed is either claimed by
-    that last look or kicks again itself. A cache that cannot be reached (add answers None) kicks every time;
-    a broker that cannot be reached leaves the events to the sweeper, as before.
-
-    A process does not even ask the gate again within KICK_TRUSTED_SECONDS of its last asking (a burst costs Redis
-    a few commands a second per process, not one per event), and nothing waits on that either: its last asking either
-    published a drain, or found the gate closed, which no drain had opened since it was closed; so some drain
-    opens the gate after that asking and keeps looking for KICK_TRUSTED_SECONDS more (`webhook_drain`), past the commit
-    of any event this process stores before it asks again. Only with workers elsewhere: where tasks run in
-    place (eager, tests), every store asks."""
+    Nothing stored waits on a kick the gate refused, nor on one a process did not even ask for, having asked less
+    than KICK_TRUSTED_SECONDS ago (a burst costs Redis a few commands a second per process, not one per event): that
+    asking either published a drain or found the gate closed, which no drain had opened since it was closed; so some
+    drain opens the gate after it and keeps looking for KICK_TRUSTED_SECONDS (`webhook_drain`), past the commit of
+    any event stored meanwhile. Only with workers elsewhere: where tasks run in place (eager, tests), every store
+    asks."""
     global _kick_asked
     trusted = _kick_trusted_seconds()
     asked = time.monotonic()
@@ -458,24 +395,3 @@ def webhook_events_due(*, limit: int = SWEEP_BATCH) -> list[int]:
         | Q(status=WebhookStatus.PROCESSING, claimed_at__lt=_stale_claim_before(now))
     )
     return list(WebhookEvent.objects.filter(due).order_by("received_at").values_list("pk", flat=True)[:limit])
-
-
-def webhook_events_for_agency(*, agency: Agency, status: str = "") -> QuerySet[WebhookEvent]:
-    """The agency's events, newest first; `status` narrows to one status when it is a known one."""
-    # The body comes as text, parsed on display: a row stored deep before the door refused it must not break a page.
-    events = (
-        WebhookEvent.objects.filter(agency=agency)
-        .select_related("client")
-        .defer("body")
-        .annotate(body_text=Cast("body", output_field=TextField()))
-    )
-    if status in WebhookStatus.values:
-        events = events.filter(status=status)
-    return events.order_by("-received_at", "-pk")
-
-
-def webhook_event_for_agency(*, agency: Agency, public_id) -> WebhookEvent:
-    event = WebhookEvent.objects.filter(agency=agency, public_id=public_id).defer("body").first()
-    if event is None:
-        raise Http404("No such event.")
-    return event

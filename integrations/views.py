@@ -7,10 +7,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tenants.access import agency_view
 
-from .inbox import webhook_event_for_agency, webhook_events_for_agency, webhook_replay
+from .inbox import webhook_replay
 from .jobs import job_for_agency
 from .models import JobStatus, WebhookStatus
 from .redaction import webhook_body_shown
+from .selectors import webhook_event_for_agency, webhook_events_for_agency
 
 EVENTS_PER_PAGE = 50
 

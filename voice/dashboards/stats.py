@@ -16,8 +16,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from integrations.ghl.selectors import connections_needing_attention
-from integrations.inbox import webhook_events_for_agency
 from integrations.models import WebhookStatus
+from integrations.selectors import webhook_events_for_agency
 from tenants.models import Agency, ClientAccount
 from voice.assistants.selectors import assistant_list
 from voice.calls.transcripts import clock

@@ -21,10 +21,11 @@ from rest_framework.views import APIView
 from agencyhub.observability import log_context
 from agencyhub.postgresql import database_patience
 from integrations.bodies import webhook_body_read
-from integrations.inbox import ConditionGone, webhook_store
+from integrations.inbox import webhook_store
 from integrations.models import WebhookProvider
 from integrations.redaction import webhook_body_stored
 from integrations.spool import webhook_spool
+from integrations.stored import ConditionGone
 from integrations.vapi.messages import MalformedMessage, message_call_id, message_from_body, message_unique_key
 from voice.live import callstart
 from voice.live import services as live

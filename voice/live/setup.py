@@ -35,7 +35,7 @@ from django.db.models.signals import post_delete, post_save
 from integrations.crypto import decrypt, encrypt
 from integrations.ghl.selectors import ghl_location_for_client
 from integrations.ghl.signals import connection_changed
-from integrations.inbox import StoredIf
+from integrations.stored import StoredIf
 from integrations.vapi.auth import presented_secret_matches, secret_digest, signature_matches
 from integrations.vapi.messages import assistant_references
 from tenants.models import Agency, CallStart, ClientAccount
