@@ -1,12 +1,13 @@
 from collections import Counter
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from agencyhub.enqueue import enqueue, enqueue_batched
 from agencyhub.observability import log_context
+from agencyhub.postgresql.binding import server_binding
 from integrations.vapi.messages import (
     decimal_or_none,
     message_call_id,
@@ -200,7 +201,8 @@ def vapi_reports_process(events: list) -> list:
         for name, value in updates.items():
             setattr(call, name, value)
         calls.append(call)
-    Call.objects.bulk_create(new)
+    with server_binding(connections[router.db_for_write(Call)]):  # the transcripts and messages go as they are
+        Call.objects.bulk_create(new)
     if merged:
         _merge_write(merged, now=now)
     for event, call in zip(reports, calls, strict=True):
