@@ -105,7 +105,7 @@ def webhook_store(
     if event_inserted(event, body=stored_body, only_if=only_if):
         transaction.on_commit(webhook_kick)
         return event, True
-    if only_if is not None and not only_if.model._default_manager.filter(**only_if.fields).exists():
+    if only_if is not None and not only_if.holds():
         raise ConditionGone(only_if.model.__name__)
     known = WebhookEvent.objects.get(provider=provider, unique_key=unique_key)
     if known.status == WebhookStatus.RECEIVED:

@@ -22,6 +22,10 @@ class StoredIf:
     model: type[Model]
     fields: dict
 
+    def holds(self) -> bool:
+        """Whether the row is there now: asked only when the INSERT wrote nothing (a repeat, or the row gone)."""
+        return self.model._default_manager.filter(**self.fields).exists()
+
 
 class ConditionGone(Exception):
     """webhook_store's `only_if` row is not there (any more): nothing was stored."""

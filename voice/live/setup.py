@@ -289,7 +289,7 @@ def agency_live_forget(*, agency_id: int | None) -> None:
     public_id = Agency.objects.filter(pk=agency_id).values_list("public_id", flat=True).first() if agency_id else None
     if public_id is None:
         return
-    keys = [_auth_key(public_id), _generation_key(public_id)]
+    keys = _auth_keys(public_id)
     cache.delete_many(keys)
     transaction.on_commit(lambda: cache.delete_many(keys))
 
@@ -298,11 +298,16 @@ def agency_auth_forget(*, public_id: UUID) -> None:
     """Drops the agency's cached auth (its setups with its generation), in this process and in the cache: for a
     copy found stale by the database itself (AgencyAuth.unchanged), whose write the cache's forget missed."""
     agency_auth_drop(public_id=public_id)
-    cache.delete_many([_auth_key(public_id), _generation_key(public_id)])
+    cache.delete_many(_auth_keys(public_id))
+
+
+def _auth_keys(public_id) -> list[str]:
+    """The agency's cached auth and its generation (which the setups' keys include): what forgetting it deletes."""
+    return [_auth_key(public_id), _generation_key(public_id)]
 
 
 def _agency_forget(sender, instance, **kwargs):
-    cache.delete_many([_auth_key(instance.public_id), _generation_key(instance.public_id)])
+    cache.delete_many(_auth_keys(instance.public_id))
 
 
 def _vapi_account_changed(sender, instance, **kwargs):
