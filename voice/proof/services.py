@@ -166,18 +166,21 @@ def call_proof_check(*, call_id: int, now: datetime | None = None) -> CallProof 
 
 
 def calls_proof_first_check(*, calls: list[Call], now: datetime | None = None) -> tuple[list[int], list[int]]:
-    """call_proof_check for a follow-up batch's calls in a few statements: the calls' words and tool calls, the
-    proofs already stored, one INSERT of the new ones. Only a call with no proof yet whose tools confirmed nothing
-    is checked here (GHL has nothing to be asked); the others are returned to be checked one by one, as is every
-    call when another worker stored a proof meanwhile (the INSERT fails, nothing is kept). Returns (those left,
-    those whose new mismatch alert could not be raised: their own task checks them again)."""
+    """call_proof_check for a follow-up batch's calls in a few statements: the calls' words, their confirming tool
+    calls and the proofs already stored, one INSERT of the new ones. Only a call with no proof yet whose tools
+    confirmed nothing is checked here (GHL has nothing to be asked); the others are returned to be checked one by
+    one, as is every call when another worker stored a proof meanwhile (the INSERT fails, nothing is kept).
+    Returns (those left, those whose new mismatch alert could not be raised: their own task checks them again)."""
     now = now or timezone.now()
     calls = [call for call in calls if call.client_id is not None]
     ids = [call.pk for call in calls]
     if not ids:
         return [], []
     checked = set(CallProof.objects.filter(call_id__in=ids).values_list("call_id", flat=True))
-    tooled = set(ToolCallRecord.objects.filter(call_id__in=ids).values_list("call_id", flat=True).distinct())
+    # A tool confirms only a booking, a move or a cancellation (proof_claims.tool_claims): a call whose tools only
+    # looked at the calendar is checked here too, as call_proof_check would, without GHL.
+    confirming = ToolCallRecord.objects.filter(call_id__in=ids, details__action__in=list(proof_claims.BACKED_BY))
+    tooled = set(confirming.values_list("call_id", flat=True).distinct())
     mine = [call for call in calls if call.pk not in checked and call.pk not in tooled]
     left = [call.pk for call in calls if call.pk in checked or call.pk in tooled]
     words = {

@@ -74,7 +74,9 @@ def test_a_batch_of_reports_publishes_one_follow_up_task_and_logs_each_call_once
         call_followups_task(published[0])
         call_followups_task(published[0])  # the batch's task run again (a redelivery)
     assert len(_calls_logged()) == len(CALLS), "each call logged once, however often its batch runs"
-    assert [c.kwargs["call_id"] for c in checked.call_args_list] == ids + ids
+    # Only the first call booked (the others found its slot taken): only its proof asks GHL, one by one. The
+    # others' are checked together; run again, each call, holding a proof by then, is checked on its own.
+    assert [c.kwargs["call_id"] for c in checked.call_args_list] == [ids[0], *ids]
 
 
 def test_a_call_whose_log_fails_is_retried_alone_while_its_neighbours_are_logged(stored):
