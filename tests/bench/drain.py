@@ -5,8 +5,12 @@ inbox (tests/bench/seed.py; BENCH_CALLS picks which, seeded by tests/bench/pages
 then starts `celery -A agencyhub worker` with one process per core (docs/deploy.md) on the bench's Redis broker
 (BENCH_BROKER_URL, whose queue is deleted afterwards) and cache (BENCH_CACHE_URL), and times it two ways:
 
-- batch drain (what the web tier does now): one kick, the worker's drain tasks claim the reports in batches;
-- one task per report (what the web tier did before): one webhook_process_task message per stored report.
+- batch drain (what the web tier does now): one kick, the worker's drain tasks claim the reports in batches; each
+  report's call was stored before it, as production's live path stores a call when it starts (the queued call
+  start of an assistant-request, its status-update), so the report merges into a stored call;
+- batch-new: the same, each report's call first seen in its report (the drain creates it);
+- one task per report (per-event, what the web tier did before): one webhook_process_task message per stored
+  report, calls stored before them as in batch.
 
 Each is timed from the first message to the last report recorded as processed; the follow-up tasks the reports
 enqueue run on the same worker and are counted until the queue is empty. By default the reports name a seeded
@@ -51,7 +55,7 @@ BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13")
 CACHE_URL = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/12")
 # docs/deploy.md: each worker runs one process per core (Celery's default --concurrency).
 CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", os.cpu_count() or 1))
-MODES = [m for m in os.environ.get("BENCH_DRAIN_MODES", "batch,per-event").split(",") if m]
+MODES = [m for m in os.environ.get("BENCH_DRAIN_MODES", "batch,batch-new,per-event").split(",") if m]
 OUT = ROOT / "artifacts" / "bench"
 BENCH_URL, NEEDS_SEED = bench_seed.prepare(CALLS)
 if NEEDS_SEED:
@@ -82,10 +86,24 @@ QUEUE_KEYS = ("celery", "_kombu.binding.celery", "_kombu.binding_permanent.celer
 DONE = ("processed", "failed", "ignored")
 
 
-def stored_reports(agency, prefix: str) -> list[int]:
-    """EVENTS reports in the inbox, as the endpoint stores them, with no worker told about them."""
+def stored_reports(agency, prefix: str, *, started: bool = False) -> list[int]:
+    """EVENTS reports in the inbox, as the endpoint stores them, with no worker told about them; `started`: each
+    report's call stored first, as the live path's queued call start stores it (voice.live.records)."""
     from integrations.inbox import webhook_store
+    from voice.models import Assistant, Call
 
+    if started:
+        assistant = Assistant.objects.filter(client__agency=agency, vapi_id=ASSISTANT).first()
+        Call.objects.bulk_create(
+            Call(
+                agency=agency,
+                vapi_call_id=f"{prefix}-{i}",
+                assistant=assistant,
+                client_id=assistant.client_id if assistant else None,
+                caller_number="+13125550142",
+            )
+            for i in range(EVENTS)
+        )
     ids = []
     with mock.patch("integrations.inbox.webhook_kick"), transaction.atomic():
         for i in range(EVENTS):
@@ -172,7 +190,7 @@ def timed_drain(mode: str, ids: list[int], broker, worker: subprocess.Popen) -> 
     events = WebhookEvent.objects.filter(pk__in=ids)
     cpu_before = cpu_used(worker)
     started_at, started = timezone.now(), time.perf_counter()
-    if mode == "batch":
+    if mode.startswith("batch"):
         webhook_drain_task.delay()
     else:
         for event_id in ids:
@@ -276,7 +294,7 @@ def main() -> None:
             for mode in MODES:
                 prefix = f"bench-drain-{mode}-{int(time.time())}"
                 prefixes.append(prefix)
-                ids = stored_reports(agency, prefix)
+                ids = stored_reports(agency, prefix, started=mode != "batch-new")
                 results[mode] = timed_drain(mode, ids, broker, worker)
                 calls = Call.objects.filter(agency=agency, vapi_call_id__startswith=prefix).count()
                 results[mode]["calls"] = calls
@@ -305,6 +323,7 @@ def report(results: dict, profiled: dict | None) -> None:
     accepting = accept_rate()
     named = f"naming {ASSISTANT}" if ASSISTANT else "naming no assistant of the agency (calls without a client)"
     print(f"drain: {EVENTS} stored end-of-call reports {named}, one Celery worker with {CONCURRENCY} processes")
+    print("  (batch, per-event: each call stored at its start, as production; batch-new: first seen in its report)")
     verdicts = {}
     for mode, r in results.items():
         r["per_second"] = round(r["processed"] / r["seconds"], 1) if r["seconds"] > 0 else 0.0

@@ -2,12 +2,12 @@ from collections import Counter
 from decimal import Decimal
 
 from django.db import connections, router, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from agencyhub.enqueue import enqueue, enqueue_batched
 from agencyhub.observability import log_context
-from agencyhub.postgresql.binding import server_binding
+from agencyhub.postgresql.binding import bound_cursor, server_binding
 from integrations.vapi.messages import (
     decimal_or_none,
     message_call_id,
@@ -213,22 +213,27 @@ def vapi_reports_process(events: list) -> list:
 
 
 def _merge_write(merged: list[tuple[Call, dict]], *, now) -> None:
-    """One UPDATE for every stored call of the batch: a field a report leaves out is written back as the row
-    holds it (F(), never read), so only what each report says changes."""
-    names = sorted({name for _, updates in merged for name in updates})
-    kept: list[dict] = []
+    """The batch's stored calls, each written with what its report says: one UPDATE by primary key per call, of
+    the fields the report gave (a field it leaves out is not in its statement: the row keeps it) and updated_at,
+    sent together (executemany: one pipeline on PostgreSQL), values bound on the server. Django's bulk_update
+    would write them in one statement, but builds and compiles a CASE over every call for every field: ~2 ms of
+    CPU per report in a batch of fifty, twice what storing a new call costs (#12)."""
+    connection = connections[router.db_for_write(Call)]
+    quote = connection.ops.quote_name
+    by_fields: dict[tuple, list[Call]] = {}
     for call, updates in merged:
         call.updated_at = now
-        kept.append({name: call.__dict__[name] for name in names if name not in updates and name in call.__dict__})
-        for name in names:
-            if name not in updates:
-                setattr(call, name, F(name))
-    Call.objects.bulk_update([call for call, _ in merged], [*names, "updated_at"])
-    for (call, updates), values in zip(merged, kept, strict=True):
-        for name in names:
-            if name not in updates:
-                call.__dict__.pop(name, None)  # deferred again: not read here
-        call.__dict__.update(values)
+        by_fields.setdefault(tuple(sorted(updates)), []).append(call)
+    with bound_cursor(connection) as cursor:
+        for names, calls in by_fields.items():
+            fields = [Call._meta.get_field(name) for name in (*names, "updated_at")]
+            assigned = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+            # Only the model's own column names are interpolated; every value is a parameter.
+            sql = f"UPDATE {quote(Call._meta.db_table)} SET {assigned} WHERE {quote(Call._meta.pk.column)} = %s"  # noqa: S608
+            rows = [
+                [*(f.get_db_prep_save(getattr(call, f.attname), connection) for f in fields), call.pk] for call in calls
+            ]
+            cursor.executemany(sql, rows)
 
 
 # Drained from the inbox in a batch, a call's note and proof check ride in the batch's one follow-up task.
