@@ -330,7 +330,8 @@ class CallDay(models.Model):
     what the agency dashboard and usage read, so their cost follows days and clients, not calls.
 
     PostgreSQL keeps it with statement triggers on voice_call and voice_booking (migration 0013), in
-    the writing transaction, whatever the write path (ingest, the live tools' UPDATEs, admin, deletes).
+    the writing transaction, whatever the write path (ingest, the live tools' UPDATEs, admin, deletes),
+    in up to eight rows a client and day (stripe).
     SQLite has no triggers for it: there the pages sum the calls themselves.
     """
 
@@ -350,6 +351,9 @@ class CallDay(models.Model):
     cost = models.DecimalField(max_digits=18, decimal_places=4, default=0)
     # Made bookings (MADE_BOOKING_STATUSES) of the calls counted here.
     bookings = models.IntegerField(default=0)
+    # Which of the day's rows (up to 8, migration 0019) a writing transaction adds to, picked by its id: two
+    # transactions writing one client's calls rarely wait on one row's lock. A day's sums are its rows' sums.
+    stripe = models.SmallIntegerField(db_default=0)
 
     def __str__(self):
         return f"Calls of client {self.client_id} on {self.day}"

@@ -59,7 +59,7 @@ ON CONFLICT (agency_id, day, (COALESCE(client_id, 0))) DO UPDATE SET
 """
 
 
-def _function(name: str, delta: str, changed: str) -> str:
+def _function(name: str, delta: str, changed: str, upsert: str = UPSERT) -> str:
     inserted = delta.format(sign=1, rows="new_rows")
     deleted = delta.format(sign=-1, rows="old_rows")
     updated = " UNION ALL ".join(
@@ -71,9 +71,9 @@ def _function(name: str, delta: str, changed: str) -> str:
     return f"""
 CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN {UPSERT.format(deltas=inserted)};
-    ELSIF TG_OP = 'DELETE' THEN {UPSERT.format(deltas=deleted)};
-    ELSE {UPSERT.format(deltas=updated)};
+    IF TG_OP = 'INSERT' THEN {upsert.format(deltas=inserted)};
+    ELSIF TG_OP = 'DELETE' THEN {upsert.format(deltas=deleted)};
+    ELSE {upsert.format(deltas=updated)};
     END IF;
     RETURN NULL;
 END $$;

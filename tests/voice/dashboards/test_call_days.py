@@ -58,11 +58,13 @@ def _from_calls() -> dict:
 
 
 def _rolled_up() -> dict:
+    """Each client's day summed over its rows (its stripes), as the dashboards read it."""
     fields = ("calls", "booked_calls", "seconds", "timed_calls", "cost", "bookings")
+    days = CallDay.objects.values("agency_id", "client_id", "day").annotate(**{f: Sum(f) for f in fields})
     return {
-        (d.agency_id, d.client_id, d.day): tuple(getattr(d, f) for f in fields)
-        for d in CallDay.objects.all()
-        if any(getattr(d, f) for f in fields)
+        (d["agency_id"], d["client_id"], d["day"]): tuple(d[f] for f in fields)
+        for d in days.order_by()
+        if any(d[f] for f in fields)
     }
 
 
@@ -115,3 +117,27 @@ def test_a_bulk_insert_is_rolled_up_per_client_and_day(cast):
     )
     assert _rolled_up() == _from_calls()
     assert CallDay.objects.count() <= 2 * (500 // 24 + 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_transactions_adding_to_one_clients_day_do_not_wait_on_each_other(cast):
+    # Two drained batches of one client's reports, or a batch and a live booking: each adds to the client's day.
+    first_call, second_call = (
+        EndedCallFactory(client=cast.client_account, started_at=NOW, seconds=10) for _ in range(2)
+    )
+    first, second = (connection.get_new_connection(connection.get_connection_params()) for _ in range(2))
+    try:
+        first.execute("UPDATE voice_call SET duration_seconds = 20 WHERE id = %s", [first_call.pk])
+        (held,) = first.execute("SELECT txid_current()").fetchone()
+        # A transaction whose id picks another of the day's rows than the first's (one in eight picks the same).
+        while second.execute("SELECT mod(txid_current(), 8) = mod(%s, 8)", [held]).fetchone()[0]:
+            second.rollback()
+        second.execute("SET LOCAL lock_timeout = '2s'")
+        second.execute("UPDATE voice_call SET duration_seconds = 30 WHERE id = %s", [second_call.pk])
+        second.commit()
+        first.commit()
+    finally:
+        first.close()
+        second.close()
+    assert _rolled_up() == _from_calls()
+    assert sum(CallDay.objects.filter(client=cast.client_account).values_list("seconds", flat=True)) == 50
