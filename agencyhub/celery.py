@@ -1,7 +1,8 @@
 import os
 
 from celery import Celery
-from celery.signals import task_prerun
+from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections
 
 from agencyhub.observability import log_context
 
@@ -31,3 +32,12 @@ app.autodiscover_tasks(
 @task_prerun.connect
 def _bind_task_log_context(task_id=None, task=None, **_):
     log_context.bind(request_id=f"task:{task_id}", agency="-", call_id="-")
+
+
+@task_postrun.connect
+def _close_old_connections(task=None, **_):
+    """After a task, what Django does after a request: closes the connections past CONN_MAX_AGE or left unusable
+    (settings.CELERY_DB_REUSE_MAX keeps Celery's fixup from closing every one). Not after a task run in place:
+    its caller's connection, maybe inside a transaction, is not the task's to close."""
+    if not getattr(task.request, "is_eager", False):
+        close_old_connections()

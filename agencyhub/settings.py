@@ -250,6 +250,10 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Without it, Celery's Django fixup closes the database connections before and after every task: a new PostgreSQL
+# backend for each (#12: two per drained batch of reports). With it, a worker keeps them as a web process does, for
+# CONN_MAX_AGE, closed after a task that left them unusable (agencyhub.celery), and at least every this many tasks.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_TIME_LIMIT = 300
 # A request that enqueues must not hang on a broker that is down: one quick retry, then the sweepers take over.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)

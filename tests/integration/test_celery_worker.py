@@ -35,6 +35,8 @@ def worker():
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         # Files the worker writes (export results) must land where this test process reads them.
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        # As production keeps them (the default without DEBUG, which the tests may set).
+        "CONN_MAX_AGE": "60",
     }
     from agencyhub.celery import app
 
@@ -91,3 +93,31 @@ def test_a_calls_export_is_written_by_the_worker(cast, as_user, worker):
     download = client.get(f"/a/{cast.agency.slug}/jobs/{job.public_id}/download/")
     lines = b"".join(download.streaming_content).decode("utf-8-sig").splitlines()
     assert len(lines) == 4 and all("'=cmd|" in line for line in lines[1:])
+
+
+def _others_connected() -> set[int]:
+    """The backends of this database but this process's own: the worker's."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'"
+        )
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+def test_the_worker_keeps_its_database_connection_from_one_task_to_the_next(cast, as_user, worker):
+    # Celery's Django fixup closes it after every task unless settings.CELERY_DB_REUSE_MAX says otherwise: a new
+    # PostgreSQL backend for each task.
+    seen = []
+    for email in ("first@a.test", "second@a.test"):
+        response = as_user(cast.owner).post(f"/a/{cast.agency.slug}/team/invite/", {"email": email, "role": "staff"})
+        assert response.status_code == 302
+        invitation = Invitation.objects.get(email=email)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and worker.poll() is None and not invitation.sent_at:
+            time.sleep(0.2)
+            invitation.refresh_from_db()
+        assert invitation.sent_at is not None, "the worker did not send the invitation within 60 s"
+        time.sleep(0.5)  # the task's end (and, without the setting, its connection's closing) comes after its write
+        seen.append(_others_connected())
+    assert seen[0] and seen[0] == seen[1], "one connection, open after each task and used by the next"
