@@ -125,6 +125,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASE_OPTIONS.setdefault("keepalives_interval", env.int("DATABASE_KEEPALIVES_INTERVAL", 2))
     DATABASE_OPTIONS.setdefault("keepalives_count", env.int("DATABASE_KEEPALIVES_COUNT", 3))
     DATABASE_OPTIONS.setdefault("tcp_user_timeout", env.int("DATABASE_TCP_USER_TIMEOUT_MS", 10_000))
+    # A statement bound on the server (agencyhub/postgresql/binding.py: the inbox's INSERT, a drained batch's call
+    # writes) is prepared on its connection once it ran this many times, and then neither parsed nor planned again
+    # (~80 us of the backend's CPU per inbox INSERT, #12); Django's default cursors bind on the client and never
+    # prepare. Empty: never (behind a pooler that hands one connection to several clients, PgBouncer in transaction
+    # mode, which keeps no prepared statements).
+    _prepare_threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
+    DATABASE_OPTIONS.setdefault("prepare_threshold", int(_prepare_threshold) if _prepare_threshold else None)
     # The server ends a runaway statement, and a transaction left idle (by a process that hung) frees its locks.
     DATABASE_OPTIONS.setdefault(
         "options",

@@ -82,3 +82,16 @@ def test_a_new_event_is_written_only_to_the_indexes_the_inbox_queries_use():
     # The client index holds only linked events: a new one (no client yet) adds no entry to it.
     assert indexes["webhook_client_idx"] == "(client_id IS NOT NULL)"
     assert entries == 0
+
+
+def test_after_a_few_events_the_insert_is_prepared_on_its_connection_neither_parsed_nor_planned_again():
+    threshold = settings.DATABASES["default"]["OPTIONS"]["prepare_threshold"]
+    assert threshold is not None, "DATABASE_PREPARE_THRESHOLD: statements bound on the server are prepared"
+    for n in range(threshold + 1):
+        _store(f"call-{n}")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert [s for s in prepared if s.startswith('INSERT INTO "integrations_webhookevent"')], prepared
+    event, created = _store("call-after")
+    assert created and WebhookEvent.objects.filter(pk=event.pk, unique_key="call-after").exists()
