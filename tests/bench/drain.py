@@ -208,7 +208,8 @@ def timed_drain(mode: str, ids: list[int], broker, worker: subprocess.Popen) -> 
     from integrations.tasks import webhook_drain_task, webhook_process_task
 
     events = WebhookEvent.objects.filter(pk__in=ids)
-    database, own = connection.settings_dict["NAME"], connection.cursor().connection.info.backend_pid
+    connection.ensure_connection()
+    database, own = connection.settings_dict["NAME"], connection.connection.info.backend_pid
     cpu_before, backends_before, ticks_before = cpu_used(worker), backends_cpu(database, own=own), machine_ticks()
     started_at, started = timezone.now(), time.perf_counter()
     if mode.startswith("batch"):
