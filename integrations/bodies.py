@@ -13,6 +13,7 @@ import math
 # well under this; anything deeper is refused before it reaches a recursive renderer.
 MAX_DEPTH = 64
 REPLACEMENT = "\ufffd"
+NESTED_TOO_DEEP = f"Body is nested deeper than {MAX_DEPTH} levels."
 
 
 class UnreadableBody(ValueError):
@@ -70,7 +71,7 @@ def tree_cleaned(value, *, depth: int = 0):
     if not isinstance(value, dict | list):
         return value
     if depth >= MAX_DEPTH:
-        raise UnreadableBody(f"Body is nested deeper than {MAX_DEPTH} levels.")
+        raise UnreadableBody(NESTED_TOO_DEEP)
     depth += 1
     if isinstance(value, list):
         return [
@@ -89,12 +90,17 @@ def tree_cleaned(value, *, depth: int = 0):
 
 def webhook_json(raw: bytes):
     """The parsed, cleaned body; UnreadableBody with the reason when it cannot be accepted."""
+    return tree_cleaned(webhook_json_parsed(raw))
+
+
+def webhook_json_parsed(raw: bytes):
+    """The body parsed strictly, its text not cleaned nor its depth checked yet: for webhook_json, or for a walk
+    that cleans and checks as it goes (redaction.webhook_tree_stored); UnreadableBody when it is not JSON."""
     try:
-        body = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+        return json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
     except UnreadableBody:
         raise
     except RecursionError as exc:
-        raise UnreadableBody(f"Body is nested deeper than {MAX_DEPTH} levels.") from exc
+        raise UnreadableBody(NESTED_TOO_DEEP) from exc
     except ValueError as exc:  # not JSON, not UTF-8, or an integer longer than Python reads
         raise UnreadableBody(f"Body is not JSON: {exc}.") from exc
-    return tree_cleaned(body)

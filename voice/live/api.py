@@ -23,10 +23,15 @@ from agencyhub.postgresql import database_patience
 from integrations.bodies import webhook_body_read
 from integrations.inbox import webhook_store
 from integrations.models import WebhookProvider
-from integrations.redaction import webhook_body_stored
 from integrations.spool import webhook_spool
 from integrations.stored import ConditionGone
-from integrations.vapi.messages import MalformedMessage, message_call_id, message_from_body, message_unique_key
+from integrations.vapi.messages import (
+    MalformedMessage,
+    message_call_id,
+    message_from_body,
+    message_read,
+    message_unique_key,
+)
 from voice.live import callstart
 from voice.live import services as live
 from voice.live.setup import (
@@ -50,6 +55,9 @@ STORED_HEADERS = ("Content-Type", "User-Agent", "X-Timestamp")
 
 
 ANSWERED_AT_ONCE = {"tool-calls": live.tool_calls_answer, "function-call": live.function_call_answer}
+# What is answered from the message as sent; every other type is read as it is stored (masked, written once for
+# the row and the unique key's digest).
+READ_UNMASKED = frozenset({*ANSWERED_AT_ONCE, "assistant-request"})
 
 
 class VapiServerUrlView(APIView):
@@ -147,7 +155,7 @@ def _answer_as(request, raw: bytes, auth: AgencyAuth, confirmation: Confirmation
     agency = auth.agency
     log_context.bind(agency=agency.slug)
     try:
-        message = message_from_body(raw)
+        message, body = message_read(raw, answered=READ_UNMASKED)
     except MalformedMessage as exc:
         confirmation.now()
         return JsonResponse({"error": str(exc)}, status=400)
@@ -160,7 +168,6 @@ def _answer_as(request, raw: bytes, auth: AgencyAuth, confirmation: Confirmation
     if kind == "assistant-request":
         confirmation.now()  # what follows acts (claims, calls GHL) from its first step
         return JsonResponse(callstart.assistant_request_answer(agency=agency, message=message, auth=auth))
-    body = webhook_body_stored(body=message)  # written once, for the row and the unique key's digest
     stored = {
         "provider": WebhookProvider.VAPI,
         "event_type": kind[:100],

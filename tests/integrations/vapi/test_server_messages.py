@@ -1,13 +1,18 @@
 import json
+import re
 import time
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from integrations.redaction import MASK, webhook_body_stored
 from integrations.vapi.auth import request_authenticated
 from integrations.vapi.messages import (
     MalformedMessage,
     message_from_body,
+    message_read,
     message_timestamp,
     message_unique_key,
     tool_invocations,
@@ -41,6 +46,73 @@ SECRET = "agency-secret-123"
 def test_malformed_bodies_are_refused_with_a_reason(raw, reason):
     with pytest.raises(MalformedMessage, match=reason):
         message_from_body(raw)
+    # Read to be stored (one walk that cleans and masks), the same body is refused for the same reason.
+    with pytest.raises(MalformedMessage, match=reason):
+        message_read(raw, answered=ANSWERED)
+
+
+ANSWERED = frozenset({"tool-calls", "assistant-request"})
+
+
+def test_a_message_read_to_be_stored_has_its_secrets_masked_even_under_keys_written_with_nul():
+    raw = json.dumps(
+        {
+            "message": {
+                "type": "end-of-call-report",
+                "call": {"id": "call-1"},
+                "api\u0000key": "sk-live-1",
+                "assistant": {"server": {"headers": {"X-Vapi-Secret": "s3cret", "Content-Type": "application/json"}}},
+            }
+        }
+    ).encode()
+    message, stored = message_read(raw, answered=ANSWERED)
+    assert message["apikey"] == MASK
+    assert message["assistant"]["server"]["headers"] == {"X-Vapi-Secret": MASK, "Content-Type": "application/json"}
+    assert message["call"]["id"] == "call-1"
+    assert "sk-live-1" not in stored.text and "s3cret" not in stored.text
+    assert json.loads(stored.text) == message
+
+
+def test_a_message_answered_at_once_is_read_as_sent():
+    raw = json.dumps(
+        {"message": {"type": "tool-calls", "toolCallList": [{"id": "t1", "arguments": {"token": "A-17"}}]}}
+    ).encode()
+    message, stored = message_read(raw, answered=ANSWERED)
+    assert stored is None
+    assert message["toolCallList"][0]["arguments"] == {"token": "A-17"}
+
+
+# JSON trees whose keys include secret-looking ones, NUL and lone surrogates, some nested past the limit.
+_KEYS = st.sampled_from(
+    ["type", "call", "id", "apiKey", "api_key", "headers", "Authorization", "x\x00", "api\x00key", "\udc00"]
+)
+_LEAVES = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
+_TREES = st.recursive(_LEAVES, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=3))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    extra=st.dictionaries(_KEYS, _TREES, max_size=4),
+    kind=st.sampled_from(["end-of-call-report", "status-update", "hang\x00", "tool-calls", "assistant-request"]),
+    nested=st.integers(min_value=0, max_value=70),
+)
+def test_one_walk_reads_every_body_as_the_two_walks_did(extra, kind, nested):
+    """message_read's single walk gives exactly what cleaning (message_from_body) then masking
+    (webhook_body_stored) gave, and refuses exactly what they refused."""
+    inner = {**extra, "type": kind, "deep": json.loads("[" * nested + "]" * nested) if nested else []}
+    raw = json.dumps({"message": inner}).encode()
+    try:
+        before = message_from_body(raw)
+    except MalformedMessage as exc:
+        with pytest.raises(MalformedMessage, match=re.escape(str(exc))):
+            message_read(raw, answered=ANSWERED)
+        return
+    message, stored = message_read(raw, answered=ANSWERED)
+    if before["type"] in ANSWERED:
+        assert (message, stored) == (before, None)
+    else:
+        assert stored == webhook_body_stored(body=before)
+        assert message == stored.value
 
 
 def test_nul_bytes_are_stripped_and_lone_surrogates_replaced_in_values_and_keys():
