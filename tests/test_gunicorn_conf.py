@@ -1,6 +1,7 @@
 """gunicorn's workers are forked from a master that loaded everything a request needs, so recycling a worker
 (max_requests) costs a fork, not a fresh import of Django and every view (#12)."""
 
+import os
 import runpy
 import subprocess
 import sys
@@ -28,3 +29,23 @@ def test_loading_the_wsgi_app_imports_the_urlconf_and_the_views():
         [sys.executable, "-c", probe], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120
     )
     assert result.stdout.strip().splitlines()[-1] == "True", result.stdout + result.stderr
+
+
+def test_a_workers_first_publish_imports_nothing():
+    # The inbox's first kick in a worker forked from that master: what publishing needs is loaded already.
+    probe = (
+        "import sys, agencyhub.wsgi; "
+        "from agencyhub.enqueue import enqueue; from integrations.tasks import webhook_drain_task; "
+        "before = set(sys.modules); "
+        "print(enqueue(webhook_drain_task), sorted(set(sys.modules) - before))"
+    )
+    environ = {**os.environ, "CELERY_BROKER_URL": "memory://", "CELERY_TASK_ALWAYS_EAGER": "False"}
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environ,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "True []", result.stdout + result.stderr
