@@ -3,24 +3,9 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-# The inbox's body is kilobytes (a report's transcript and messages): lz4 compresses it for a fraction of pglz's
-# CPU (#12), where the server was built with it (PostgreSQL 14+). Only rows written after this are compressed so.
-LZ4_AVAILABLE = "SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)"
+from agencyhub.postgresql.toast import compression_set
 
-
-def _body_compression(method: str):
-    def run(apps, schema_editor):
-        connection = schema_editor.connection
-        if connection.vendor != "postgresql":
-            return
-        with connection.cursor() as cursor:
-            cursor.execute(LZ4_AVAILABLE)
-            if cursor.fetchone() is None:
-                return
-        table = schema_editor.quote_name(apps.get_model("integrations", "WebhookEvent")._meta.db_table)
-        schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN body SET COMPRESSION {method}")
-
-    return run
+# The inbox's body is kilobytes (a report's transcript and messages): lz4 (#12, agencyhub/postgresql/toast.py).
 
 
 class Migration(migrations.Migration):
@@ -56,5 +41,8 @@ class Migration(migrations.Migration):
                 to="tenants.clientaccount",
             ),
         ),
-        migrations.RunPython(_body_compression("lz4"), _body_compression("pglz")),
+        migrations.RunPython(
+            compression_set("integrations", "WebhookEvent", ("body",), "lz4"),
+            compression_set("integrations", "WebhookEvent", ("body",), "pglz"),
+        ),
     ]
