@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from integrations.redaction import MASK, webhook_body_stored
+from integrations.redaction import MASK, StoredBody, webhook_body_stored
 from integrations.vapi.auth import request_authenticated
 from integrations.vapi.messages import (
     MalformedMessage,
@@ -80,6 +80,13 @@ def test_a_message_answered_at_once_is_read_as_sent():
     message, stored = message_read(raw, answered=ANSWERED)
     assert stored is None
     assert message["toolCallList"][0]["arguments"] == {"token": "A-17"}
+
+
+def test_a_stored_body_is_written_alike_whatever_its_key_order_and_keeps_integers_of_any_size():
+    value = {"b": 1, "a": [2**70, "café", 0.1]}
+    first, second = StoredBody.written(value), StoredBody.written(dict(reversed(value.items())))
+    assert (first.text, first.digest) == (second.text, second.digest)
+    assert json.loads(first.text) == value
 
 
 # JSON trees whose keys include secret-looking ones, NUL and lone surrogates, some nested past the limit.
