@@ -18,10 +18,14 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 logger = logging.getLogger(__name__)
 
 
-def enqueue(task: Task, *args) -> bool:
-    """Publishes `task(*args)`; False (logged) when the broker is unreachable."""
+def enqueue(task: Task, *args, countdown: float | None = None) -> bool:
+    """Publishes `task(*args)`, to run no sooner than `countdown` seconds from now if given (the worker holds it
+    meanwhile without taking a process); False (logged) when the broker is unreachable."""
     try:
-        task.delay(*args)
+        if countdown is None:
+            task.delay(*args)
+        else:
+            task.apply_async(args, countdown=countdown)
     except BrokerUnavailable as exc:
         logger.warning("Broker unavailable: %s%s left for its sweeper (%s)", task.name, args, type(exc).__name__)
         return False

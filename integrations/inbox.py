@@ -49,11 +49,11 @@ DRAIN_SECONDS = 10.0
 # At most one drain task is published per this many seconds by all web processes together (a cache gate).
 KICK_KEY = "webhook-inbox:kick"
 KICK_SECONDS = 1
-# A web process trusts its last asking of the gate this long (webhook_kick), and a drain that finds the inbox empty
-# keeps looking as long, every LINGER_POLL_SECONDS (webhook_drain): short, for the drain's worker is held meanwhile,
-# and a burst still asks Redis only a few times a second per process instead of once per event.
+# A web process trusts its last asking of the gate this long (webhook_kick): a burst asks Redis only a few times a
+# second per process instead of once per event. A drain that finds the inbox empty has it looked at again once this
+# long has passed, twice over (webhook_drain): the margin covers clocks of worker machines that disagree a little
+# (a countdown is due by the clock of the worker that holds it).
 KICK_TRUSTED_SECONDS = 0.25
-LINGER_POLL_SECONDS = 0.05
 _handlers: dict[tuple[str, str], list[Handler]] = defaultdict(list)
 _batch_handlers: dict[str, tuple[BatchHandler, Handler]] = {}
 
@@ -125,9 +125,9 @@ def webhook_kick() -> bool:
     Nothing stored waits on a kick the gate refused, nor on one a process did not even ask for, having asked less
     than KICK_TRUSTED_SECONDS ago (a burst costs Redis a few commands a second per process, not one per event): that
     asking either published a drain or found the gate closed, which no drain had opened since it was closed; so some
-    drain opens the gate after it and keeps looking for KICK_TRUSTED_SECONDS (`webhook_drain`), past the commit of
-    any event stored meanwhile. Only with workers elsewhere: where tasks run in place (eager, tests), every store
-    asks."""
+    drain opens the gate after it and has the inbox looked at again once KICK_TRUSTED_SECONDS have passed
+    (`webhook_drain`), after the commit of any event stored meanwhile. Only with workers elsewhere: where tasks run
+    in place (eager, tests), every store asks."""
     global _kick_asked
     trusted = _kick_trusted_seconds()
     asked = time.monotonic()
@@ -144,9 +144,8 @@ _kick_asked = float("-inf")
 
 
 def _kick_trusted_seconds() -> float:
-    """How long a process trusts its last kick, and a drain that found the inbox empty keeps looking:
-    KICK_TRUSTED_SECONDS with workers elsewhere; none where tasks run in place (the kicked drain has run already,
-    and a drain that lingered would hold the request that kicked it)."""
+    """How long a process trusts its last kick: KICK_TRUSTED_SECONDS with workers elsewhere; none where tasks run in
+    place (the kicked drain has run already, and nothing needs looking at again later)."""
     return 0.0 if settings.CELERY_TASK_ALWAYS_EAGER else KICK_TRUSTED_SECONDS
 
 
@@ -231,7 +230,9 @@ def webhook_process(*, event_id: int, claim: str = "") -> WebhookEvent | None:
     return event
 
 
-def webhook_process_batch(*, claim: str, limit: int = DRAIN_BATCH, deadline: float | None = None) -> int:
+def webhook_process_batch(
+    *, claim: str, limit: int = DRAIN_BATCH, deadline: float | None = None, full: Callable[[], object] | None = None
+) -> int:
     """Claims up to `limit` due events at once and runs each; returns how many it claimed.
 
     The claim is one short transaction (`SELECT ... FOR UPDATE SKIP LOCKED`, then one UPDATE): two workers
@@ -244,7 +245,8 @@ def webhook_process_batch(*, claim: str, limit: int = DRAIN_BATCH, deadline: flo
     batch handler (register_batch_handler: Vapi's end-of-call reports) first runs the events it can together
     in one savepoint, falling back to one savepoint each when it raises; all outcomes go in one UPDATE. Past
     `deadline` (time.monotonic()), the events not yet run are handed back unclaimed, so slow handlers (a GHL
-    install mints a token) never stretch a batch towards the task's time limit."""
+    install mints a token) never stretch a batch towards the task's time limit. `full` is called once a full batch
+    is claimed, before its events run (the drain kicks another worker then)."""
     now = timezone.now()
     with transaction.atomic():
         events = list(
@@ -256,6 +258,8 @@ def webhook_process_batch(*, claim: str, limit: int = DRAIN_BATCH, deadline: flo
         if not events:
             return 0
         WebhookEvent.objects.filter(pk__in=[event.pk for event in events]).update(**_claim_update(now, claim))
+    if full is not None and len(events) >= limit:
+        full()
     for event in events:
         event.status, event.attempts, event.claimed_at, event.claimed_by = (
             WebhookStatus.PROCESSING,
@@ -334,41 +338,35 @@ def _outcome_record(outcomes: dict[int, dict], *, now, claim: str, client_ids: d
     WebhookEvent.objects.filter(pk__in=list(outcomes), claimed_at=now, claimed_by=claim).update(**updates)
 
 
-def webhook_drain(*, claim: str, batch: int = DRAIN_BATCH, seconds: float = DRAIN_SECONDS) -> int:
+def webhook_drain(*, claim: str, batch: int = DRAIN_BATCH, seconds: float = DRAIN_SECONDS, again: bool = False) -> int:
     """Processes due events batch after batch until none is left or `seconds` have passed; returns how many.
 
-    A full batch means more may wait: another drain is kicked, so a second worker joins a burst. Finding
-    none, the drain opens the kick gate and then keeps looking for KICK_TRUSTED_SECONDS (every LINGER_POLL_SECONDS;
-    once, where tasks run in place): an event stored while the gate was closed committed before the first look
-    (its kick came after its commit), one stored by a process that trusted its last kick (webhook_kick) commits
-    before the looking ends, and one stored after the gate opened kicks again. Finding events, it drains them and
-    starts over. Out of time with work left, it queues its successor (behind the tasks that waited meanwhile)."""
+    A full batch means more may wait: another drain is kicked as soon as it is claimed, so a second worker joins a
+    burst. Finding none, the drain opens the kick gate, looks once more (an event stored while the gate was closed
+    committed before that look: its kick came after its commit) and publishes the look again of `again`, due twice
+    KICK_TRUSTED_SECONDS later: an event stored by a process that trusted its last kick (webhook_kick) has committed
+    by then, and one stored after the gate opened kicks again. Its worker meanwhile runs what is queued (follow-ups)
+    instead of waiting. A look again that finds nothing stops there; one that finds events drains them as any drain
+    does. Out of time with work left, a drain queues its successor (behind the tasks that waited meanwhile)."""
     deadline = time.monotonic() + seconds
+    # Where tasks run in place, a kicked drain would only run inside this one: this one drains on instead.
+    full = None if settings.CELERY_TASK_ALWAYS_EAGER else webhook_kick
     drained = 0
     while True:
-        claimed = webhook_process_batch(claim=claim, limit=batch, deadline=deadline)
+        claimed = webhook_process_batch(claim=claim, limit=batch, deadline=deadline, full=full)
         if not claimed:
+            if again and not drained:
+                return 0
             cache.delete(KICK_KEY)
-            claimed = _looked_again(claim=claim, batch=batch, deadline=deadline)
+            claimed = webhook_process_batch(claim=claim, limit=batch, deadline=deadline, full=full)
             if not claimed:
+                if trusted := _kick_trusted_seconds():
+                    enqueue(tasks.webhook_drain_task, True, countdown=2 * trusted)
                 return drained
         drained += claimed
-        if claimed >= batch:
-            webhook_kick()
         if time.monotonic() >= deadline:
             enqueue(tasks.webhook_drain_task)
             return drained
-
-
-def _looked_again(*, claim: str, batch: int, deadline: float) -> int:
-    """After the gate opened: looks once, then again every LINGER_POLL_SECONDS until _kick_trusted_seconds() have
-    passed; what the first look that found events claimed (0: none did)."""
-    until = time.monotonic() + _kick_trusted_seconds()
-    while True:
-        claimed = webhook_process_batch(claim=claim, limit=batch, deadline=deadline)
-        if claimed or time.monotonic() >= until:
-            return claimed
-        time.sleep(min(LINGER_POLL_SECONDS, max(until - time.monotonic(), 0.0)))
 
 
 def webhook_replay(*, event: WebhookEvent) -> WebhookEvent | None:

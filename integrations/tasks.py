@@ -24,11 +24,12 @@ def webhook_process_task(self, event_id: int) -> None:
     inbox.webhook_process(event_id=event_id, claim=self.request.id or "")
 
 
-# Kicked by the web tier (at most once a second) and by itself: claims stored events in batches. Retried
-# like webhook_process_task when the database cannot be reached, taking back the batch it had claimed.
+# Kicked by the web tier (at most once a second) and by itself: claims stored events in batches (`again`: the
+# look again a drain that found the inbox empty asks for). Retried like webhook_process_task when the database
+# cannot be reached, taking back the batch it had claimed.
 @shared_task(**INBOX_RETRY)
-def webhook_drain_task(self) -> int:
-    return inbox.webhook_drain(claim=self.request.id or "")
+def webhook_drain_task(self, again: bool = False) -> int:
+    return inbox.webhook_drain(claim=self.request.id or "", again=again)
 
 
 @shared_task

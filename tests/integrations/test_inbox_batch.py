@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from integrations import inbox
+from integrations import inbox, tasks
 from integrations.inbox import register_handler, webhook_drain, webhook_process_batch, webhook_store
 from integrations.models import WebhookEvent, WebhookStatus
 from tenants.models import ClientAccount
@@ -191,37 +191,61 @@ def test_a_process_asks_the_kick_gate_once_per_kick_period_not_once_per_event(
 
 
 @pytest.mark.django_db
-def test_a_drain_that_found_the_inbox_empty_claims_what_a_process_stores_while_trusting_its_last_kick(
-    workers_elsewhere, django_capture_on_commit_callbacks, monkeypatch
+def test_a_drain_that_found_the_inbox_empty_has_what_a_process_stores_while_trusting_its_last_kick_claimed(
+    workers_elsewhere, django_capture_on_commit_callbacks
 ):
     clock, enqueue = workers_elsewhere
     seen = []
     register_handler("ghl", "AppointmentCreate", lambda event: seen.append(event.unique_key))
     with django_capture_on_commit_callbacks(execute=True):
         store("evt-first")  # asks the gate: a drain is published (run below, as a worker would)
-    looks, real = [], inbox.webhook_process_batch
+    assert enqueue.call_args_list == [mock.call(tasks.webhook_drain_task)]
 
-    def looking(**kwargs):
-        looks.append(clock.now)
-        # The drain claimed evt-first, found the inbox empty, opened the gate and looked once more; a moment later
-        # this process stores one more event and, having asked the gate a moment ago, publishes nothing.
-        if len(looks) == 4:
-            with django_capture_on_commit_callbacks(execute=True):
-                store("evt-while-trusted")
-            assert enqueue.call_count == 1
-        return real(**kwargs)
+    # The drain claims evt-first, finds the inbox empty, opens the gate, looks once more and returns at once, its
+    # worker free for other tasks: the look again is published, due once this process's trust has run out.
+    assert webhook_drain(claim="task-1") == 1
+    assert enqueue.call_args_list[1:] == [mock.call(tasks.webhook_drain_task, True, countdown=mock.ANY)]
+    assert enqueue.call_args_list[1].kwargs["countdown"] > inbox.KICK_TRUSTED_SECONDS
+    # A moment later this process stores one more event and, having asked the gate a moment ago, publishes nothing.
+    clock.sleep(0.1)
+    with django_capture_on_commit_callbacks(execute=True):
+        store("evt-while-trusted")
+    assert enqueue.call_count == 2, "no kick: the process trusts its last one"
 
-    monkeypatch.setattr(inbox, "webhook_process_batch", looking)
-    assert webhook_drain(claim="task-1") == 2
+    assert webhook_drain(claim="task-2", again=True) == 1  # the look again, as a worker runs it once due
     assert seen == ["evt-first", "evt-while-trusted"]
-    assert looks[-1] - looks[3] >= inbox.KICK_TRUSTED_SECONDS, "after the last event it kept looking as long"
+    assert enqueue.call_count == 3, "having drained, it opened the gate and asked for a look again of its own"
+    assert cache.get(inbox.KICK_KEY) is None
 
 
 @pytest.mark.django_db
-def test_where_tasks_run_in_place_an_empty_inbox_is_looked_at_once_more_without_waiting():
-    with mock.patch.object(inbox.time, "sleep") as slept:
+def test_a_look_again_that_finds_nothing_stops_there(workers_elsewhere):
+    _, enqueue = workers_elsewhere
+    with mock.patch.object(cache, "delete") as opened:
+        assert webhook_drain(claim="task-2", again=True) == 0
+    opened.assert_not_called()
+    enqueue.assert_not_called()
+
+
+@pytest.mark.django_db
+def test_a_full_batch_kicks_another_worker_before_its_events_run(workers_elsewhere):
+    _, enqueue = workers_elsewhere
+    for n in range(3):
+        store(f"evt-{n}")  # no kick: its commit is never seen here
+    published_when_run = []
+    register_handler("ghl", "AppointmentCreate", lambda event: published_when_run.append(enqueue.call_count))
+    assert webhook_drain(claim="task-1", batch=2) == 3
+    assert published_when_run == [1, 1, 1], "kicked once the first (full) batch was claimed; not for the second"
+    assert enqueue.call_args_list[0] == mock.call(tasks.webhook_drain_task)
+
+
+@pytest.mark.django_db
+def test_where_tasks_run_in_place_an_empty_inbox_is_looked_at_once_more_and_nothing_is_published():
+    with mock.patch.object(inbox, "enqueue") as enqueue, mock.patch.object(inbox, "webhook_process_batch") as look:
+        look.return_value = 0
         assert webhook_drain(claim="task-1") == 0
-    slept.assert_not_called()
+    assert look.call_count == 2
+    enqueue.assert_not_called()
 
 
 @pytest.mark.django_db(transaction=True)
