@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from agencyhub.enqueue import enqueue, enqueue_batched
 from agencyhub.observability import log_context
-from agencyhub.postgresql.binding import bound_cursor, server_binding
+from agencyhub.postgresql.binding import server_binding
+from agencyhub.postgresql.rows import rows_update
 from integrations.vapi.messages import (
     decimal_or_none,
     message_call_id,
@@ -213,27 +214,16 @@ def vapi_reports_process(events: list) -> list:
 
 
 def _merge_write(merged: list[tuple[Call, dict]], *, now) -> None:
-    """The batch's stored calls, each written with what its report says: one UPDATE by primary key per call, of
-    the fields the report gave (a field it leaves out is not in its statement: the row keeps it) and updated_at,
-    sent together (executemany: one pipeline on PostgreSQL), values bound on the server. Django's bulk_update
-    would write them in one statement, but builds and compiles a CASE over every call for every field: ~2 ms of
-    CPU per report in a batch of fifty, twice what storing a new call costs (#12)."""
-    connection = connections[router.db_for_write(Call)]
-    quote = connection.ops.quote_name
+    """The batch's stored calls, each written with what its report says: the fields the report gave (a field it
+    leaves out is not written: the row keeps it) and updated_at, one statement per set of fields given (all the
+    batch's calls, as a rule: agencyhub.postgresql.rows)."""
     by_fields: dict[tuple, list[Call]] = {}
     for call, updates in merged:
         call.updated_at = now
         by_fields.setdefault(tuple(sorted(updates)), []).append(call)
-    with bound_cursor(connection) as cursor:
-        for names, calls in by_fields.items():
-            fields = [Call._meta.get_field(name) for name in (*names, "updated_at")]
-            assigned = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-            # Only the model's own column names are interpolated; every value is a parameter.
-            sql = f"UPDATE {quote(Call._meta.db_table)} SET {assigned} WHERE {quote(Call._meta.pk.column)} = %s"  # noqa: S608
-            rows = [
-                [*(f.get_db_prep_save(getattr(call, f.attname), connection) for f in fields), call.pk] for call in calls
-            ]
-            cursor.executemany(sql, rows)
+    connection = connections[router.db_for_write(Call)]
+    for names, calls in by_fields.items():
+        rows_update(connection, Call, [*names, "updated_at"], calls)
 
 
 # Drained from the inbox in a batch, a call's note and proof check ride in the batch's one follow-up task.

@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
+from agencyhub.postgresql.rows import rows_update
 from tenants.services import client_create
 from tests.clock import NOW
 from tests.factories import BookingFactory, CallFactory, EndedCallFactory
@@ -117,6 +118,18 @@ def test_a_bulk_insert_is_rolled_up_per_client_and_day(cast):
     )
     assert _rolled_up() == _from_calls()
     assert CallDay.objects.count() <= 2 * (500 // 24 + 2)
+
+
+def test_many_calls_written_in_one_statement_are_rolled_up_per_client_and_day(cast):
+    # A drained batch's reports: calls started in the live path, then each written with its report's fields.
+    other = client_create(agency=cast.agency, name="Other", time_zone="UTC")
+    calls = [CallFactory(client=(cast.client_account, other)[i % 2], started_at=None) for i in range(12)]
+    for i, call in enumerate(calls):
+        call.started_at, call.duration_seconds = NOW - timedelta(days=i % 3, hours=i), 30 + i
+        call.cost, call.outcome = Decimal(i) / 100, CallOutcome.BOOKED if i % 4 == 0 else CallOutcome.NO_BOOKING
+    rows_update(connection, Call, ["started_at", "duration_seconds", "cost", "outcome"], calls)
+    assert _rolled_up() == _from_calls()
+    assert sum(calls for calls, *_ in _rolled_up().values()) == 12
 
 
 @pytest.mark.django_db(transaction=True)
