@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import environ
 
+from agencyhub import queues
 from agencyhub.beat import BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -257,6 +258,9 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# After-call work that waits on GHL has a queue of its own (agencyhub/queues.py); a worker without -Q serves both.
+CELERY_TASK_QUEUES = queues.TASK_QUEUES
+CELERY_TASK_ROUTES = queues.TASK_ROUTES
 # Without it, Celery's Django fixup closes the database connections before and after every task: a new PostgreSQL
 # backend for each (#12: two per drained batch of reports). With it, a worker keeps them as a web process does, for
 # CONN_MAX_AGE, closed after a task that left them unusable (agencyhub.celery), and at least every this many tasks.

@@ -2,8 +2,10 @@
 
 Stores BENCH_DRAIN_EVENTS end-of-call reports (the ingest bench's, tests/bench/ingest.py) in a bench database's
 inbox (tests/bench/seed.py; BENCH_CALLS picks which, seeded by tests/bench/pages.py) without kicking any worker,
-then starts `celery -A agencyhub worker` with one process per core (docs/deploy.md) on the bench's Redis broker
-(BENCH_BROKER_URL, whose queue is deleted afterwards) and cache (BENCH_CACHE_URL), and times it two ways:
+then starts the workers as production runs them (docs/deploy.md): `celery -A agencyhub worker -X followups` with one
+process per core, and `-Q followups` with a thread pool for the after-call work that waits on GHL
+(agencyhub/queues.py), on the bench's Redis broker (BENCH_BROKER_URL, whose queues are deleted afterwards) and cache
+(BENCH_CACHE_URL), and times it two ways:
 
 - batch drain (what the web tier does now): one kick, the worker's drain tasks claim the reports in batches; each
   report's call was stored before it, as production's live path stores a call when it starts (the queued call
@@ -12,15 +14,17 @@ then starts `celery -A agencyhub worker` with one process per core (docs/deploy.
 - one task per report (per-event, what the web tier did before): one webhook_process_task message per stored
   report, calls stored before them as in batch.
 
-Each is timed from the first message to the last report recorded as processed; the follow-up tasks the reports
-enqueue run on the same worker and are counted until the queue is empty. By default the reports name a seeded
-assistant (BENCH_DRAIN_ASSISTANT, asst-bench-0), so each call has a client as in production and its follow-ups
-run (GHL log, proof check, write-back; the bench's clients have no GHL connection, so the log and write-back end
-early, without GHL); BENCH_DRAIN_ASSISTANT=none names no assistant of the agency (calls without a client, no
-follow-ups). Two rates are printed, each beside the accept rate of the web tier that tests/bench/ingest.py last
-measured (artifacts/bench/ingest.json, 8 connections), each with its own verdict (PASS when it keeps up): the rate
-at which calls appear (reports processed) and the rate at which the queue empties (follow-ups done). Both are
-measured alone on this machine, each with all of its cores.
+Each is timed from the first message to the last report recorded as processed, and until the queues are empty:
+no task waiting and none taken but unfinished (acknowledged late, a task stays unacknowledged until it has run),
+but for a drain's look again, which waits for its due time rather than for a worker.
+
+By default the reports name a seeded assistant (BENCH_DRAIN_ASSISTANT, asst-bench-0), so each call has a client as
+in production and its follow-ups run (GHL log, proof check, write-back; the bench's clients have no GHL connection,
+so the log and write-back end early, without GHL); BENCH_DRAIN_ASSISTANT=none names no assistant of the agency
+(calls without a client, no follow-ups). Two rates are printed, each beside the accept rate of the web tier that
+tests/bench/ingest.py last measured (artifacts/bench/ingest.json, 8 connections), each with its own verdict (PASS
+when it keeps up): the rate at which calls appear (reports processed) and the rate at which the queues empty
+(follow-ups done). Both are measured alone on this machine, each with all of its cores.
 
 Then one batch of reports is drained in this process and its follow-up task run under cProfile: how much of the
 follow-ups' CPU is the in-process GHL sandbox (integrations/sandbox, integrations/ghl/sandbox*), which production
@@ -55,6 +59,12 @@ BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13")
 CACHE_URL = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/12")
 # docs/deploy.md: each worker runs one process per core (Celery's default --concurrency).
 CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", os.cpu_count() or 1))
+# The after-call worker's threads (docs/deploy.md): its tasks mostly wait on GHL.
+FOLLOWUP_THREADS = int(os.environ.get("BENCH_FOLLOWUP_THREADS", "8"))
+# BENCH_DRAIN_WORKERS=one: a single worker serving every queue with one process per core (development's, and
+# production's before the after-call queue), to compare.
+ONE_WORKER = os.environ.get("BENCH_DRAIN_WORKERS", "split") == "one"
+FOLLOWUP_NICE = ["nice", "-n", os.environ["BENCH_FOLLOWUP_NICE"]] if os.environ.get("BENCH_FOLLOWUP_NICE") else []
 MODES = [m for m in os.environ.get("BENCH_DRAIN_MODES", "batch,batch-new,per-event").split(",") if m]
 OUT = ROOT / "artifacts" / "bench"
 BENCH_URL, NEEDS_SEED = bench_seed.prepare(CALLS)
@@ -82,7 +92,13 @@ from django.db.models import Max  # noqa: E402
 
 from tests.bench.ingest import end_of_call_report  # noqa: E402
 
-QUEUE_KEYS = ("celery", "_kombu.binding.celery", "_kombu.binding_permanent.celery")
+QUEUES = ("celery", "followups")
+QUEUE_KEYS = (
+    *QUEUES,
+    *(f"_kombu.binding{kind}.{queue}" for queue in QUEUES for kind in ("", "_permanent")),
+    "unacked",
+    "unacked_index",
+)
 DONE = ("processed", "failed", "ignored")
 
 
@@ -125,33 +141,62 @@ def _named(message: dict) -> dict:
     return message
 
 
-def worker_start(log) -> subprocess.Popen:
+def workers_start(log) -> list[subprocess.Popen]:
+    """The inbox's worker (one process per core, every queue but the after-call one) and the after-call worker
+    (a thread pool), as docs/deploy.md runs them; returned once both answer a ping."""
     from agencyhub.celery import app
 
-    worker = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("celery")),
-            "-A",
-            "agencyhub",
-            "worker",
-            f"--concurrency={CONCURRENCY}",
-            "--loglevel=WARNING",
-            "--without-mingle",
-            f"--hostname=bench-drain-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=WORKER_ENV,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    celery = str(Path(sys.executable).with_name("celery"))
+    common = [celery, "-A", "agencyhub", "worker", "--loglevel=WARNING", "--without-mingle"]
+    if ONE_WORKER:
+        commands = [[*common, f"--concurrency={CONCURRENCY}", f"--hostname=bench-drain-{os.getpid()}@%h"]]
+    else:
+        commands = [
+            [*common, "-X", "followups", f"--concurrency={CONCURRENCY}", f"--hostname=bench-drain-{os.getpid()}@%h"],
+            [
+                *FOLLOWUP_NICE,
+                *common,
+                "-Q",
+                "followups",
+                "--pool=threads",
+                f"--concurrency={FOLLOWUP_THREADS}",
+                f"--hostname=bench-followups-{os.getpid()}@%h",
+            ],
+        ]
+    workers = [subprocess.Popen(c, cwd=ROOT, env=WORKER_ENV, stdout=log, stderr=subprocess.STDOUT) for c in commands]
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if worker.poll() is not None:
-            raise SystemExit(f"the Celery worker exited with {worker.returncode}; see {log.name}")
-        if app.control.ping(timeout=0.5):  # the bench's own broker: only this worker answers
-            return worker
-    worker.terminate()
-    raise SystemExit(f"the Celery worker did not answer within 120 s; see {log.name}")
+        for worker in workers:
+            if worker.poll() is not None:
+                workers_stop(workers)
+                raise SystemExit(f"a Celery worker exited with {worker.returncode}; see {log.name}")
+        if len(app.control.ping(timeout=0.5)) >= len(workers):  # the bench's own broker: only these answer
+            return workers
+    workers_stop(workers)
+    raise SystemExit(f"the Celery workers did not answer within 120 s; see {log.name}")
+
+
+def workers_stop(workers: list[subprocess.Popen]) -> None:
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def queues_busy(broker) -> bool:
+    """Whether a task waits in a queue, or was taken and has not finished (with late acknowledgement it stays in
+    kombu's `unacked` hash until it has run); a task held for its due time (a drain's look again) does not count."""
+    if any(broker.llen(queue) for queue in QUEUES):
+        return True
+    for raw in broker.hvals("unacked"):
+        message = json.loads(raw)[0]
+        if not (message.get("headers") or {}).get("eta"):
+            return True
+    return False
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -173,10 +218,10 @@ def _process_tree(pid: int) -> list[int]:
     return pids
 
 
-def cpu_used(worker: subprocess.Popen) -> float:
-    """CPU seconds so far of the worker's processes: what processing costs the machine in Python, whatever
+def cpu_used(workers: list[subprocess.Popen]) -> float:
+    """CPU seconds so far of the workers' processes: what processing costs the machine in Python, whatever
     else loads it meanwhile (PostgreSQL's share is not counted)."""
-    return sum(_cpu_seconds(pid) for pid in _process_tree(worker.pid))
+    return sum(_cpu_seconds(pid) for worker in workers for pid in _process_tree(worker.pid))
 
 
 def machine_ticks() -> tuple[int, int]:
@@ -198,10 +243,10 @@ def backends_cpu(database: str, *, own: int) -> float:
     return seconds
 
 
-def timed_drain(mode: str, ids: list[int], broker, worker: subprocess.Popen) -> dict:
+def timed_drain(mode: str, ids: list[int], broker, workers: list[subprocess.Popen]) -> dict:
     """Seconds from the first message to the last report processed, and until the queue is empty; CPU
     milliseconds per report spent by the worker and by its PostgreSQL backends, and how busy the machine was,
-    over the same span (with the short grace after it)."""
+    over the same span."""
     from django.utils import timezone
 
     from integrations.models import WebhookEvent
@@ -210,7 +255,7 @@ def timed_drain(mode: str, ids: list[int], broker, worker: subprocess.Popen) -> 
     events = WebhookEvent.objects.filter(pk__in=ids)
     connection.ensure_connection()
     database, own = connection.settings_dict["NAME"], connection.connection.info.backend_pid
-    cpu_before, backends_before, ticks_before = cpu_used(worker), backends_cpu(database, own=own), machine_ticks()
+    cpu_before, backends_before, ticks_before = cpu_used(workers), backends_cpu(database, own=own), machine_ticks()
     started_at, started = timezone.now(), time.perf_counter()
     if mode.startswith("batch"):
         webhook_drain_task.delay()
@@ -227,15 +272,13 @@ def timed_drain(mode: str, ids: list[int], broker, worker: subprocess.Popen) -> 
     done = events.filter(status__in=DONE)
     last = done.aggregate(last=Max("processed_at"))["last"] or timezone.now()
     processed = done.filter(status="processed").count()
-    while broker.llen("celery") and time.perf_counter() < deadline:
-        time.sleep(0.1)
+    while queues_busy(broker) and time.perf_counter() < deadline:
+        time.sleep(0.05)
     empty = time.perf_counter() - started
-    # The follow-up tasks last taken from the queue finish within moments: a short grace before reading the end.
-    time.sleep(0.5)
     busy, ticks = (after - before for after, before in zip(machine_ticks(), ticks_before, strict=True))
     backends = backends_cpu(database, own=own) - backends_before
     return {
-        "worker_cpu_ms_per_report": round((cpu_used(worker) - cpu_before) * 1000 / len(ids), 2),
+        "worker_cpu_ms_per_report": round((cpu_used(workers) - cpu_before) * 1000 / len(ids), 2),
         "postgres_cpu_ms_per_report": round(backends * 1000 / len(ids), 2),
         "machine_busy": round(busy / ticks, 3) if ticks else None,
         "processed": processed,
@@ -320,21 +363,17 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     results, prefixes = {}, []
     with open(OUT / "drain-worker.log", "w") as log:
-        worker = worker_start(log)
+        workers = workers_start(log)
         try:
             for mode in MODES:
                 prefix = f"bench-drain-{mode}-{int(time.time())}"
                 prefixes.append(prefix)
                 ids = stored_reports(agency, prefix, started=mode != "batch-new")
-                results[mode] = timed_drain(mode, ids, broker, worker)
+                results[mode] = timed_drain(mode, ids, broker, workers)
                 calls = Call.objects.filter(agency=agency, vapi_call_id__startswith=prefix).count()
                 results[mode]["calls"] = calls
         finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            workers_stop(workers)
             broker.delete(*QUEUE_KEYS)
             prefixes.append(f"bench-drain-profile-{int(time.time())}")
             try:
@@ -353,7 +392,13 @@ def report(results: dict, profiled: dict | None) -> None:
 
     accepting = accept_rate()
     named = f"naming {ASSISTANT}" if ASSISTANT else "naming no assistant of the agency (calls without a client)"
-    print(f"drain: {EVENTS} stored end-of-call reports {named}, one Celery worker with {CONCURRENCY} processes")
+    workers = (
+        f"one Celery worker serving every queue with {CONCURRENCY} processes"
+        if ONE_WORKER
+        else f"Celery workers: the inbox's with {CONCURRENCY} processes, the after-call one with {FOLLOWUP_THREADS} "
+        "threads"
+    )
+    print(f"drain: {EVENTS} stored end-of-call reports {named}; {workers}")
     print("  (batch, per-event: each call stored at its start, as production; batch-new: first seen in its report)")
     verdicts = {}
     for mode, r in results.items():
@@ -396,6 +441,7 @@ def report(results: dict, profiled: dict | None) -> None:
                 "calls_in_database": CALLS,
                 "events": EVENTS,
                 "concurrency": CONCURRENCY,
+                "followup_threads": None if ONE_WORKER else FOLLOWUP_THREADS,
                 "modes": results,
                 "assistant": ASSISTANT or None,
                 "accepting_per_second": accepting,
