@@ -298,6 +298,9 @@ SPECTACULAR_SETTINGS = {
 GHL_API_BASE_URL = env.str("GHL_API_BASE_URL", default="https://services.leadconnectorhq.com")
 GHL_MARKETPLACE_URL = env.str("GHL_MARKETPLACE_URL", default="https://marketplace.gohighlevel.com")
 GHL_SPECS_DIR = env.str("GHL_SPECS_DIR", default=str(BASE_DIR / "integrations" / "ghl" / "spec"))
+# How long the sandbox takes to answer each request, standing in for GHL's network round trip (the drain bench's
+# backlog mode); none by default.
+GHL_SANDBOX_LATENCY_MS = env.int("GHL_SANDBOX_LATENCY_MS", default=0)
 
 # Vapi REST API; in SANDBOX mode requests never leave the process.
 VAPI_API_BASE_URL = env.str("VAPI_API_BASE_URL", default="https://api.vapi.ai")

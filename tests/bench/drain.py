@@ -65,7 +65,13 @@ FOLLOWUP_THREADS = int(os.environ.get("BENCH_FOLLOWUP_THREADS", "8"))
 # production's before the after-call queue), to compare.
 ONE_WORKER = os.environ.get("BENCH_DRAIN_WORKERS", "split") == "one"
 FOLLOWUP_NICE = ["nice", "-n", os.environ["BENCH_FOLLOWUP_NICE"]] if os.environ.get("BENCH_FOLLOWUP_NICE") else []
-MODES = [m for m in os.environ.get("BENCH_DRAIN_MODES", "batch,batch-new,per-event").split(",") if m]
+MODES = [m for m in os.environ.get("BENCH_DRAIN_MODES", "batch,batch-new,per-event,backlog").split(",") if m]
+# The backlog mode: BACKLOG_EVENTS reports of a client connected to a sandbox GHL location that answers each request
+# after BENCH_GHL_LATENCY_MS, drained first; while their GHL work is under way, EVENTS more reports (of ASSISTANT's
+# client, not connected) are timed until they appear.
+BACKLOG_ASSISTANT = "asst-bench-1"
+BACKLOG_EVENTS = int(os.environ.get("BENCH_DRAIN_BACKLOG_EVENTS", "200"))
+GHL_LATENCY_MS = int(os.environ.get("BENCH_GHL_LATENCY_MS", "150"))
 OUT = ROOT / "artifacts" / "bench"
 BENCH_URL, NEEDS_SEED = bench_seed.prepare(CALLS)
 if NEEDS_SEED:
@@ -76,11 +82,13 @@ os.environ.update(
     CACHE_URL=CACHE_URL,
     CELERY_TASK_ALWAYS_EAGER="False",
     LOG_LEVEL="WARNING",
+    # GHL is the in-process sandbox (only the backlog mode's client is connected to it); DEBUG stays off.
+    SANDBOX="True",
 )
 
 # The worker's environment, taken before tests/bench/ingest.py (imported for its reports) points DATABASE_URL
 # at the ingest bench's database.
-WORKER_ENV = os.environ.copy()
+WORKER_ENV = {**os.environ, "GHL_SANDBOX_LATENCY_MS": str(GHL_LATENCY_MS)}
 
 import django  # noqa: E402
 
@@ -102,14 +110,19 @@ QUEUE_KEYS = (
 DONE = ("processed", "failed", "ignored")
 
 
-def stored_reports(agency, prefix: str, *, started: bool = False) -> list[int]:
-    """EVENTS reports in the inbox, as the endpoint stores them, with no worker told about them; `started`: each
-    report's call stored first, as the live path's queued call start stores it (voice.live.records)."""
+def stored_reports(
+    agency, prefix: str, *, started: bool = False, assistant_id: str | None = None, events: int | None = None
+) -> list[int]:
+    """`events` (EVENTS) reports naming `assistant_id` (ASSISTANT) in the inbox, as the endpoint stores them, with no
+    worker told about them; `started`: each report's call stored first, as the live path's queued call start stores
+    it (voice.live.records)."""
     from integrations.inbox import webhook_store
     from voice.models import Assistant, Call
 
+    assistant_id = ASSISTANT if assistant_id is None else assistant_id
+    events = EVENTS if events is None else events
     if started:
-        assistant = Assistant.objects.filter(client__agency=agency, vapi_id=ASSISTANT).first()
+        assistant = Assistant.objects.filter(client__agency=agency, vapi_id=assistant_id).first()
         Call.objects.bulk_create(
             Call(
                 agency=agency,
@@ -118,16 +131,16 @@ def stored_reports(agency, prefix: str, *, started: bool = False) -> list[int]:
                 client_id=assistant.client_id if assistant else None,
                 caller_number="+13125550142",
             )
-            for i in range(EVENTS)
+            for i in range(events)
         )
     ids = []
     with mock.patch("integrations.inbox.webhook_kick"), transaction.atomic():
-        for i in range(EVENTS):
+        for i in range(events):
             event, _ = webhook_store(
                 provider="vapi",
                 event_type="end-of-call-report",
                 unique_key=f"{prefix}-{i}",
-                body=_named(json.loads(end_of_call_report(i, prefix=prefix))["message"]),
+                body=_named(json.loads(end_of_call_report(i, prefix=prefix))["message"], assistant_id),
                 headers={},
                 agency=agency,
             )
@@ -135,9 +148,9 @@ def stored_reports(agency, prefix: str, *, started: bool = False) -> list[int]:
     return ids
 
 
-def _named(message: dict) -> dict:
-    if ASSISTANT:
-        message["call"]["assistantId"] = ASSISTANT
+def _named(message: dict, assistant_id: str) -> dict:
+    if assistant_id:
+        message["call"]["assistantId"] = assistant_id
     return message
 
 
@@ -176,10 +189,11 @@ def workers_start(log) -> list[subprocess.Popen]:
     raise SystemExit(f"the Celery workers did not answer within 120 s; see {log.name}")
 
 
-def workers_stop(workers: list[subprocess.Popen]) -> None:
+def workers_stop(workers: list[subprocess.Popen], *, cold: bool = False) -> None:
+    """Celery's warm shutdown (running tasks finish), or its cold one (`cold`: they are dropped)."""
     for worker in workers:
         if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
+            worker.send_signal(signal.SIGQUIT if cold else signal.SIGTERM)
     for worker in workers:
         try:
             worker.wait(timeout=30)
@@ -288,6 +302,63 @@ def timed_drain(mode: str, ids: list[int], broker, workers: list[subprocess.Pope
     }
 
 
+def backlog_client_connected(agency) -> None:
+    """BACKLOG_ASSISTANT's client connected to a sandbox GHL location, through the consent flow (once per database)."""
+    from integrations.ghl.demo import sandbox_connect
+    from integrations.ghl.models import ConnectionStatus, GhlConnection
+    from integrations.ghl.sandbox import sandbox_locations, sandbox_seed
+    from voice.models import Assistant
+
+    client = Assistant.objects.select_related("client").get(client__agency=agency, vapi_id=BACKLOG_ASSISTANT).client
+    if not GhlConnection.objects.filter(client=client, status=ConnectionStatus.CONNECTED).exists():
+        sandbox_seed()
+        sandbox_connect(client=client, location_id=sandbox_locations()[0]["id"])
+
+
+def _processed_wait(ids: list[int], deadline: float) -> None:
+    from integrations.models import WebhookEvent
+
+    # Polled for the first report not done in the reports' range of ids (they were stored together, nothing else
+    # is), not by counting the ids: an IN list of 3,000 cost this process and PostgreSQL ~50 ms of CPU a poll,
+    # a third of a core taken from the worker it measures.
+    waiting = WebhookEvent.objects.filter(pk__gte=min(ids), pk__lte=max(ids)).exclude(status__in=DONE)
+    while waiting.exists() and time.perf_counter() < deadline:
+        time.sleep(0.1)
+
+
+def timed_backlog(agency, prefix: str, broker) -> dict:
+    """BACKLOG_EVENTS reports of the GHL-connected client drained; a second later, their calls' GHL work under way
+    (notes, write-backs, each request answered after GHL_LATENCY_MS), EVENTS reports of another client stored and
+    kicked: seconds until they are all processed, and how much GHL work was still queued or running then."""
+    from django.utils import timezone
+
+    from integrations.models import WebhookEvent
+    from integrations.tasks import webhook_drain_task
+
+    backlog_client_connected(agency)
+    backlog = stored_reports(
+        agency, f"{prefix}-ghl", started=True, assistant_id=BACKLOG_ASSISTANT, events=BACKLOG_EVENTS
+    )
+    webhook_drain_task.delay()
+    _processed_wait(backlog, time.perf_counter() + 120)
+    time.sleep(1.0)
+    ids = stored_reports(agency, prefix, started=True)
+    started_at, started = timezone.now(), time.perf_counter()
+    webhook_drain_task.delay()
+    _processed_wait(ids, started + 300)
+    done = WebhookEvent.objects.filter(pk__in=ids, status__in=DONE)
+    last = done.aggregate(last=Max("processed_at"))["last"] or timezone.now()
+    processed = done.filter(status="processed").count()
+    return {
+        "processed": processed,
+        "not_processed": len(ids) - processed,
+        "seconds": round((last - started_at).total_seconds(), 2),
+        "backlog_calls": len(backlog),
+        "ghl_latency_ms": GHL_LATENCY_MS,
+        "ghl_tasks_left": broker.llen("followups") + broker.hlen("unacked"),
+    }
+
+
 SANDBOX_FILES = ("integrations/sandbox/", "integrations/ghl/sandbox")
 
 
@@ -368,12 +439,16 @@ def main() -> None:
             for mode in MODES:
                 prefix = f"bench-drain-{mode}-{int(time.time())}"
                 prefixes.append(prefix)
+                if mode == "backlog":
+                    results[mode] = timed_backlog(agency, prefix, broker)
+                    continue
                 ids = stored_reports(agency, prefix, started=mode != "batch-new")
                 results[mode] = timed_drain(mode, ids, broker, workers)
                 calls = Call.objects.filter(agency=agency, vapi_call_id__startswith=prefix).count()
                 results[mode]["calls"] = calls
         finally:
-            workers_stop(workers)
+            # After the backlog mode, its GHL work would go on for minutes: the workers stop without finishing it.
+            workers_stop(workers, cold="backlog" in results)
             broker.delete(*QUEUE_KEYS)
             prefixes.append(f"bench-drain-profile-{int(time.time())}")
             try:
@@ -403,6 +478,14 @@ def report(results: dict, profiled: dict | None) -> None:
     verdicts = {}
     for mode, r in results.items():
         r["per_second"] = round(r["processed"] / r["seconds"], 1) if r["seconds"] > 0 else 0.0
+        if mode == "backlog":
+            print(
+                f"  {mode:<10} calls appear at {r['per_second']}/s: {r['processed']} processed in {r['seconds']} s "
+                f"({r['not_processed']} not) while the GHL work of {r['backlog_calls']} earlier calls is under way "
+                f"(GHL answering in {r['ghl_latency_ms']} ms; {r['ghl_tasks_left']} of its tasks still queued or "
+                "running then)"
+            )
+            continue
         empty = r["queue_empty_seconds"]
         r["followed_up_per_second"] = round(r["processed"] / empty, 1) if empty > 0 else 0.0
         print(
@@ -435,6 +518,14 @@ def report(results: dict, profiled: dict | None) -> None:
             verdicts[key] = verdict(rate >= accepting)
             print(f"{verdicts[key]}  {label} at {rate}/s >= accepting {accepting}/s (ingest.py, 8 connections)")
         ok = main_mode.get("followed_up_per_second", 0.0) >= accepting
+        if "backlog" in results:
+            rate = results["backlog"]["per_second"]
+            verdicts["backlog"] = verdict(rate >= accepting)
+            ok = ok and rate >= accepting
+            print(
+                f"{verdicts['backlog']}  calls appear while earlier calls' GHL work is under way at {rate}/s >= "
+                f"accepting {accepting}/s"
+            )
     (OUT / "drain.json").write_text(
         json.dumps(
             {

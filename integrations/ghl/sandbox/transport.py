@@ -3,10 +3,12 @@
 import json
 import re
 import secrets
+import time
 from datetime import datetime
 from urllib.parse import parse_qs
 
 import httpx
+from django.conf import settings
 from django.utils import timezone
 
 from integrations.ghl import specs
@@ -91,9 +93,12 @@ def _answer(request: httpx.Request) -> tuple[int, dict]:
 
 
 class GhlSandboxTransport(httpx.BaseTransport):
-    """Plugged into the GHL client when settings.SANDBOX is on: no sockets, same shapes and traps as GHL."""
+    """Plugged into the GHL client when settings.SANDBOX is on: no sockets, same shapes and traps as GHL; each answer
+    after settings.GHL_SANDBOX_LATENCY_MS, as GHL's come after a network round trip."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if settings.GHL_SANDBOX_LATENCY_MS:
+            time.sleep(settings.GHL_SANDBOX_LATENCY_MS / 1000)
         request.read()
         try:
             status_code, body = _answer(request)

@@ -2,6 +2,7 @@
 
 import json
 from datetime import datetime, timedelta
+from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -66,6 +67,16 @@ def test_code_exchange_gives_a_location_token_that_reads_its_location():
     location = ghl.GhlClient(access_token=tokens["access_token"]).get_location(location_id=CHICAGO)["location"]
     assert (tokens["userType"], tokens["locationId"], tokens["expires_in"]) == ("Location", CHICAGO, 86399)
     assert location["timezone"] == "America/Chicago"
+
+
+def test_each_answer_comes_after_the_configured_round_trip_and_none_is_waited_for_by_default(settings):
+    tokens = connect()
+    api = ghl.GhlClient(access_token=tokens["access_token"])
+    with mock.patch("integrations.ghl.sandbox.transport.time.sleep") as slept:
+        api.get_location(location_id=CHICAGO)
+        settings.GHL_SANDBOX_LATENCY_MS = 150
+        assert api.get_location(location_id=CHICAGO)["location"]["id"] == CHICAGO
+    assert slept.call_args_list == [mock.call(0.15)]
 
 
 def test_an_authorization_code_works_once():
