@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from voice.calls.transcripts import ASSISTANT, conversation_turns
+from voice.calls.transcripts import ASSISTANT, ROLES, conversation_turns
 from voice.live.speech import spoken_moment
 from voice.models import Call, MismatchKind, ToolCallRecord
 
@@ -169,8 +169,27 @@ def _may_claim(text: str) -> bool:
     return any(verb in folded for verb in CLAIM_VERBS)
 
 
+def _words_may_claim(call: Call) -> bool:
+    """Whether the words the assistant's turns are read from hold a claim's verb anywhere (_may_claim): every text
+    of the assistant's messages, and the whole transcript unless a message of the assistant or the caller has text
+    (conversation_turns then reads the messages only). A call whose words hold none claims nothing, found without
+    building its turns (most calls, each after its report)."""
+    said, spoken = [], False
+    for message in call.messages if isinstance(call.messages, list) else ():
+        role = ROLES.get(message.get("role")) if isinstance(message, dict) else None
+        if role is not None and (text := str(message.get("message") or message.get("content") or "").strip()):
+            spoken = True
+            if role == ASSISTANT:
+                said.append(text)
+    if not spoken:
+        said.append(call.transcript or "")
+    return _may_claim("\n".join(said))
+
+
 def spoken_claims(call: Call, tz: ZoneInfo) -> list[SpokenClaim]:
     """Every sentence of the assistant's that claims something was done, once each, in conversation order."""
+    if not _words_may_claim(call):
+        return []
     call_day = (call.started_at or call.created_at).astimezone(tz).date()
     claims, seen = [], set()
     for turn in conversation_turns(messages=call.messages, transcript=call.transcript):

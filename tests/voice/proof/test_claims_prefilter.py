@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from voice.models import Call
 from voice.proof import claims
@@ -71,3 +73,53 @@ def test_a_booking_said_before_a_question_in_the_same_turn_is_a_claim():
     )
     (claim,) = claims.spoken_claims(call, ZoneInfo("UTC"))
     assert claim.action == BOOKED and claim.weekdays == (1,)
+
+
+TURNS = [
+    *SAID,
+    *FOLDED,
+    "",
+    "I'd like to book a cleaning next Tuesday morning.",
+    "AI: Your appointment is confirmed for 3 PM.\nUser: thanks",
+    "Bot: booked\ncontinued line: set for noon",
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    messages=st.lists(
+        st.one_of(
+            st.fixed_dictionaries(
+                {"role": st.sampled_from(["bot", "assistant", "user", "system", "tool_calls", "tool_call_result"])},
+                optional={
+                    "message": st.sampled_from(TURNS),
+                    "content": st.one_of(st.sampled_from(TURNS), st.lists(st.sampled_from(TURNS), max_size=2)),
+                    "result": st.sampled_from(TURNS),
+                },
+            ),
+            st.sampled_from(TURNS),
+            st.none(),
+        ),
+        max_size=4,
+    )
+    | st.sampled_from([None, "not a list", {}]),
+    transcript=st.lists(st.sampled_from(TURNS), max_size=3).map("\n".join),
+)
+def test_a_call_whose_words_hold_no_claim_verb_is_passed_over_with_exactly_the_same_claims(
+    messages, transcript, monkeypatch
+):
+    call = Call(started_at=datetime(2030, 3, 1, 15, tzinfo=UTC), messages=messages, transcript=transcript)
+    found = claims.spoken_claims(call, ZoneInfo("UTC"))
+    with monkeypatch.context() as m:
+        m.setattr(claims, "_words_may_claim", lambda call: True)
+        assert found == claims.spoken_claims(call, ZoneInfo("UTC"))
+
+
+def test_an_assistant_whose_words_hold_no_claim_verb_is_never_read_turn_by_turn(monkeypatch):
+    # The caller's "booked" is not the assistant's: only the assistant's messages (and a transcript) are looked at.
+    call = Call(
+        started_at=datetime(2030, 3, 1, 15, tzinfo=UTC),
+        messages=[{"role": "bot", "message": "Let me check the calendar."}, {"role": "user", "message": "booked?"}],
+    )
+    monkeypatch.setattr(claims, "conversation_turns", lambda **kwargs: pytest.fail("turns built"))
+    assert claims.spoken_claims(call, ZoneInfo("UTC")) == []
