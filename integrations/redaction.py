@@ -6,8 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import orjson
-
+from agencyhub.jsontext import json_text
 from integrations.bodies import MAX_DEPTH, NESTED_TOO_DEEP, SCALARS, UnreadableBody, text_cleaned
 
 # Dropped even if a caller passes them: an auth secret must never be stored with the event.
@@ -53,13 +52,8 @@ class StoredBody:
 
     @classmethod
     def written(cls, value) -> "StoredBody":
-        """`value`, masked already, written as JSON: by orjson, ~10x faster than json for a report's ~5 KB (#12);
-        by json only a value orjson cannot write (an integer past 64 bits, a value that is not JSON's)."""
-        try:
-            text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-        except orjson.JSONEncodeError:
-            text = json.dumps(value, sort_keys=True, default=str)
-        return cls(value, text)
+        """`value`, masked already, written as JSON with its keys sorted (agencyhub.jsontext: by orjson)."""
+        return cls(value, json_text(value, sort_keys=True))
 
 
 def webhook_body_stored(*, body) -> StoredBody:

@@ -24,7 +24,7 @@ def test_each_row_gets_its_own_values_of_the_fields_named_and_keeps_the_rest(cas
          Decimal("0.1234"), {"service": "cleaning", "notes": None}, now, 95),
         ("", [], None, {}, None, None),
         ("AI: Ünïcode ☎ and quotes ' \" \\", [{"nested": {"deep": [1, "two", None, True]}}],
-         Decimal("12.5"), {"k": "v"}, now - timedelta(days=2), 0),
+         Decimal("12.5"), {"k": "v", "past 64 bits": 2**70}, now - timedelta(days=2), 0),
     ]  # fmt: skip
     names = ["transcript", "messages", "cost", "structured_data", "started_at", "duration_seconds"]
     for call, row in zip(calls, values, strict=True):

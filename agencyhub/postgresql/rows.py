@@ -2,7 +2,14 @@
 
 from django.db import models
 
+from agencyhub.jsontext import json_text
+
 from .binding import bound_cursor
+
+try:
+    from psycopg.types.json import Jsonb
+except ImportError:  # no psycopg: never PostgreSQL
+    Jsonb = None
 
 
 def rows_update(connection, model: type[models.Model], names: list[str], objs: list[models.Model]) -> None:
@@ -22,10 +29,10 @@ def rows_update(connection, model: type[models.Model], names: list[str], objs: l
     quote = connection.ops.quote_name
     fields = [model._meta.get_field(name) for name in names]
     table, pk = quote(model._meta.db_table), model._meta.pk
-    values = [[field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs] for field in fields]
     keys = [obj.pk for obj in objs]
     # Only the model's own table, column names and column types are interpolated; every value is a parameter.
     if connection.vendor == "postgresql":
+        values = [[_prepared(field, getattr(obj, field.attname), connection) for obj in objs] for field in fields]
         assigned = ", ".join(f"{quote(field.column)} = v.c{n}" for n, field in enumerate(fields))
         arrays = ", ".join(f"%b::{field.db_type(connection).split('(')[0]}[]" for field in [pk, *fields])
         aliases = ", ".join(f"c{n}" for n in range(len(fields)))
@@ -36,7 +43,16 @@ def rows_update(connection, model: type[models.Model], names: list[str], objs: l
         with bound_cursor(connection) as cursor:
             cursor.execute(sql, [keys, *values])
         return
+    values = [[field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs] for field in fields]
     assigned = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     sql = f"UPDATE {table} SET {assigned} WHERE {quote(pk.column)} = %s"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.executemany(sql, [[*row, key] for *row, key in zip(*values, keys, strict=True)])
+
+
+def _prepared(field: models.Field, value, connection):
+    """The value as its column takes it; a JSON field's (without an encoder of its own) written by orjson
+    (agencyhub.jsontext), ~10x faster than Django's json.dumps on a call's messages (#12: ~25 us per call)."""
+    if isinstance(field, models.JSONField) and field.encoder is None and isinstance(value, dict | list):
+        return Jsonb(value, dumps=json_text)
+    return field.get_db_prep_save(value, connection)
