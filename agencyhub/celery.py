@@ -1,7 +1,8 @@
+import gc
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_init, worker_ready
 from django.db import close_old_connections
 from kombu import Connection
 
@@ -40,6 +41,17 @@ def publishing_loaded() -> None:
     Connection(app.conf.broker_url).transport_cls  # noqa: B018 (imports the transport's module)
     app.backend  # noqa: B018
     app.amqp.send_task_message  # noqa: B018
+
+
+@worker_process_init.connect
+@worker_ready.connect
+def _collector_spared(**_):
+    """Everything loaded when a worker starts (Django, the tasks, the app's modules) is kept out of the cyclic
+    collector, as gunicorn.conf.py does for web processes: each full collection in a worker walked ~120,000 such
+    objects, 35-58 ms, a few times a minute under load (#12: a drained report ~8% less CPU in-process). In each
+    forked pool process (worker_process_init), and in the worker's own process, where the solo and thread pools
+    run their tasks (worker_ready)."""
+    gc.freeze()
 
 
 @task_prerun.connect

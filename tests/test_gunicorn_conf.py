@@ -1,6 +1,8 @@
 """gunicorn's workers are forked from a master that loaded everything a request needs, so recycling a worker
-(max_requests) costs a fork, not a fresh import of Django and every view (#12)."""
+(max_requests) costs a fork, not a fresh import of Django and every view (#12); web and Celery workers keep what
+they loaded at start out of the cyclic collector."""
 
+import gc
 import os
 import runpy
 import subprocess
@@ -49,3 +51,16 @@ def test_a_workers_first_publish_imports_nothing():
         env=environ,
     )
     assert result.stdout.strip().splitlines()[-1] == "True []", result.stdout + result.stderr
+
+
+def test_a_celery_worker_keeps_what_it_loaded_at_start_out_of_the_collector():
+    from celery.signals import worker_process_init, worker_ready
+
+    gc.unfreeze()
+    try:
+        for started in (worker_process_init, worker_ready):
+            gc.unfreeze()
+            started.send(sender=None)
+            assert gc.get_freeze_count() > 1000, started.name
+    finally:
+        gc.unfreeze()
