@@ -24,6 +24,7 @@ from agencyhub.memo import memo_scope
 from agencyhub.observability import log_context
 from integrations import tasks
 from tenants.models import Agency, ClientAccount
+from tenants.selectors import tenants_attached
 
 from .models import WebhookEvent, WebhookStatus
 from .redaction import webhook_body_stored, webhook_headers_for_storage
@@ -259,7 +260,7 @@ def webhook_process_batch(
         WebhookEvent.objects.filter(pk__in=[event.pk for event in events]).update(**_claim_update(now, claim))
     if full is not None and len(events) >= limit:
         full()
-    _tenants_attached(events)
+    tenants_attached(events)
     for event in events:
         event.status, event.attempts, event.claimed_at, event.claimed_by = (
             WebhookStatus.PROCESSING,
@@ -289,16 +290,6 @@ def webhook_process_batch(
         client_ids = {event.pk: event.client_id for event in events if event.pk in outcomes}
         _outcome_record(outcomes, now=now, claim=claim, client_ids=client_ids)
     return len(events) - len(unrun)
-
-
-def _tenants_attached(events: list[WebhookEvent]) -> None:
-    """Each event's agency and client, read once per batch (a batch's events name a handful) rather than joined
-    to every row: one Agency and ClientAccount instance each, not one per event (#12)."""
-    agencies = Agency.objects.in_bulk({event.agency_id for event in events} - {None})
-    clients = ClientAccount.objects.in_bulk({event.client_id for event in events} - {None})
-    for event in events:
-        event.agency = agencies.get(event.agency_id)
-        event.client = clients.get(event.client_id)
 
 
 def _handled_together(events: list[WebhookEvent]) -> set[int]:

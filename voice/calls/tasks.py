@@ -55,6 +55,7 @@ def call_followups_task(batch: dict) -> None:
 def followups_run(batch: dict, deadline: float) -> None:
     from django.utils import timezone
 
+    from tenants.selectors import tenants_attached
     from voice.models import Call, CallWriteBack
     from voice.proof.services import call_proof_check, calls_proof_first_check
     from voice.proof.tasks import call_proof_task
@@ -63,7 +64,8 @@ def followups_run(batch: dict, deadline: float) -> None:
 
     kinds = {kind: list(dict.fromkeys(batch.get(kind) or [])) for kind in ("note", "proof", "writeback")}
     ids = {call_id for call_ids in kinds.values() for call_id in call_ids}
-    calls = Call.objects.select_related("agency", "client").defer(*notes.UNREAD).in_bulk(ids)
+    calls = Call.objects.defer(*notes.UNREAD).in_bulk(ids)
+    tenants_attached(list(calls.values()))
     notes.booked_contacts_batch(ids)
     # A client with no usable GHL connection gets nothing written now (the sweepers write it once it is
     # connected): its calls' logs and write-backs are not claimed, rather than claimed and released with nothing
