@@ -301,6 +301,9 @@ GHL_SPECS_DIR = env.str("GHL_SPECS_DIR", default=str(BASE_DIR / "integrations" /
 # How long the sandbox takes to answer each request, standing in for GHL's network round trip (the drain bench's
 # backlog mode); none by default.
 GHL_SANDBOX_LATENCY_MS = env.int("GHL_SANDBOX_LATENCY_MS", default=0)
+# Whether the sandbox counts GHL's rate limits (100 requests per 10 s per location), with its X-RateLimit-* headers
+# and 429s (integrations/ghl/sandbox/limits.py); off by default, so a demo or a test is never told to wait 10 s.
+GHL_SANDBOX_RATE_LIMIT = env.bool("GHL_SANDBOX_RATE_LIMIT", default=False)
 
 # Vapi REST API; in SANDBOX mode requests never leave the process.
 VAPI_API_BASE_URL = env.str("VAPI_API_BASE_URL", default="https://api.vapi.ai")

@@ -64,11 +64,10 @@ FOLLOWUP_THREADS = int(os.environ.get("BENCH_FOLLOWUP_THREADS", "8"))
 # BENCH_DRAIN_WORKERS=one: a single worker serving every queue with one process per core (development's, and
 # production's before the after-call queue), to compare.
 ONE_WORKER = os.environ.get("BENCH_DRAIN_WORKERS", "split") == "one"
-FOLLOWUP_NICE = ["nice", "-n", os.environ["BENCH_FOLLOWUP_NICE"]] if os.environ.get("BENCH_FOLLOWUP_NICE") else []
 MODES = [m for m in os.environ.get("BENCH_DRAIN_MODES", "batch,batch-new,per-event,backlog").split(",") if m]
 # The backlog mode: BACKLOG_EVENTS reports of a client connected to a sandbox GHL location that answers each request
-# after BENCH_GHL_LATENCY_MS, drained first; while their GHL work is under way, EVENTS more reports (of ASSISTANT's
-# client, not connected) are timed until they appear.
+# after BENCH_GHL_LATENCY_MS and counts GHL's rate limit (100 requests per 10 s), drained first; while their GHL
+# work is under way, EVENTS more reports (of ASSISTANT's client, not connected) are timed until they appear.
 BACKLOG_ASSISTANT = "asst-bench-1"
 BACKLOG_EVENTS = int(os.environ.get("BENCH_DRAIN_BACKLOG_EVENTS", "200"))
 GHL_LATENCY_MS = int(os.environ.get("BENCH_GHL_LATENCY_MS", "150"))
@@ -88,7 +87,7 @@ os.environ.update(
 
 # The worker's environment, taken before tests/bench/ingest.py (imported for its reports) points DATABASE_URL
 # at the ingest bench's database.
-WORKER_ENV = {**os.environ, "GHL_SANDBOX_LATENCY_MS": str(GHL_LATENCY_MS)}
+WORKER_ENV = {**os.environ, "GHL_SANDBOX_LATENCY_MS": str(GHL_LATENCY_MS), "GHL_SANDBOX_RATE_LIMIT": "True"}
 
 import django  # noqa: E402
 
@@ -167,7 +166,6 @@ def workers_start(log) -> list[subprocess.Popen]:
         commands = [
             [*common, "-X", "followups", f"--concurrency={CONCURRENCY}", f"--hostname=bench-drain-{os.getpid()}@%h"],
             [
-                *FOLLOWUP_NICE,
                 *common,
                 "-Q",
                 "followups",
@@ -482,8 +480,8 @@ def report(results: dict, profiled: dict | None) -> None:
             print(
                 f"  {mode:<10} calls appear at {r['per_second']}/s: {r['processed']} processed in {r['seconds']} s "
                 f"({r['not_processed']} not) while the GHL work of {r['backlog_calls']} earlier calls is under way "
-                f"(GHL answering in {r['ghl_latency_ms']} ms; {r['ghl_tasks_left']} of its tasks still queued or "
-                "running then)"
+                f"(GHL answering in {r['ghl_latency_ms']} ms, 100 requests per 10 s; {r['ghl_tasks_left']} of its "
+                "tasks still queued or running then)"
             )
             continue
         empty = r["queue_empty_seconds"]

@@ -12,10 +12,11 @@ from . import store
 class GhlReplyError(Exception):
     """A GHL answer other than success, raised from deep inside a handler."""
 
-    def __init__(self, status_code: int, body: dict):
+    def __init__(self, status_code: int, body: dict, *, headers: dict[str, str] | None = None):
         super().__init__(body.get("message"))
         self.status_code = status_code
         self.body = body
+        self.headers = headers or {}
 
 
 def unauthorized(message: str) -> GhlReplyError:

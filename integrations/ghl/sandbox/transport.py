@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from integrations.ghl import specs
 
-from . import calendars, contacts, conversations, custom_fields, oauth, replies, store
+from . import calendars, contacts, conversations, custom_fields, limits, oauth, replies, store
 from .replies import GhlReplyError, SandboxCall
 
 ROUTES = (
@@ -70,7 +70,8 @@ def _parse_body(request: httpx.Request) -> dict:
         raise replies.bad_request("Invalid JSON body") from exc
 
 
-def _answer(request: httpx.Request) -> tuple[int, dict]:
+def _answer(request: httpx.Request) -> tuple[int, dict, dict[str, str]]:
+    """The status, body and rate-limit headers (settings.GHL_SANDBOX_RATE_LIMIT) of GHL's answer."""
     routes = (
         (handler, re.fullmatch(pattern, request.url.path))
         for method, pattern, handler in ROUTES
@@ -83,6 +84,16 @@ def _answer(request: httpx.Request) -> tuple[int, dict]:
     if operation.version and request.headers.get("Version") not in operation.version:
         raise replies.unauthorized("Version header was not found")
     token = _authenticate(request, operation) if operation.security_schemes else None
+    headers = limits.rate_limit_headers(token) if token is not None and settings.GHL_SANDBOX_RATE_LIMIT else {}
+    try:
+        status_code, body = _handled(request, operation, handler, match, token)
+    except GhlReplyError as reply:
+        reply.headers = reply.headers or headers
+        raise
+    return status_code, body, headers
+
+
+def _handled(request: httpx.Request, operation, handler, match, token) -> tuple[int, dict]:
     body = _parse_body(request)
     errors = specs.request_body_errors(operation=operation, body=body) if "requestBody" in operation.definition else []
     required = [p["name"] for p in operation.parameters("query") if p.get("required")]
@@ -94,14 +105,17 @@ def _answer(request: httpx.Request) -> tuple[int, dict]:
 
 class GhlSandboxTransport(httpx.BaseTransport):
     """Plugged into the GHL client when settings.SANDBOX is on: no sockets, same shapes and traps as GHL; each answer
-    after settings.GHL_SANDBOX_LATENCY_MS, as GHL's come after a network round trip."""
+    after settings.GHL_SANDBOX_LATENCY_MS, as GHL's come after a network round trip, and GHL's rate limits counted
+    with settings.GHL_SANDBOX_RATE_LIMIT (limits.py)."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if settings.GHL_SANDBOX_LATENCY_MS:
             time.sleep(settings.GHL_SANDBOX_LATENCY_MS / 1000)
         request.read()
         try:
-            status_code, body = _answer(request)
+            status_code, body, headers = _answer(request)
         except GhlReplyError as reply:
-            status_code, body = reply.status_code, reply.body
-        return httpx.Response(status_code, json={**body, "traceId": secrets.token_hex(16)}, request=request)
+            status_code, body, headers = reply.status_code, reply.body, reply.headers
+        return httpx.Response(
+            status_code, json={**body, "traceId": secrets.token_hex(16)}, headers=headers, request=request
+        )

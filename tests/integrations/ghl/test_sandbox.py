@@ -79,6 +79,68 @@ def test_each_answer_comes_after_the_configured_round_trip_and_none_is_waited_fo
     assert slept.call_args_list == [mock.call(0.15)]
 
 
+class FakeClock:
+    """The sandbox's wall clock (its rate-limit windows), moved on by the client's sleeps between retries."""
+
+    def __init__(self):
+        self.now = 1_800_000_000.0
+
+    def time(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def _location_read(token: str, location_id: str) -> httpx.Response:
+    return GhlSandboxTransport().handle_request(
+        httpx.Request(
+            "GET",
+            f"https://services.leadconnectorhq.com/locations/{location_id}",
+            headers={"Authorization": f"Bearer {token}", "Version": ghl.API_VERSION},
+        )
+    )
+
+
+def test_with_its_rate_limit_on_a_location_gets_100_requests_per_10_seconds_then_429s_with_ghls_headers(
+    settings, spec_strays
+):
+    settings.GHL_SANDBOX_RATE_LIMIT = True
+    chicago, london, clock = connect()["access_token"], connect(LONDON)["access_token"], FakeClock()
+    with mock.patch("integrations.ghl.sandbox.limits.time", clock):
+        answers = [_location_read(chicago, CHICAGO) for _ in range(101)]
+        elsewhere = _location_read(london, LONDON)
+        clock.sleep(10)
+        later = _location_read(chicago, CHICAGO)
+    assert [a.status_code for a in answers] == [200] * 100 + [429]
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers[:2]] == ["99", "98"]
+    refused = answers[-1]
+    assert refused.json()["statusCode"] == 429 and "Retry-After" not in refused.headers
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+    assert refused.headers["X-RateLimit-Interval-Milliseconds"] == "10000"
+    assert refused.headers["X-RateLimit-Max"] == "100" and refused.headers["X-RateLimit-Daily-Remaining"] == "199899"
+    assert elsewhere.status_code == 200 and elsewhere.headers["X-RateLimit-Remaining"] == "99", "per location"
+    assert later.status_code == 200, "a new window"
+    spec_strays.clear()  # GHL's spec documents no 429 answer
+
+
+def test_the_client_told_429_waits_ghls_interval_and_is_answered(settings, spec_strays):
+    settings.GHL_SANDBOX_RATE_LIMIT = True
+    token, clock = connect()["access_token"], FakeClock()
+    api = ghl.GhlClient(access_token=token)
+    with mock.patch("integrations.ghl.sandbox.limits.time", clock), mock.patch("integrations.http.sleep", clock.sleep):
+        for _ in range(100):
+            _location_read(token, CHICAGO)
+        started = clock.now
+        assert api.get_location(location_id=CHICAGO)["location"]["id"] == CHICAGO
+    assert clock.now - started == 10, "waited the window GHL named, once"
+    spec_strays.clear()
+
+
+def test_by_default_the_sandbox_counts_nothing(spec_strays):
+    assert "X-RateLimit-Remaining" not in _location_read(connect()["access_token"], CHICAGO).headers
+
+
 def test_an_authorization_code_works_once():
     code = sandbox_authorization_code_create(client_id="cid", redirect_uri=REDIRECT_URI, scopes=[], location_id=CHICAGO)
     exchange = {"client_id": "cid", "client_secret": "secret", "code": code, "redirect_uri": REDIRECT_URI}
