@@ -131,7 +131,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # (~80 us of the backend's CPU per inbox INSERT, #12); Django's default cursors bind on the client and never
     # prepare. Empty: never (behind a pooler that hands one connection to several clients, PgBouncer in transaction
     # mode, which keeps no prepared statements).
-    _prepare_threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
+    _prepare_threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5").strip()
+    if _prepare_threshold and not _prepare_threshold.isdigit():
+        raise SystemExit(
+            f"DATABASE_PREPARE_THRESHOLD must be a whole number of runs, or empty to prepare nothing "
+            f"(got {_prepare_threshold!r})."
+        )
     DATABASE_OPTIONS.setdefault("prepare_threshold", int(_prepare_threshold) if _prepare_threshold else None)
     # The server ends a runaway statement, and a transaction left idle (by a process that hung) frees its locks.
     DATABASE_OPTIONS.setdefault(

@@ -53,6 +53,17 @@ def test_missing_encryption_keys_stop_start_up_with_one_line():
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_prepare_threshold_that_is_not_a_number_stops_start_up_with_one_line():
+    # Read only for PostgreSQL, where statements are prepared: nothing connects before settings are refused.
+    postgresql = "postgres://postgres@127.0.0.1:5432/unused"
+    env = {**PRODUCTION, "DATABASE_URL": postgresql, "DATABASE_PREPARE_THRESHOLD": "five"}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert result.stderr.strip() == (
+        "DATABASE_PREPARE_THRESHOLD must be a whole number of runs, or empty to prepare nothing (got 'five')."
+    )
+
+
 def test_sandbox_in_production_is_reported_by_the_deploy_check():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION, "SANDBOX": "True"})
     assert result.returncode != 0
