@@ -16,6 +16,10 @@ class FakeClock:
     def monotonic(self) -> float:
         return self.now
 
+    def time(self) -> float:
+        """The wall clock too, for what counts by it (the GHL sandbox's rate-limit windows)."""
+        return self.now
+
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds

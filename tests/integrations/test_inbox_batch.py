@@ -15,6 +15,7 @@ from integrations import inbox, tasks
 from integrations.inbox import register_handler, webhook_drain, webhook_process_batch, webhook_store
 from integrations.models import WebhookEvent, WebhookStatus
 from tenants.models import ClientAccount
+from tests.clock import FakeClock
 
 
 @pytest.fixture(autouse=True)
@@ -147,26 +148,13 @@ def test_storing_a_burst_publishes_one_drain_and_an_event_stored_behind_the_gate
     assert enqueue.call_count == 1
 
 
-class Clock:
-    """The inbox's time.monotonic() and time.sleep(): a sleep moves the clock on at once."""
-
-    def __init__(self):
-        self.now = 1000.0
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
 @pytest.fixture
 def workers_elsewhere(settings, monkeypatch):
     """Tasks published to a broker for workers in other processes (not run in place, as elsewhere in the tests),
     on the inbox's own clock; nothing is published here (enqueue is a mock), and this process has not asked the
     kick gate yet."""
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    clock = Clock()
+    clock = FakeClock()
     monkeypatch.setattr(inbox, "time", clock)
     monkeypatch.setattr(inbox, "_kick_asked", float("-inf"))
     with mock.patch.object(inbox, "enqueue") as enqueue:

@@ -23,6 +23,7 @@ from integrations.ghl.sandbox import (
 from integrations.http import ProviderValidationError
 from integrations.sandbox.models import SandboxObject
 from tenants.services import agency_create, client_create
+from tests.clock import FakeClock
 from tests.factories import UserFactory
 
 CHICAGO, LONDON, *_ = (location[0] for location in SANDBOX_LOCATIONS)
@@ -77,19 +78,6 @@ def test_each_answer_comes_after_the_configured_round_trip_and_none_is_waited_fo
         settings.GHL_SANDBOX_LATENCY_MS = 150
         assert api.get_location(location_id=CHICAGO)["location"]["id"] == CHICAGO
     assert slept.call_args_list == [mock.call(0.15)]
-
-
-class FakeClock:
-    """The sandbox's wall clock (its rate-limit windows), moved on by the client's sleeps between retries."""
-
-    def __init__(self):
-        self.now = 1_800_000_000.0
-
-    def time(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def _location_read(token: str, location_id: str) -> httpx.Response:
