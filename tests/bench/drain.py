@@ -188,10 +188,14 @@ def workers_start(log) -> list[subprocess.Popen]:
 
 
 def workers_stop(workers: list[subprocess.Popen], *, cold: bool = False) -> None:
-    """Celery's warm shutdown (running tasks finish), or its cold one (`cold`: they are dropped)."""
+    """Celery's warm shutdown (running tasks finish), or its cold one (`cold`: they are dropped; a thread pool
+    cannot drop its threads' tasks, so its process is killed: it has no children)."""
     for worker in workers:
         if worker.poll() is None:
-            worker.send_signal(signal.SIGQUIT if cold else signal.SIGTERM)
+            if cold and "--pool=threads" in worker.args:
+                worker.kill()
+            else:
+                worker.send_signal(signal.SIGQUIT if cold else signal.SIGTERM)
     for worker in workers:
         try:
             worker.wait(timeout=30)
@@ -302,13 +306,22 @@ def timed_drain(mode: str, ids: list[int], broker, workers: list[subprocess.Pope
 
 def backlog_client_connected(agency) -> None:
     """BACKLOG_ASSISTANT's client connected to a sandbox GHL location, through the consent flow (once per database)."""
+    from django.core.exceptions import ImproperlyConfigured
+
     from integrations.ghl.demo import sandbox_connect
-    from integrations.ghl.models import ConnectionStatus, GhlConnection
+    from integrations.ghl.models import ConnectionStatus, GhlAppCredentials, GhlConnection
     from integrations.ghl.sandbox import sandbox_locations, sandbox_seed
     from voice.models import Assistant
 
     client = Assistant.objects.select_related("client").get(client__agency=agency, vapi_id=BACKLOG_ASSISTANT).client
-    if not GhlConnection.objects.filter(client=client, status=ConnectionStatus.CONNECTED).exists():
+    try:
+        connection = GhlConnection.objects.filter(client=client, status=ConnectionStatus.CONNECTED).first()
+        GhlAppCredentials.objects.filter(agency=agency).first()
+    except ImproperlyConfigured:  # stored under other FIELD_ENCRYPTION_KEYS by an earlier run: connected anew
+        GhlConnection.objects.filter(client=client).only("pk", "client_id").delete()  # read without the secrets
+        GhlAppCredentials.objects.filter(agency=agency).only("pk").delete()
+        connection = None
+    if connection is None:
         sandbox_seed()
         sandbox_connect(client=client, location_id=sandbox_locations()[0]["id"])
 
