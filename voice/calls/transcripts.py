@@ -84,13 +84,20 @@ def _result_text(result) -> str:
     return text if len(text) <= RESULT_PREVIEW else text[: RESULT_PREVIEW - 1] + "…"
 
 
+def message_role(message: dict) -> str:
+    """A message's role as text; any other JSON value (a list, an object: nothing Vapi sends, but a stored report
+    can hold it) reads as no role, rather than failing a lookup by it."""
+    role = message.get("role")
+    return role if isinstance(role, str) else ""
+
+
 def conversation_turns(*, messages, transcript: str = "") -> list[Turn]:
     """The turns to show, in order; system messages (the agency's prompt) are never among them."""
     turns = []
     for message in messages if isinstance(messages, list) else []:
         if not isinstance(message, dict):
             continue
-        role = message.get("role")
+        role = message_role(message)
         seconds = _seconds(message)
         if role in ROLES:
             text = str(message.get("message") or message.get("content") or "").strip()

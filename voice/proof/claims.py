@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from voice.calls.transcripts import ASSISTANT, ROLES, conversation_turns
+from voice.calls.transcripts import ASSISTANT, ROLES, conversation_turns, message_role
 from voice.live.speech import spoken_moment
 from voice.models import Call, MismatchKind, ToolCallRecord
 
@@ -176,7 +176,7 @@ def _words_may_claim(call: Call) -> bool:
     building its turns (most calls, each after its report)."""
     said, spoken = [], False
     for message in call.messages if isinstance(call.messages, list) else ():
-        role = ROLES.get(message.get("role")) if isinstance(message, dict) else None
+        role = ROLES.get(message_role(message)) if isinstance(message, dict) else None
         if role is not None and (text := str(message.get("message") or message.get("content") or "").strip()):
             spoken = True
             if role == ASSISTANT:

@@ -59,6 +59,17 @@ def test_without_messages_the_plain_transcript_is_split_into_turns():
     assert conversation_turns(messages=["junk", {"role": "bot"}], transcript="User: Hi") == [Turn(CALLER, "Hi")]
 
 
+def test_a_role_that_is_not_text_reads_as_no_role():
+    # A stored report may hold any JSON where Vapi sends a string: the call page and the proof check read it.
+    messages = [
+        {"role": ["bot"], "message": "a list"},
+        {"role": {"bot": 1}, "message": "an object"},
+        {"role": 7, "message": "a number"},
+        {"role": "bot", "message": "Hello."},
+    ]
+    assert conversation_turns(messages=messages) == [Turn(ASSISTANT, "Hello.")]
+
+
 def test_clock_and_tool_call_times():
     assert [clock(None), clock(0), clock(59.9), clock(61), clock(3600)] == ["", "0:00", "0:59", "1:01", "1:00:00"]
     messages = [{"role": "tool_calls", "secondsFromStart": 12.5, "toolCalls": [{"id": "a"}, {"id": "b"}]}]

@@ -90,7 +90,13 @@ TURNS = [
     messages=st.lists(
         st.one_of(
             st.fixed_dictionaries(
-                {"role": st.sampled_from(["bot", "assistant", "user", "system", "tool_calls", "tool_call_result"])},
+                {
+                    "role": st.one_of(
+                        st.sampled_from(["bot", "assistant", "user", "system", "tool_calls", "tool_call_result"]),
+                        st.lists(st.just("bot"), max_size=1),
+                        st.dictionaries(st.just("bot"), st.integers(), max_size=1),
+                    )
+                },
                 optional={
                     "message": st.sampled_from(TURNS),
                     "content": st.one_of(st.sampled_from(TURNS), st.lists(st.sampled_from(TURNS), max_size=2)),
